@@ -1,0 +1,196 @@
+"""The headless face: `dataset-forge --action NAME --input DIR [options]` and subcommands.
+
+    dataset-forge --list-actions
+    dataset-forge --action inventory --input photos/ --workers 4
+    dataset-forge --action inventory --help        # flags generated from the declaration
+    dataset-forge settings show | sysinfo | app [DIR] | ...
+
+Exit codes: 0 all items ok, 1 finished with failed items, 2 usage or configuration error,
+3 unexpected internal error, 130 cancelled with Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from rich.console import Console
+
+from . import __version__
+from .actions.registry import Action, Family, all_actions, get_action
+from .errors import EXIT_CANCELLED, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from .parallel import CancelToken, ParallelConfig, ProcessingType
+from .render import ProgressRenderer, render_report
+
+EXIT_INTERNAL = 3
+
+
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("global options")
+    g.add_argument("--settings", metavar="PATH", help="settings file (default: platform config "
+                   "folder, or $DATASET_FORGE_SETTINGS)")
+    g.add_argument("--debug", action="store_true", help="show tracebacks")
+    g.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    g.add_argument("--report-dir", metavar="DIR", help="where the report goes (default: --output "
+                   "if the action has one, else reports.dir/<action>-<time>)")
+    p = parser.add_argument_group("parallel overrides (this run only)")
+    p.add_argument("--workers", type=int, metavar="N", help="worker count (0 = auto)")
+    p.add_argument("--processing-type", choices=[t.value for t in ProcessingType])
+    p.add_argument("--chunk-size", type=int, metavar="N", help="items per task (0 = auto)")
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds per item (0 = none)")
+    p.add_argument("--gpu-memory-fraction", type=float, metavar="F", help="0.1 to 1.0")
+    p.add_argument("--cpu-only", action="store_true", default=None, help="never use a GPU")
+
+
+def _base_parser(add_help: bool) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dataset-forge", add_help=add_help,
+        description="Prepare image datasets for training: analyse, deduplicate, compress, "
+                    "transform and augment, above all HQ/LQ super-resolution pairs.",
+        epilog="Subcommands: " + ", ".join(sorted(_subcommands())) + ". Exit codes: 0 ok, "
+               "1 some items failed, 2 usage error, 3 internal error, 130 cancelled.")
+    parser.add_argument("--version", action="version", version=f"dataset-forge {__version__}")
+    parser.add_argument("--list-actions", action="store_true", help="list every action")
+    parser.add_argument("--action", metavar="NAME", help="the action to run (see --list-actions)")
+    _global_options(parser)
+    return parser
+
+
+def _subcommands() -> dict[str, Any]:
+    """Subcommand modules: every `dataset_forge/commands/*_cmd.py` with add_parser and run."""
+    from . import commands
+    found = {}
+    for info in pkgutil.iter_modules(commands.__path__):
+        if info.name.endswith("_cmd"):
+            found[info.name[:-4]] = f"{commands.__name__}.{info.name}"
+    return found
+
+
+def _action_parser(action: Action) -> argparse.ArgumentParser:
+    parser = _base_parser(add_help=True)
+    parser.usage = f"dataset-forge --action {action.name} [options]"
+    parser.description = f"{action.help}.\n\n{action.description}"
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    group = parser.add_argument_group(f"{action.name} options")
+    for param in action.params:
+        text = param.help + ("" if param.required else f" (default: {param.default})")
+        if param.type == "bool":
+            group.add_argument(param.flag, dest=param.name, default=None, help=text,
+                               action=argparse.BooleanOptionalAction)
+        else:
+            group.add_argument(param.flag, dest=param.name, default=None, help=text,
+                               metavar=param.type.upper() if not param.choices else
+                               "{" + ",".join(map(str, param.choices)) + "}")
+    return parser
+
+
+def _load_settings(path: str | None, console: Console):
+    from .settings import load_settings, resolve_settings_path
+    loaded = load_settings(resolve_settings_path(path))
+    for error in loaded.errors:
+        console.print(f"warning: settings file {loaded.path}: {error} (using the default)",
+                      markup=False, highlight=False)
+    return loaded.settings
+
+
+def parallel_config(settings, ns: argparse.Namespace) -> ParallelConfig:
+    """Settings first, then this run's command-line overrides."""
+    config = ParallelConfig.from_settings(settings)
+    overrides = {"max_workers": ns.workers, "processing_type": ns.processing_type,
+                 "chunk_size": ns.chunk_size, "timeout": ns.timeout,
+                 "gpu_memory_fraction": ns.gpu_memory_fraction}
+    if ns.cpu_only:
+        overrides["device"] = "cpu"
+    try:
+        return config.with_(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _list_actions(console: Console) -> int:
+    actions = all_actions()
+    for family in Family:
+        members = [a for a in actions.values() if a.family is family]
+        if members:
+            console.print(f"[bold]{family.title}[/bold]")
+            for a in members:
+                console.print(f"  {a.name:<22} {a.help}", highlight=False)
+    return EXIT_OK
+
+
+def _run_action(name: str, argv: Sequence[str], out: Console, err: Console) -> int:
+    from .runner import run_action
+    action = get_action(name)
+    ns = _action_parser(action).parse_args(argv)
+    settings = _load_settings(ns.settings, err)
+    config = parallel_config(settings, ns)
+    raw = {p.name: getattr(ns, p.name) for p in action.params if getattr(ns, p.name) is not None}
+    cancel = CancelToken()
+    renderer = ProgressRenderer(err)
+    previous = _cancel_on_ctrl_c(cancel, err)
+    try:
+        report = run_action(action, raw, config=config, settings=settings, sink=renderer,
+                            cancel=cancel, report_dir=Path(ns.report_dir) if ns.report_dir else None,
+                            log_dir=settings.log_dir(), debug=ns.debug)
+    finally:
+        renderer.stop()
+        signal.signal(signal.SIGINT, previous)
+    if ns.json:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        render_report(report, out)
+    if report.cancelled:
+        err.print("cancelled: the report lists what was finished", markup=False)
+        return EXIT_CANCELLED
+    return EXIT_ITEMS_FAILED if report.failed else EXIT_OK
+
+
+def _cancel_on_ctrl_c(cancel: CancelToken, err: Console):
+    """First Ctrl-C asks the run to stop cleanly; a second one interrupts at once."""
+    def handler(signum, frame):
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+        err.print("stopping... (Ctrl-C again to interrupt at once)", markup=False)
+    return signal.signal(signal.SIGINT, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out, err = Console(), Console(stderr=True)
+    debug = "--debug" in argv
+    try:
+        ns, rest = _base_parser(add_help=False).parse_known_args(argv)
+        subcommands = _subcommands()
+        if rest and rest[0] in subcommands and not ns.action:
+            module = importlib.import_module(subcommands[rest[0]])
+            parser = _base_parser(add_help=True)
+            module.add_parser(parser.add_subparsers(dest="command"))
+            return module.run(parser.parse_args(argv))
+        if ns.list_actions:
+            return _list_actions(out)
+        if ns.action:
+            return _run_action(ns.action, argv, out, err)
+        _base_parser(add_help=True).parse_args(argv or ["--help"])
+        return EXIT_USAGE
+    except UsageError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        return EXIT_CANCELLED
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches a user without --debug
+        if debug:
+            raise
+        err.print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the "
+                  "traceback)", markup=False, highlight=False)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Code that runs inside workers (threads, processes, Dask workers): apply a function to a chunk.
+
+Everything here is module-level so it pickles by reference. A chunk never raises for one bad
+item: each item becomes `(index, ok, value_or_error)`.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import cloudpickle
+
+_fn_cache: dict[bytes, Callable] = {}
+_state: dict[str, Any] = {}
+_state_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    items: list[tuple[int, bool, Any]]  # (index, ok, value or (error_type, message))
+    busy: float                          # seconds spent working, for utilisation
+    pid: int
+
+
+def pack_function(fn: Callable) -> bytes:
+    """Serialise `fn` (closures included) for process workers; fail early and clearly."""
+    try:
+        return cloudpickle.dumps(fn)
+    except Exception as exc:  # noqa: BLE001 - any pickling problem is the same user error
+        raise TypeError(
+            f"process mode cannot send {getattr(fn, '__qualname__', fn)!r} to worker processes "
+            f"({type(exc).__name__}: {exc}); use thread mode or a picklable function"
+        ) from None
+
+
+def _unpack(blob: bytes) -> Callable:
+    key = hashlib.blake2b(blob, digest_size=16).digest()
+    fn = _fn_cache.get(key)
+    if fn is None:
+        fn = _fn_cache[key] = cloudpickle.loads(blob)
+    return fn
+
+
+def worker_state(key: str, factory: Callable[[], Any]) -> Any:
+    """Per-worker memo: build an expensive object (a model, an index) once per worker process.
+
+    Works the same in thread, process and Dask workers; in thread mode the object is shared.
+    """
+    with _state_lock:
+        if key not in _state:
+            _state[key] = factory()
+        return _state[key]
+
+
+def init_process_worker() -> None:
+    """Process-pool initializer: Ctrl-C is the parent's business; SIGTERM unwinds cleanly.
+
+    Turning SIGTERM into SystemExit runs `finally` blocks, so atomic writers remove their
+    temporary files when the parent terminates a cancelled run.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_term)
+
+
+def _exit_on_term(signum, frame):  # pragma: no cover - runs in a child being terminated
+    raise SystemExit(128 + signum)
+
+
+class ItemTimeout(TimeoutError):
+    """One item ran past the per-item timeout."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float, enforce: bool) -> Iterator[None]:
+    """Raise ItemTimeout in this (main) thread after `seconds`, using SIGALRM."""
+    if not (enforce and seconds > 0):
+        yield
+        return
+
+    def _expire(signum, frame):
+        raise ItemTimeout(f"took longer than {seconds:g}s")
+
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def can_use_alarm() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def run_chunk(fn: Callable | bytes, chunk: list[tuple[int, Any]], timeout: float = 0.0,
+              started: list | None = None) -> ChunkResult:
+    """Apply `fn` to each `(index, item)`; record failures instead of raising.
+
+    `fn` is a callable (threads, serial) or a cloudpickle blob (processes, Dask). `started`, when
+    given, receives the start time so a thread-mode caller can enforce its timeout from outside.
+    """
+    if isinstance(fn, bytes):
+        fn = _unpack(fn)
+    if started is not None:
+        started.append(time.monotonic())
+    enforce = can_use_alarm()
+    out: list[tuple[int, bool, Any]] = []
+    t0 = time.perf_counter()
+    for index, item in chunk:
+        try:
+            with _deadline(timeout, enforce):
+                out.append((index, True, fn(item)))
+        except Exception as exc:  # noqa: BLE001 - one item's failure is one line in the report
+            out.append((index, False, (type(exc).__name__, str(exc) or repr(exc))))
+    return ChunkResult(out, time.perf_counter() - t0, os.getpid())

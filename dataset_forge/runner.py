@@ -1,0 +1,69 @@
+"""Run one action from raw parameters: the single path the CLI and the app both take."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .actions.registry import Action
+from .context import RunContext
+from .parallel import CancelToken, ParallelConfig, RunSummary, Sink
+from .parallel.events import null_sink
+from .parallel.runlog import append_run
+from .report import Report
+
+
+def default_report_dir(action: Action, params: dict[str, Any], reports_root: Path) -> Path:
+    """Outputs' folder when the action writes one; otherwise a fresh folder under reports."""
+    output = params.get("output")
+    if output:
+        return Path(output)
+    return reports_root / f"{action.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelConfig,
+               settings: Any = None, sink: Sink = null_sink, cancel: CancelToken | None = None,
+               report_dir: Path | None = None, log_dir: Path | None = None,
+               debug: bool = False) -> Report:
+    """Validate parameters, run the action, write its JSON report, append the run log."""
+    params = action.parse_params(raw_params)
+    if report_dir is None:
+        root = settings.reports_dir() if settings is not None else Path("forge-reports")
+        report_dir = default_report_dir(action, params, Path(root))
+    ctx = RunContext(config=config, report_dir=Path(report_dir), sink=sink,
+                     cancel=cancel or CancelToken(), kind=action.kind, settings=settings,
+                     debug=debug)
+    t0 = time.perf_counter()
+    report: Report = action.run(ctx, params)
+    report.cancelled = report.cancelled or ctx.cancelled
+    report.run = _combine(ctx.summaries, time.perf_counter() - t0, action, config, report)
+    ctx.report_dir.mkdir(parents=True, exist_ok=True)
+    report.write_json(ctx.report_dir)
+    if log_dir is not None:
+        append_run(Path(log_dir), {
+            "action": action.name, "params": report.to_dict()["params"],
+            "processing_type": report.run.processing_type, "workers": report.run.workers,
+            "duration_s": round(report.run.elapsed, 3), "ok": report.run.ok,
+            "failed": report.run.failed, "cancelled": report.cancelled,
+            "peak_rss_mb": round(report.run.peak_rss_mb, 1),
+            "utilisation": round(report.run.utilisation, 3), "report": report.files.get("report"),
+        })
+    return report
+
+
+def _combine(summaries: list[RunSummary], elapsed: float, action: Action,
+             config: ParallelConfig, report: Report) -> RunSummary:
+    """One summary for the whole action, however many passes it ran over the parallel core."""
+    if not summaries:
+        return RunSummary(action.name, ok=0, failed=len(report.failures), elapsed=elapsed,
+                          workers=1, processing_type=config.resolved_type(action.kind).value,
+                          cancelled=report.cancelled)
+    main = max(summaries, key=lambda s: s.total)
+    busy = sum(s.utilisation * s.elapsed * s.workers for s in summaries)
+    return replace(main, label=action.name, elapsed=elapsed,
+                   failed=max(main.failed, len(report.failures)),
+                   ok=main.total - max(main.failed, len(report.failures)),
+                   cancelled=report.cancelled or any(s.cancelled for s in summaries),
+                   utilisation=min(1.0, busy / (elapsed * main.workers)) if elapsed else 0.0,
+                   peak_rss_mb=max(s.peak_rss_mb for s in summaries))
