@@ -1,7 +1,10 @@
-"""Files: discovery, atomic writes, journals of finished work."""
+"""Files: discovery, safe image reads, HQ/LQ pairing, atomic writes, journals of finished work."""
 from .atomic import atomic_save, atomic_write, leftover_temporaries
 from .discover import IMAGE_EXTENSIONS, iter_files, iter_images
+from .images import ImageReadError, decode, load_rgb, open_image, to_array, to_rgb
 from .journal import Journal, fingerprint
+from .pairs import Pairing, pair_folders, pair_key
 
-__all__ = ["IMAGE_EXTENSIONS", "Journal", "atomic_save", "atomic_write", "fingerprint",
-           "iter_files", "iter_images", "leftover_temporaries"]
+__all__ = ["IMAGE_EXTENSIONS", "ImageReadError", "Journal", "Pairing", "atomic_save",
+           "atomic_write", "decode", "fingerprint", "iter_files", "iter_images", "leftover_temporaries",
+           "load_rgb", "open_image", "pair_folders", "pair_key", "to_array", "to_rgb"]

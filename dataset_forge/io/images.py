@@ -1,0 +1,110 @@
+"""Reading images safely and cheaply: one place that knows Pillow's modes and pitfalls.
+
+    im = open_image(path)                      # header only, bomb-checked, clear errors
+    rgb = load_rgb(path, max_side=64)          # reduced-size decode (JPEG draft, reduce)
+    arr = to_array(rgb)                        # uint8 HxWx3
+
+Every Pillow mode (1, L, LA, P, PA, RGB, RGBA, CMYK, I;16, I, F, YCbCr, ...) converts to RGB
+through `to_rgb`; alpha is composited onto a background instead of being dropped blindly.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps
+
+DEFAULT_MAX_PIXELS = 178_956_970  # Pillow's own default bomb limit (~ 13k x 13k)
+
+
+class ImageReadError(ValueError):
+    """A file that is not a usable image; the message is the one-line finding."""
+
+
+def open_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open lazily (header only). Zero-byte, unidentified and oversized files raise
+    `ImageReadError` with a clear reason."""
+    path = Path(path)
+    if os.stat(path).st_size == 0:
+        raise ImageReadError("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except Image.UnidentifiedImageError:
+        raise ImageReadError("not an image Pillow can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageReadError("decompression bomb: too many pixels") from None
+    if max_pixels and im.width * im.height > max_pixels:
+        im.close()
+        raise ImageReadError(f"decompression bomb: {im.width}x{im.height} pixels exceeds the "
+                             f"limit of {max_pixels:,}")
+    return im
+
+
+def decode(im: Image.Image, *, max_side: int | None = None) -> Image.Image:
+    """Load pixels, as small as allowed: JPEG draft mode and `reduce` when `max_side` is set.
+
+    Truncated or corrupt data raises `ImageReadError`.
+    """
+    try:
+        if max_side and max(im.size) > max_side:
+            if im.format == "JPEG":
+                im.draft(im.mode if im.mode in ("RGB", "L") else None, (max_side, max_side))
+            im.load()
+            factor = max(1, min(im.width, im.height) // max_side)
+            factor = min(factor, max(im.size) // max_side)
+            if factor > 1:
+                im = im.reduce(factor)
+        else:
+            im.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"corrupt or truncated image data ({exc})") from None
+    return im
+
+
+def to_rgb(im: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """Any mode to RGB. Alpha is composited onto `background`; 16/32-bit and float images are
+    scaled to 8 bits by their real range rather than clipped."""
+    if im.mode == "RGB":
+        return im
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") else max(float(arr.max()), 1.0)
+        if im.mode == "F" and arr.max() <= 1.0:
+            top = 1.0
+        grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = im.convert("RGBA")
+        base = Image.new("RGB", rgba.size, background)
+        base.paste(rgba, mask=rgba.getchannel("A"))
+        return base
+    return im.convert("RGB")
+
+
+def load_rgb(path: str | Path, *, max_side: int | None = None, exif_transpose: bool = True,
+             max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open, decode (reduced when `max_side`), apply EXIF orientation, convert to RGB."""
+    with open_image(path, max_pixels=max_pixels) as im:
+        im = decode(im, max_side=max_side)
+        if exif_transpose:
+            im = ImageOps.exif_transpose(im)
+        rgb = to_rgb(im)
+        if max_side and max(rgb.size) > max_side:
+            rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+        return rgb.copy() if rgb is im else rgb
+
+
+def to_array(im: Image.Image) -> np.ndarray:
+    """uint8 array HxWxC (HxW for single-band images)."""
+    return np.asarray(im)
+
+
+def allow_truncated(flag: bool) -> None:
+    """Pillow's global switch; we leave it False so truncation is always a finding."""
+    ImageFile.LOAD_TRUNCATED_IMAGES = flag
