@@ -48,6 +48,7 @@ class ThreadBackend(Backend):
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
+        self.abandoned = 0  # timed-out tasks still running: do not wait for them on close
         self._pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="forge")
 
     def submit(self, payload, chunk, timeout, started):
@@ -55,7 +56,7 @@ class ThreadBackend(Backend):
         return self._pool.submit(run_chunk, payload, chunk, 0.0, started)
 
     def close(self, cancel: bool = False) -> None:
-        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        self._pool.shutdown(wait=not (cancel or self.abandoned), cancel_futures=cancel)
 
 
 class ProcessBackend(Backend):
@@ -110,7 +111,8 @@ def make_backend(config: ParallelConfig, kind: ProcessingType, workers: int) -> 
         try:
             from .dask_backend import DaskBackend
         except ImportError as exc:
-            raise RuntimeError(
+            from ..errors import UsageError
+            raise UsageError(
                 "the dask backend needs `pip install dataset-forge[dask]` "
                 f"({exc})") from None
         return DaskBackend(config, workers)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
+
+from ..cluster import ClusterSpec
 
 
 class ProcessingType(str, Enum):
@@ -37,7 +39,7 @@ class ParallelConfig:
     gpu_memory_fraction: float = 0.9
     device: str = "auto"
     start_method: str = "forkserver"
-    dask_address: str = ""
+    dask: ClusterSpec = field(default_factory=ClusterSpec)  # where DASK runs
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "processing_type", ProcessingType(self.processing_type))
@@ -81,5 +83,5 @@ class ParallelConfig:
             max_in_flight=p.max_in_flight,
             gpu_memory_fraction=g.memory_fraction,
             device=g.device if use_gpu else "cpu",
-            dask_address=getattr(getattr(settings, "dask", None), "scheduler_address", "") or "",
+            dask=ClusterSpec.from_settings(getattr(settings, "dask", None)),
         )

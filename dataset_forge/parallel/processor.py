@@ -72,7 +72,6 @@ class _Task:
     chunk: list[tuple[int, Any]]
     future: Any = None
     started: list = field(default_factory=list)
-    retried: bool = False
 
 
 def describe_item(item: Any) -> str:
@@ -160,6 +159,7 @@ class ParallelProcessor:
 
     def _map_pooled(self, fn, items, run: "_Run") -> Iterator[Outcome]:
         backend = self._pool()
+        self.workers = backend.workers  # a Dask cluster may have more workers than this machine
         payload = backend.prepare(fn)
         sizer = _ChunkSizer(self.config, self.processing_type, self.workers, run.total)
         window: collections.deque[_Task] = collections.deque()
@@ -190,15 +190,16 @@ class ParallelProcessor:
                 if thread_timeout and head.started and \
                         time.monotonic() - head.started[0] > thread_timeout * len(head.chunk):
                     window.popleft()
-                    head.future.cancel()  # abandoned: a thread cannot be interrupted
+                    head.future.cancel()
+                    backend.abandoned += 1  # a thread cannot be interrupted: leave it behind
                     yield from _timed_out(head.chunk, thread_timeout)
                 continue
             window.popleft()
             try:
                 result: ChunkResult = head.future.result()
-            except BROKEN_ERRORS as exc:
+            except BROKEN_ERRORS:
                 window.appendleft(head)
-                self._recover_broken(window, submit, exc)
+                yield from self._rerun_one_by_one(window, payload, run)
                 continue
             except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable return value
                 yield from _failed_chunk(head.chunk, type(exc).__name__, str(exc))
@@ -207,21 +208,27 @@ class ParallelProcessor:
             sizer.observe(len(head.chunk), result.busy)
             yield from _outcomes(result, dict(head.chunk))
 
-    def _recover_broken(self, window, submit, exc) -> None:
-        """A worker died (crash, OOM kill): restart the pool and retry the window item by item.
-
-        Items that kill a worker a second time fail with a clear reason instead of looping.
-        """
-        self._backend.recover()
-        tasks = list(window)
+    def _rerun_one_by_one(self, window, payload, run: "_Run") -> Iterator[Outcome]:
+        """A worker died (crash, out-of-memory kill): restart the pool and rerun the window's
+        items one at a time, so the item that kills a worker is found and fails alone."""
+        backend = self._backend
+        backend.recover()
+        pending = [pair for task in window for pair in task.chunk]
         window.clear()
-        for task in tasks:
-            if task.retried:
-                window.append(_Task(task.chunk, retried=True))
-                window[-1].future = _failed_future(task.chunk, exc)
-            else:
-                for pair in task.chunk:
-                    window.append(submit(_Task([pair], retried=True)))
+        for index, item in pending:
+            future = backend.submit(payload, [(index, item)], self.config.timeout, None)
+            while not backend.wait(future, POLL):
+                if self.cancel_token.cancelled:
+                    return
+            try:
+                result = future.result()
+            except BROKEN_ERRORS as exc:
+                backend.recover()
+                yield from _failed_chunk([(index, item)], "WorkerDied",
+                                         f"a worker process died while handling this item ({exc})")
+                continue
+            run.busy += result.busy
+            yield from _outcomes(result, {index: item})
 
 
 class _ChunkSizer:
@@ -319,12 +326,3 @@ def _failed_chunk(chunk, error_type: str, message: str) -> Iterator[Outcome]:
 
 def _timed_out(chunk, seconds: float) -> Iterator[Outcome]:
     yield from _failed_chunk(chunk, "ItemTimeout", f"took longer than {seconds:g}s")
-
-
-def _failed_future(chunk, exc: BaseException):
-    import concurrent.futures as cf
-    future: cf.Future = cf.Future()
-    future.set_result(ChunkResult(
-        [(i, False, ("WorkerDied", f"a worker process died while handling this item ({exc})"))
-         for i, _ in chunk], 0.0, 0))
-    return future
