@@ -12,6 +12,7 @@ from typing import Any
 from PIL import Image
 
 from ..context import RunContext
+from ..errors import UsageError
 from ..io import iter_images
 from ..parallel import WorkKind
 from ..report import Report, RowWriter, Table
@@ -39,6 +40,8 @@ def inventory(ctx: RunContext, params: dict[str, Any]) -> Report:
     totals by format and mode, and a line for every file that is not a readable image."""
     root: Path = params["input"]
     paths = list(iter_images(root, include_hidden=params["include_hidden"]))
+    if not paths:
+        raise UsageError(f"--input {root}: no images found")
     report = Report("inventory", params)
     by_format: collections.Counter = collections.Counter()
     by_mode: collections.Counter = collections.Counter()
