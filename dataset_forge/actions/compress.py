@@ -1,0 +1,349 @@
+"""`compress` and `convert`: re-encode or convert images to JPEG, WebP, PNG or AVIF.
+
+Outputs mirror the input tree under --output (same stem, the target's extension); originals are
+never touched unless --in-place, where each file is replaced by an atomic, verified swap. A
+journal in the output folder makes an interrupted run resume; --hq/--lq keep both trees apart.
+The per-file work lives in `dataset_forge.compress`.
+"""
+from __future__ import annotations
+
+import collections
+import functools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from PIL import ImageColor
+
+from ..compress import (DEFAULT_QUALITY, EXTENSIONS, FORMATS, ConvertSettings, EncodeOptions, Job,
+                        Target, convert_file, parse_size)
+from ..context import RunContext
+from ..errors import UsageError
+from ..io import Journal, fingerprint, iter_images, leftover_temporaries, pair_folders
+from ..parallel import Failure, WorkKind
+from ..report import Report, RowWriter, Table
+from .common import HQ, INCLUDE_HIDDEN, LQ
+from .registry import Family, Param, action
+
+JOURNAL_DIR = ".forge-journal"
+MAX_TABLE_ROWS = 40
+COLUMNS = ["source", "output", "status", "format_in", "mode_in", "format_out", "mode_out", "width",
+           "height", "bytes_in", "bytes_out", "ratio", "quality", "ssim", "encodes",
+           "target_reached", "lost_alpha", "seconds", "notes"]
+#: extension of a source -> its format, for --format keep (anything else becomes PNG)
+KEEP_BY_EXTENSION = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".jfif": "jpeg",
+                     ".png": "png", ".webp": "webp", ".avif": "avif"}
+
+INPUT = Param("input", "dir", help="folder of images to convert (or use --hq and --lq)")
+OUTPUT = Param("output", "path", help="folder for the converted tree, the journal and the report "
+               "(required unless --in-place)")
+SHARED_PARAMS = [
+    Param("quality", "int", None, "encoder quality for JPEG, lossy WebP and AVIF (default: "
+          + ", ".join(f"{k} {v}" for k, v in DEFAULT_QUALITY.items()) + ")", min=1, max=100),
+    Param("target_ssim", "float", None, "search each image's quality for the smallest file whose "
+          "SSIM to the source is at least this (e.g. 0.95)", min=0.5, max=1.0),
+    Param("target_bytes", "str", None, "search each image's quality for the best one that fits "
+          "this size (e.g. 150k, 1.5MB, 200KiB)"),
+    Param("min_quality", "int", 10, "lowest quality the search may pick", min=1, max=100),
+    Param("max_quality", "int", 95, "highest quality the search may pick", min=1, max=100),
+    Param("measure", "bool", False, "also report the SSIM of fixed-quality results (slower)"),
+    Param("progressive", "bool", True, "JPEG: progressive encoding"),
+    Param("subsampling", "choice", "auto", "JPEG/AVIF chroma subsampling (auto: encoder default "
+          "for the quality)", choices=("auto", "4:4:4", "4:2:2", "4:2:0")),
+    Param("jpeg_optimize", "bool", True, "JPEG: optimised Huffman tables (lossless, smaller)"),
+    Param("lossless", "bool", False, "WebP: lossless encoding"),
+    Param("effort", "int", 4, "WebP: method 0 (fast) to 6 (smallest)", min=0, max=6),
+    Param("oxipng", "bool", True, "PNG: optimise losslessly with oxipng"),
+    Param("oxipng_level", "int", 2, "PNG: oxipng preset 0 (fast) to 6 (smallest)", min=0, max=6),
+    Param("png_compress_level", "int", 9, "PNG: zlib level when --no-oxipng", min=0, max=9),
+    Param("avif_speed", "int", 6, "AVIF: encoder speed 0 (smallest) to 10 (fastest)", min=0, max=10),
+    Param("only_if_smaller", "bool", False, "keep the original where re-encoding does not make "
+          "it smaller (copied as it is into --output, or left alone --in-place)"),
+    Param("in_place", "bool", False, "replace the originals (verified, atomic swap); a new "
+          "extension replaces the old file"),
+    Param("strip_metadata", "bool", False, "drop ICC profiles and EXIF"),
+    Param("keep_exif", "bool", False, "copy EXIF (orientation reset: pixels are turned upright)"),
+    Param("background", "str", "white", "colour that transparency is flattened onto for JPEG "
+          "(name or #rrggbb)"),
+    INCLUDE_HIDDEN,
+]
+COMPRESS_PARAMS = [INPUT, OUTPUT, HQ, LQ,
+                   Param("format", "choice", "keep", "target format; keep re-encodes each file in "
+                         "its own format (others become PNG)", choices=("keep",) + FORMATS),
+                   *SHARED_PARAMS]
+CONVERT_PARAMS = [INPUT, OUTPUT, HQ, LQ,
+                  Param("format", "choice", None, "target format", choices=FORMATS, required=True),
+                  *SHARED_PARAMS]
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One folder to convert: its name in keys and output ('' alone, 'hq'/'lq' in pair mode)."""
+
+    name: str
+    source: Path
+    dest: Path
+
+
+# -- the actions -----------------------------------------------------------------------------
+
+@action("compress", Family.COMPRESS, "Re-encode images smaller, in their own format or another",
+        params=COMPRESS_PARAMS, kind=WorkKind.CPU, writes=True,
+        examples=("dataset-forge --action compress --input photos --output small --format webp "
+                  "--target-ssim 0.95",
+                  "dataset-forge --action compress --input pngs --in-place --only-if-smaller"))
+def compress(ctx: RunContext, params: dict[str, Any]) -> Report:
+    """Re-encode every image under --input (or --hq and --lq) into --output, mirroring the tree.
+    With --format keep each file keeps its format (JPEG, PNG via oxipng, WebP, AVIF; other formats
+    become PNG). --target-ssim or --target-bytes search each image's quality (at most ~7 encodes).
+    Resumable: rerunning the same command skips finished files."""
+    return run_conversion(ctx, params, "compress")
+
+
+@action("convert", Family.COMPRESS, "Convert images to JPEG, WebP, PNG or AVIF",
+        params=CONVERT_PARAMS, kind=WorkKind.CPU, writes=True,
+        examples=("dataset-forge --action convert --input pngs --output jpgs --format jpeg "
+                  "--quality 92 --background black",
+                  "dataset-forge --action convert --hq HR --lq LR --output out --format webp "
+                  "--lossless"))
+def convert(ctx: RunContext, params: dict[str, Any]) -> Report:
+    """Convert every image under --input (or --hq and --lq) to --format, mirroring the tree into
+    --output. Alpha is kept where the format stores it, else flattened onto --background (and
+    counted); 16-bit and palette images follow a documented policy; ICC profiles are kept."""
+    return run_conversion(ctx, params, "convert")
+
+
+# -- the shared run ------------------------------------------------------------------------
+
+def run_conversion(ctx: RunContext, params: dict[str, Any], name: str) -> Report:
+    settings = build_settings(params)
+    trees = plan_trees(params)
+    report = Report(name, params)
+    if params["hq"]:
+        report.findings.extend(_pairing_findings(params["hq"], params["lq"], params))
+    jobs, failures = plan_jobs(trees, params, settings)
+    for failure in failures:
+        report.add_failure(failure)
+    cleaned = sum(_remove_temporaries(t.dest) for t in trees)
+    journal_root = params["output"] or trees[0].source
+    fp = fingerprint({"action": name, "settings": repr(settings), "format": params["format"],
+                      "trees": [(t.name, str(t.source), str(t.dest)) for t in trees]})
+    totals = Totals()
+    ctx.report_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with Journal(Path(journal_root) / JOURNAL_DIR / f"{name}.jsonl", fp) as journal, \
+            RowWriter(ctx.report_dir / f"{name}_rows.csv", COLUMNS) as rows:
+        pending = []
+        for job in jobs:
+            done = journal.info(job.key) if journal.done(job.key) else None
+            if done and Path(done["output"]).exists():
+                totals.add({**done, "status": "done-earlier"}, rows)
+            else:
+                pending.append(job)
+        worker = functools.partial(convert_file, settings)
+        for outcome in ctx.map(worker, pending, label=name, total=len(pending)):
+            if not outcome.ok:
+                report.add_failure(outcome.error)
+                continue
+            row = {"source": outcome.item.key, **outcome.value}
+            journal.mark(outcome.item.key, row)
+            totals.add(row, rows)
+    elapsed = time.perf_counter() - t0
+    report.summary = totals.summary(len(jobs) + len(failures), len(report.failures), elapsed,
+                                    cleaned, settings)
+    report.tables = totals.tables(settings.target is not None or settings.measure)
+    report.files["rows_csv"] = str(rows.path)
+    report.files["journal"] = str(journal.path)
+    return report
+
+
+def build_settings(params: dict[str, Any]) -> ConvertSettings:
+    """Validated encoder settings from the parameters (usage errors name the flag)."""
+    if params["strip_metadata"] and params["keep_exif"]:
+        raise UsageError("--strip-metadata and --keep-exif contradict each other; pick one")
+    if params["target_ssim"] is not None and params["target_bytes"] is not None:
+        raise UsageError("--target-ssim and --target-bytes both set; pick one")
+    if params["min_quality"] > params["max_quality"]:
+        raise UsageError("--min-quality is above --max-quality")
+    try:
+        background = ImageColor.getrgb(params["background"])[:3]
+    except ValueError:
+        raise UsageError(f"--background {params['background']!r}: not a colour "
+                         "(try white, black, #808080)") from None
+    target = None
+    if params["target_ssim"] is not None or params["target_bytes"] is not None:
+        try:
+            size = parse_size(params["target_bytes"]) if params["target_bytes"] else None
+        except ValueError as exc:
+            raise UsageError(f"--target-bytes: {exc}") from None
+        target = Target(ssim=params["target_ssim"], bytes=size,
+                        min_quality=params["min_quality"], max_quality=params["max_quality"])
+        if params["format"] == "png" or (params["format"] == "webp" and params["lossless"]):
+            raise UsageError("--target-ssim/--target-bytes need a lossy format (jpeg, webp, "
+                             "avif); PNG and lossless WebP have no quality to search")
+    options = EncodeOptions(
+        format=params["format"] if params["format"] in FORMATS else "png",
+        quality=params["quality"], progressive=params["progressive"],
+        subsampling=params["subsampling"], jpeg_optimize=params["jpeg_optimize"],
+        lossless=params["lossless"], effort=params["effort"], oxipng=params["oxipng"],
+        oxipng_level=params["oxipng_level"], png_compress_level=params["png_compress_level"],
+        avif_speed=params["avif_speed"], strip_metadata=params["strip_metadata"],
+        keep_exif=params["keep_exif"], background=tuple(background))
+    return ConvertSettings(options, target, params["only_if_smaller"], params["in_place"],
+                           params["measure"])
+
+
+def plan_trees(params: dict[str, Any]) -> list[Tree]:
+    """The folders to convert and where each one's outputs go."""
+    single, hq, lq, output = params["input"], params["hq"], params["lq"], params["output"]
+    if single and (hq or lq):
+        raise UsageError("give either --input or --hq with --lq, not both")
+    if bool(hq) != bool(lq):
+        raise UsageError("--hq and --lq go together")
+    if not single and not hq:
+        raise UsageError("--input (or --hq with --lq) is required")
+    sources = [("", single)] if single else [("hq", hq), ("lq", lq)]
+    if params["in_place"]:
+        if output:
+            raise UsageError("--in-place writes beside the originals; drop --output (use "
+                             "--report-dir for the report)")
+        return [Tree(n, Path(s), Path(s)) for n, s in sources]
+    if not output:
+        raise UsageError("--output is required (or --in-place to replace the originals)")
+    output = Path(output)
+    trees = [Tree(n, Path(s), output / n if n else output) for n, s in sources]
+    for tree in trees:
+        if tree.dest.resolve() == tree.source.resolve():
+            raise UsageError(f"--output would overwrite the inputs in {tree.source}; use "
+                             "--in-place to replace originals")
+    return trees
+
+
+def plan_jobs(trees: list[Tree], params: dict[str, Any],
+              settings: ConvertSettings) -> tuple[list[Job], list[Failure]]:
+    """One job per source image; sources whose outputs would collide become failures."""
+    jobs: list[Job] = []
+    failures: list[Failure] = []
+    claimed: dict[Path, Path] = {}
+    sources = {p for t in trees for p in _sources(t, params)} if settings.in_place else set()
+    for tree in trees:
+        for path in _sources(tree, params):
+            rel = path.relative_to(tree.source)
+            fmt = params["format"] if params["format"] in FORMATS else \
+                KEEP_BY_EXTENSION.get(path.suffix.lower(), "png")
+            same_format = params["format"] == "keep" and path.suffix.lower() in KEEP_BY_EXTENSION
+            dest = tree.dest / (rel if same_format else rel.with_suffix(EXTENSIONS[fmt]))
+            other = claimed.get(dest) or (dest if dest != path and dest in sources else None)
+            if other is not None:
+                failures.append(Failure(str(path), "NameCollision",
+                                        f"{dest} is already the output of {other} (same name "
+                                        "stem); rename one of them"))
+                continue
+            claimed[dest] = path
+            key = f"{tree.name}/{rel.as_posix()}" if tree.name else rel.as_posix()
+            keep_dest = None if settings.in_place else tree.dest / rel
+            jobs.append(Job(path, dest, keep_dest, key, fmt))
+    return jobs, failures
+
+
+def _sources(tree: Tree, params: dict[str, Any]) -> Iterator[Path]:
+    """Images under the tree's source, leaving out an --output folder nested inside it."""
+    output = Path(params["output"]).resolve() if params["output"] else None
+    for path in iter_images(tree.source, include_hidden=params["include_hidden"]):
+        if output is not None and output in path.resolve().parents:
+            continue
+        yield path
+
+
+def _remove_temporaries(folder: Path) -> int:
+    """Temporary files a hard kill of an earlier run left behind (ours only: *.forge-tmp)."""
+    if not folder.exists():
+        return 0
+    found = leftover_temporaries(folder)
+    for path in found:
+        path.unlink(missing_ok=True)
+    return len(found)
+
+
+def _pairing_findings(hq: Path, lq: Path, params: dict[str, Any]) -> list[dict[str, Any]]:
+    pairing = pair_folders(hq, lq, include_hidden=params["include_hidden"])
+    findings = []
+    if pairing.missing_lq:
+        findings.append({"kind": "unpaired_hq", "count": len(pairing.missing_lq),
+                         "examples": [str(p) for p in pairing.missing_lq[:10]]})
+    if pairing.missing_hq:
+        findings.append({"kind": "unpaired_lq", "count": len(pairing.missing_hq),
+                         "examples": [str(p) for p in pairing.missing_hq[:10]]})
+    return findings
+
+
+# -- totals and tables ---------------------------------------------------------------------
+
+class Totals:
+    """Running sums for the summary and tables; rows stream to CSV, a few stay for display."""
+
+    def __init__(self) -> None:
+        self.status: collections.Counter = collections.Counter()
+        self.by_format: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
+        self.before = self.after = self.lost_alpha = self.missed = 0
+        self.encodes: list[int] = []
+        self.preview: list[list[Any]] = []
+
+    def add(self, row: dict[str, Any], writer: RowWriter) -> None:
+        row["ratio"] = round(row["bytes_out"] / row["bytes_in"], 4) if row["bytes_in"] else None
+        writer.write(row)
+        self.status[row["status"]] += 1
+        fmt = self.by_format[row["format_out"] if row["status"] != "kept-original" else "original"]
+        fmt[0] += 1
+        fmt[1] += row["bytes_in"]
+        fmt[2] += row["bytes_out"]
+        self.before += row["bytes_in"]
+        self.after += row["bytes_out"]
+        self.lost_alpha += bool(row["lost_alpha"])
+        self.missed += not row["target_reached"]
+        if row["status"] != "done-earlier":
+            self.encodes.append(row["encodes"])
+        if len(self.preview) < MAX_TABLE_ROWS:
+            self.preview.append([row["source"], row["status"], row["format_out"], row["quality"],
+                                 row["bytes_in"], row["bytes_out"], row["ratio"], row["ssim"],
+                                 row["encodes"]])
+
+    def summary(self, images: int, failed: int, elapsed: float, cleaned: int,
+                settings: ConvertSettings) -> dict[str, Any]:
+        processed = sum(self.status[s] for s in ("written", "kept-original"))
+        out = {
+            "images": images, "written": self.status["written"],
+            "kept_original": self.status["kept-original"],
+            "done_earlier": self.status["done-earlier"], "failed": failed,
+            "bytes_before": self.before, "bytes_after": self.after,
+            "bytes_saved": self.before - self.after,
+            "ratio": round(self.after / self.before, 4) if self.before else None,
+            "lost_transparency": self.lost_alpha, "seconds": round(elapsed, 3),
+            "images_per_s": round(processed / elapsed, 2) if elapsed > 0 else None,
+            "formats": {k: {"images": v[0], "bytes_before": v[1], "bytes_after": v[2]}
+                        for k, v in sorted(self.by_format.items())},
+        }
+        if settings.target is not None:
+            out["target"] = (f"ssim >= {settings.target.ssim}" if settings.target.ssim is not None
+                             else f"<= {settings.target.bytes:,} bytes")
+            out["target_missed"] = self.missed
+            out["encodes_per_image"] = (round(sum(self.encodes) / len(self.encodes), 2)
+                                        if self.encodes else None)
+        if cleaned:
+            out["stale_temporaries_removed"] = cleaned
+        return out
+
+    def tables(self, show_scores: bool) -> list[Table]:
+        formats = Table("Bytes by output format", ["format", "images", "before", "after", "ratio"],
+                        [[k, v[0], v[1], v[2], round(v[2] / v[1], 4) if v[1] else None]
+                         for k, v in sorted(self.by_format.items())])
+        formats.rows.append(["total", sum(self.status.values()), self.before, self.after,
+                             round(self.after / self.before, 4) if self.before else None])
+        columns = ["source", "status", "format", "quality", "bytes in", "bytes out", "ratio"]
+        rows = [r[:7] for r in self.preview]
+        if show_scores:
+            columns += ["ssim", "encodes"]
+            rows = [list(r) for r in self.preview]
+        total = sum(self.status.values())
+        return [formats, Table(f"Images (first {len(rows)} of {total})", columns, rows)]

@@ -1,0 +1,63 @@
+"""One encoder per target format, into memory: `encode(prepared, opts, quality) -> bytes`.
+
+PNG goes through Pillow at its fastest zlib level and then pyoxipng, which picks filters and
+recompresses losslessly (much smaller than Pillow's best level, in less time).
+"""
+from __future__ import annotations
+
+import io
+from typing import Any, Callable
+
+import oxipng
+
+from .options import PIL_NAMES, EncodeOptions
+from .policy import Prepared
+
+JPEG_SUBSAMPLING = {"auto": -1, "4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+
+
+def encode(prepared: Prepared, opts: EncodeOptions, quality: int | None = None) -> bytes:
+    """Encode `prepared.image` with `opts` (quality overrides opts for lossy formats)."""
+    kwargs = _ENCODER_ARGS[opts.format](opts, quality if quality is not None
+                                         else opts.effective_quality())
+    if prepared.icc:
+        kwargs["icc_profile"] = prepared.icc
+    if prepared.exif:
+        kwargs["exif"] = prepared.exif
+    buffer = io.BytesIO()
+    prepared.image.save(buffer, PIL_NAMES[opts.format], **kwargs)
+    data = buffer.getvalue()
+    if opts.format == "png" and opts.oxipng:
+        data = oxipng.optimize_from_memory(data, level=opts.oxipng_level,
+                                           strip=oxipng.StripChunks.none())
+    return data
+
+
+def _jpeg(opts: EncodeOptions, quality: int | None) -> dict[str, Any]:
+    args: dict[str, Any] = {"quality": quality, "optimize": opts.jpeg_optimize,
+                            "progressive": opts.progressive}
+    if opts.subsampling != "auto":
+        args["subsampling"] = JPEG_SUBSAMPLING[opts.subsampling]
+    return args
+
+
+def _webp(opts: EncodeOptions, quality: int | None) -> dict[str, Any]:
+    if opts.lossless:
+        return {"lossless": True, "quality": 100, "method": opts.effort, "exact": True}
+    return {"quality": quality, "method": opts.effort}
+
+
+def _png(opts: EncodeOptions, quality: int | None) -> dict[str, Any]:
+    # oxipng redoes the compression, so Pillow's own effort would be wasted
+    return {"compress_level": 1 if opts.oxipng else opts.png_compress_level}
+
+
+def _avif(opts: EncodeOptions, quality: int | None) -> dict[str, Any]:
+    args: dict[str, Any] = {"quality": quality, "speed": opts.avif_speed}
+    if opts.subsampling != "auto":
+        args["subsampling"] = opts.subsampling
+    return args
+
+
+_ENCODER_ARGS: dict[str, Callable[[EncodeOptions, int | None], dict[str, Any]]] = {
+    "jpeg": _jpeg, "webp": _webp, "png": _png, "avif": _avif}
