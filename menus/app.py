@@ -1,0 +1,129 @@
+"""The Dataset Forge terminal workbench.
+
+    dataset-forge app assets/demo          # or: make run
+    ForgeApp("assets/demo").run()
+
+`ForgeApp` holds what every screen shares (the dataset folder, the settings path, the actions,
+the last values of each form, the system-sample source) and the moves between screens; the
+screens do the rest. `sample_source` and `pictures` exist so tests and snapshots are
+deterministic.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from dataset_forge.actions.registry import Action, all_actions
+from dataset_forge.errors import EXIT_OK, EXIT_USAGE
+from dataset_forge.report import Report
+from dataset_forge.settings import load_settings, resolve_settings_path
+from dataset_forge.sysinfo import live_sample
+
+from .catalog import MenuEntry
+from .palette import ActionCommands
+from .prefill import initial_values
+from .widgets.sysinfo_panel import SampleSource
+
+STYLESHEET = Path(__file__).resolve().parents[1] / "assets" / "forge.tcss"
+
+
+class ForgeApp(App):
+    TITLE = "Dataset Forge"
+    CSS_PATH = str(STYLESHEET)
+    COMMANDS = App.COMMANDS | {ActionCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("s", "settings", "Settings"),
+    ]
+
+    def __init__(self, folder: str = ".", settings_path: str | None = None, *,
+                 actions: dict[str, Action] | None = None,
+                 sample_source: SampleSource | None = None, pictures: bool = True) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.settings_flag = settings_path          # shown in the headless command when given
+        self.settings_path = resolve_settings_path(settings_path)
+        self.actions = actions if actions is not None else all_actions()
+        self.sample_source: SampleSource = sample_source or (lambda: live_sample(self._disk_path()))
+        self.pictures = pictures
+        self.form_memory: dict[str, dict[str, Any]] = {}
+        self.sub_title = str(folder)
+
+    def _disk_path(self) -> str | None:
+        return str(self.folder) if self.folder.exists() else None
+
+    def on_mount(self) -> None:
+        from .screens.main_menu import MainMenu
+        self.push_screen(MainMenu())
+        loaded = load_settings(self.settings_path)
+        for error in loaded.errors:
+            self.notify(f"{error} (using the default)", title="Settings file", severity="warning")
+
+    # ------------------------------------------------------------------ navigation
+
+    def open_entry(self, entry: MenuEntry) -> None:
+        if entry.action is not None:
+            self.open_action(entry.action.name)
+        else:
+            {"settings": self.action_settings, "system": self.action_system,
+             "help": self.action_help}[entry.screen]()
+
+    def open_action(self, name: str) -> None:
+        from .screens.action_form import ActionForm
+        action = self.actions[name]
+        values = self.form_memory.get(name) or initial_values(action, str(self.folder))
+        self.push_screen(ActionForm(action, values))
+
+    def start_run(self, action: Action, raw_params: dict[str, Any]) -> None:
+        from .screens.run import RunScreen
+        self.push_screen(RunScreen(action, raw_params))
+
+    def show_results(self, report: Report) -> None:
+        """Replace the (current) run screen with the results."""
+        from .screens.results import ResultsScreen
+        self.switch_screen(ResultsScreen(report))
+
+    def announce(self, text: str, *, error: bool = False) -> None:
+        """A toast and the terminal bell, as the settings' ui.notify and ui.bell allow."""
+        ui = load_settings(self.settings_path).settings.ui
+        if ui.notify or error:
+            self.notify(text, title="Run ended", severity="error" if error else "information")
+        if ui.bell:
+            self.bell()
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_settings(self) -> None:
+        from .screens.settings import SettingsScreen
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+    def action_system(self) -> None:
+        from .screens.system import SystemScreen
+        self.push_screen(SystemScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Settings", "Edit the settings file", self.action_settings)
+        yield SystemCommand("System information", "CPU, RAM, disk and GPU", self.action_system)
+        yield SystemCommand("Help", "Keys and screens", self.action_help)
+
+
+def run_app(folder: str, settings_path: str | None = None) -> int:
+    """Open the app on `folder`; the exit code for `dataset-forge app`."""
+    if not Path(folder).is_dir():
+        print(f"error: {folder}: no such folder", file=sys.stderr)
+        return EXIT_USAGE
+    from .widgets.image_preview import prepare
+    prepare()  # textual-image asks the terminal about itself before Textual takes over
+    ForgeApp(folder, settings_path).run()
+    return EXIT_OK

@@ -1,0 +1,49 @@
+"""The help screen: keys, screens, and how the app maps to the command line."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# Dataset Forge
+
+Every action here is also a headless command: the form shows the exact
+`dataset-forge --action ...` line, so what you do here can be scripted.
+
+## Keys
+
+| key | does |
+|---|---|
+| Up/Down, Enter | move and open in lists |
+| Tab / Shift+Tab | next / previous field or list |
+| 1 to 6 | jump to a family on the main menu |
+| Ctrl+P | command palette: search every action and screen |
+| Ctrl+R | run the action from its form |
+| Escape | back; on a running job: cancel it (finished items are kept) |
+| S | settings (from menus and results) |
+| ? | this help |
+| Q | quit |
+
+## Screens
+
+- **Main menu**: action families on the left, their actions on the right.
+- **Action form**: generated from the action's declaration; problems show under each field
+  as you type; Browse opens a folder picker.
+- **Run**: progress, done and failed counts, throughput, ETA, failures as they happen, and
+  the live system panel. Escape stops the run within about a second.
+- **Results**: every table of the report, the failures and the files written, with the
+  path of the JSON (and HTML) report. Deduplication reports open a review screen.
+- **Settings**: the settings file, validated, saved with its comments kept, used by the
+  next run.
+"""
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Markdown(HELP)

@@ -1,0 +1,65 @@
+"""The results screen: what the run did, every report table, and where the reports are."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from dataset_forge.report import Report
+
+from ..widgets.title_bar import TitleBar
+from ..dedup_groups import has_groups
+from ..widgets.report_view import ReportView
+
+
+def outcome_line(report: Report) -> str:
+    """`inventory finished: 9 ok, 1 failed in 0.4 s` or what a cancelled run finished."""
+    run = report.run
+    if run is None:
+        return f"{report.action} finished"
+    counts = f"{run.ok:,} ok, {run.failed:,} failed"
+    if report.cancelled:
+        return f"{report.action} cancelled after {run.total:,} items ({counts}) in {run.elapsed:.1f} s"
+    return f"{report.action} finished: {counts} in {run.elapsed:.1f} s ({run.processing_type}, " \
+           f"{run.workers} workers)"
+
+
+class ResultsScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back to the form"),
+        Binding("d", "review", "Review duplicates"),
+        Binding("c", "copy_path", "Copy report path"),
+    ]
+
+    def __init__(self, report: Report) -> None:
+        super().__init__()
+        self.report = report
+
+    def compose(self) -> ComposeResult:
+        style = "yellow" if self.report.cancelled else "red" if self.report.failed else "green"
+        yield TitleBar(f"Results: {self.report.action}")
+        yield Static(f"[b {style}]{outcome_line(self.report)}[/]", id="outcome", markup=True)
+        yield Static(f"Report: {self.report.files.get('report', '(not written)')}", id="report-path")
+        if has_groups(self.report):
+            yield Static("[b]D[/b]: review the duplicate groups and choose what to keep",
+                         id="review-hint", markup=True)
+        yield ReportView(self.report, id="report")
+        yield Footer()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "review":
+            return has_groups(self.report)
+        return True
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_review(self) -> None:
+        from .dedup_review import DedupReviewScreen
+        self.app.push_screen(DedupReviewScreen(self.report))
+
+    def action_copy_path(self) -> None:
+        path = self.report.files.get("report", "")
+        self.app.copy_to_clipboard(path)
+        self.notify(path, title="Copied report path")

@@ -1,0 +1,129 @@
+"""The run screen: the action runs in a thread worker; its events arrive as messages.
+
+Escape sets the run's CancelToken; the core stops within about a second and the action
+returns a report of what finished, which the results screen then shows.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
+
+from dataset_forge.actions.registry import Action
+from dataset_forge.errors import UsageError
+from dataset_forge.parallel import CancelToken, ParallelConfig
+from dataset_forge.report import Report
+from dataset_forge.runner import run_action
+from dataset_forge.settings import load_settings
+
+from ..widgets.title_bar import TitleBar
+from ..messages import (EventBridge, RunAdvanced, RunEnded, RunItemFailed, RunPassFinished,
+                        RunStarted)
+from ..widgets.run_progress import RunProgress
+from .results import outcome_line
+from ..widgets.sysinfo_panel import SysInfoPanel
+
+MAX_FAILURE_ROWS = 1000
+
+
+class RunScreen(Screen):
+    BINDINGS = [Binding("escape", "cancel", "Cancel run")]
+
+    def __init__(self, action: Action, raw_params: dict[str, Any]) -> None:
+        super().__init__()
+        self.action_def = action
+        self.raw_params = raw_params
+        self.cancel_token = CancelToken()
+        self.running = False
+        self.failures = 0
+        self.pending: Report | None = None   # a report that arrived while another screen was on top
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(f"Run: {self.action_def.name}")
+        with Horizontal(id="run-body"):
+            with Vertical(id="run-main"):
+                yield Label(f"[b]Running {self.action_def.name}[/b]  Esc cancels", id="run-title",
+                            markup=True)
+                yield RunProgress(id="progress")
+                yield Label("Failures", id="failures-title")
+                yield DataTable(id="failures", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="run-status")
+            yield SysInfoPanel(self.app.sample_source, id="sysinfo")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#failures", DataTable).add_columns("item", "error", "reason")
+        self.running = True
+        self._run()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, name="action-run")
+    def _run(self) -> None:
+        """Runs in a worker thread: the whole action, reporting through the EventBridge."""
+        settings = load_settings(self.app.settings_path).settings
+        try:
+            report = run_action(self.action_def, self.raw_params,
+                                config=ParallelConfig.from_settings(settings), settings=settings,
+                                sink=EventBridge(self), cancel=self.cancel_token,
+                                log_dir=settings.log_dir())
+        except UsageError as exc:
+            self.post_message(RunEnded(None, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - no traceback reaches a user
+            self.post_message(RunEnded(None, f"unexpected {type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(RunEnded(report))
+
+    @on(RunStarted)
+    def _started(self, message: RunStarted) -> None:
+        self.query_one(RunProgress).start_pass(message.label, message.total)
+
+    @on(RunAdvanced)
+    def _advanced(self, message: RunAdvanced) -> None:
+        self.query_one(RunProgress).advance(message.done, message.failed, message.total)
+
+    @on(RunItemFailed)
+    def _item_failed(self, message: RunItemFailed) -> None:
+        self.failures += 1
+        if self.failures <= MAX_FAILURE_ROWS:
+            self.query_one("#failures", DataTable).add_row(message.item, message.error_type,
+                                                           message.message)
+        self.query_one("#failures-title", Label).update(f"Failures ({self.failures:,})")
+
+    @on(RunPassFinished)
+    def _pass_finished(self, message: RunPassFinished) -> None:
+        s = message.summary
+        self.query_one("#run-status", Static).update(
+            f"{s.label or 'pass'}: {s.ok:,} ok, {s.failed:,} failed in {s.elapsed:.1f} s")
+
+    @on(RunEnded)
+    def _ended(self, message: RunEnded) -> None:
+        self.running = False
+        if message.report is None:
+            self.query_one("#run-title", Label).update(
+                f"[b red]{self.action_def.name} did not run[/b red]  Esc goes back")
+            self.query_one("#run-status", Static).update(message.error or "")
+            self.app.announce(f"{self.action_def.name}: {message.error}", error=True)
+            return
+        report = message.report
+        self.app.announce(outcome_line(report), error=bool(report.failed) and not report.cancelled)
+        if self.app.screen is self:
+            self.app.show_results(report)
+        else:
+            self.pending = report
+
+    def on_screen_resume(self) -> None:
+        if self.pending is not None:
+            report, self.pending = self.pending, None
+            self.app.show_results(report)
+
+    def action_cancel(self) -> None:
+        if self.running and not self.cancel_token.cancelled:
+            self.cancel_token.cancel()
+            self.query_one("#run-title", Label).update(
+                f"[b]Stopping {self.action_def.name}...[/b]  finished items are kept")
+        elif not self.running:
+            self.app.pop_screen()

@@ -1,0 +1,91 @@
+"""The settings screen: every key of the schema as a validated field, saved with
+`dataset_forge.settings.set_value` (the file's comments and layout are kept); the next run
+reads the file again, so changes apply to it."""
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Label, Static
+
+from dataset_forge.settings import SECTIONS, SettingsError, iter_keys, load_settings, set_value
+
+from ..widgets.title_bar import TitleBar
+from ..fields import as_text, from_setting
+from ..widgets.form_field import FormField
+
+
+def field_id(key: str) -> str:
+    return "setting-" + key.replace(".", "--")
+
+
+class SettingsScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        loaded = load_settings(self.app.settings_path)
+        self.saved = loaded.settings.to_flat()
+        yield TitleBar("Settings")
+        where = "" if loaded.exists else "  (not created yet: Save creates it)"
+        yield Static(f"Settings file: [b]{escape(str(loaded.path))}[/b]{where}", id="settings-path", markup=True)
+        if loaded.errors:
+            yield Static("\n".join(f"{e} (using the default)" for e in loaded.errors),
+                         id="settings-problems", markup=False)
+        docs = {name: (cls.__doc__ or "").strip().splitlines()[0] for name, cls in SECTIONS}
+        with VerticalScroll(id="settings-form"):
+            section = object()
+            for spec in iter_keys():
+                if spec.section != section:
+                    section = spec.section
+                    title = f"[{section}]  {docs[section]}" if section else "General"
+                    yield Label(title, classes="settings-section", markup=False)
+                yield FormField(from_setting(spec), self.saved[spec.key], id=field_id(spec.key))
+        with Horizontal(id="form-buttons"):
+            yield Button("Save  Ctrl+S", variant="primary", id="save", compact=True)
+            yield Button("Back  Esc", id="back", compact=True)
+        yield Footer()
+
+    def changed(self) -> dict[str, object]:
+        """{key: raw} for every field that differs from the file."""
+        out = {}
+        for f in self.query(FormField):
+            try:
+                value = f.spec.parse(f.raw)
+            except Exception:  # noqa: BLE001 - invalid fields are reported by save
+                value = object()
+            if value != self.saved[f.spec.key]:
+                out[f.spec.key] = f.raw
+        return out
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        invalid = [f for f in self.query(FormField) if f.validate() is not None]
+        if invalid:
+            self.notify(invalid[0].error or "", title="Not saved", severity="error")
+            invalid[0].query(".field-control").first().focus()
+            return
+        changes = self.changed()
+        if not changes:
+            self.notify("Nothing changed")
+            return
+        try:
+            for key, raw in changes.items():
+                loaded = set_value(self.app.settings_path, key, as_text(raw))
+        except SettingsError as exc:
+            self.notify(str(exc), title="Not saved", severity="error")
+            return
+        self.saved = loaded.settings.to_flat()
+        self.notify(f"{len(changes)} setting(s) saved to {loaded.path}; the next run uses them",
+                    title="Saved")
+
+    @on(Button.Pressed, "#back")
+    def action_back(self) -> None:
+        if self.changed():
+            self.notify("Unsaved changes dropped", severity="warning")
+        self.app.pop_screen()

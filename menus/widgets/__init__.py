@@ -1,0 +1,1 @@
+"""Reusable widgets: form fields, progress, system panel, report tables, image previews."""

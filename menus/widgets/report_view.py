@@ -1,0 +1,78 @@
+"""Every part of a `Report` as tables: summary, the action's own tables, failures, files."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Label, Static
+
+from dataset_forge.report import Report, Table
+
+MAX_ROWS = 500      # tables in the report are already capped; this guards the widget
+MAX_CELL = 80
+
+
+def cell(value: Any) -> str:
+    """A compact, readable cell: dicts as `k v, ...`, floats rounded, long text cut."""
+    if isinstance(value, dict):
+        text = ", ".join(f"{k} {v}" for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join(map(str, value))
+    elif isinstance(value, float):
+        text = f"{value:,.4g}"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        text = f"{value:,}"
+    else:
+        text = str(value)
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def report_tables(report: Report) -> list[Table]:
+    """The report as a list of tables, in the order the screen shows them."""
+    tables = [Table("Summary", ["key", "value"], [[k, v] for k, v in report.summary.items()])]
+    tables += list(report.tables)
+    if report.failures:
+        tables.append(Table(f"Failures ({len(report.failures):,})", ["item", "error", "reason"],
+                            [[f.item, f.error_type, f.message] for f in report.failures]))
+    if report.files:
+        tables.append(Table("Files written", ["name", "path"], [[k, v] for k, v in report.files.items()]))
+    return tables
+
+
+def html_report(report: Report) -> str | None:
+    """The first HTML page among the files the report lists, if any."""
+    return next((str(p) for p in report.files.values() if str(p).lower().endswith(".html")), None)
+
+
+class ReportTable(DataTable):
+    """A read-only DataTable for one report table."""
+
+    def __init__(self, table: Table) -> None:
+        super().__init__(zebra_stripes=True, cursor_type="row", classes="report-table")
+        self.table = table
+
+    def on_mount(self) -> None:
+        self.add_columns(*self.table.columns)
+        self.add_rows(self._rows(self.table.rows))
+
+    @staticmethod
+    def _rows(rows: Iterable[list[Any]]) -> list[list[str]]:
+        return [[cell(v) for v in row] for _, row in zip(range(MAX_ROWS), rows)]
+
+
+class ReportView(VerticalScroll):
+    def __init__(self, report: Report, id: str | None = None) -> None:
+        super().__init__(id=id, classes="report-view")
+        self.report = report
+
+    def compose(self) -> ComposeResult:
+        html = html_report(self.report)
+        if html:
+            yield Static(f"HTML report: [b]{html}[/b]", classes="report-link", markup=True)
+        for table in report_tables(self.report):
+            yield Label(table.title, classes="table-title")
+            if table.rows:
+                yield ReportTable(table)
+            else:
+                yield Static("(empty)", classes="table-empty")
