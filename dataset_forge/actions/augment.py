@@ -1,0 +1,111 @@
+"""Augmentation: `augment` runs a pipeline file (N seeded variations, HQ/LQ pairs in lockstep,
+plugin ops), `mixup` blends each image with a seeded partner (mixup or CutMix)."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ..context import RunContext
+from ..errors import UsageError
+from ..io import fingerprint
+from ..ops.files import load_image, save_image
+from ..ops.mix import cutmix, cutmix_box, mixup
+from ..parallel import WorkKind
+from ..pipeline import image_entropy, load_pipeline, step_rng
+from ..plugins import ensure_plugins
+from ..report import Report
+from .common import SEED
+from .registry import Family, Param, action
+from .transform import (FORMAT, HQ_IN, IN, LQ_IN, OUT, PIPELINE, PLUGIN, QUALITY, VARIATIONS, Job,
+                        check_output, gather, make_jobs, out_path, run_jobs, run_pipeline)
+
+
+@action("augment", Family.AUGMENT, "Run a pipeline file: seeded variations, HQ/LQ pairs in lockstep",
+        params=[IN, HQ_IN, LQ_IN, OUT, Param("pipeline", PIPELINE.type, help=PIPELINE.help,
+                                               required=True),
+                PLUGIN, SEED, VARIATIONS, FORMAT, QUALITY],
+        kind=WorkKind.CPU, writes=True,
+        examples=("dataset-forge --action augment --input photos --output aug "
+                  "--pipeline assets/pipelines/augment_basic.toml --variations 4 --seed 1",
+                  "dataset-forge --action augment --hq hq --lq lq_x4 --output aug "
+                  "--pipeline assets/pipelines/pair_augment.toml",
+                  "dataset-forge --action augment --input photos --output flipped "
+                  "--pipeline '[{\"op\": \"flip\"}]'"))
+def augment(ctx: RunContext, params: dict[str, Any]) -> Report:
+    """Apply the pipeline's ops in order to every image, --variations times with distinct draws
+    (NAME_v01, NAME_v02, ...). With --hq/--lq, geometric ops draw once per pair and apply to
+    both (LQ coordinates = HQ / scale), colour ops apply alike, degradations touch LQ only.
+    Every output's drawn parameters are in OUTPUT/augment_log.jsonl."""
+    ensure_plugins(params["plugin"])
+    return run_pipeline(ctx, "augment", params, load_pipeline(params["pipeline"]))
+
+
+@dataclass(frozen=True)
+class Mixing:
+    out: Path
+    seed: int
+    alpha: float
+    mode: str
+    quality: int
+    sources: tuple[tuple[str, Path], ...]   # every input (key, path): the partner pool
+
+
+def mix_one(cfg: Mixing, job: Job) -> dict[str, Any]:
+    """Worker: blend one image with a partner drawn from the pool; weight ~ Beta(alpha, alpha)."""
+    rng = step_rng(image_entropy(cfg.seed, job.key, job.variation), 0)
+    own = next(i for i, (key, _) in enumerate(cfg.sources) if key == job.key)
+    pick = int(rng.integers(len(cfg.sources) - 1))
+    partner_key, partner_path = cfg.sources[pick + (pick >= own)]
+    lam = float(rng.beta(cfg.alpha, cfg.alpha))
+    a = load_image(job.source)
+    b = load_image(partner_path)
+    mode = "RGBA" if "A" in a.mode + b.mode else "RGB"
+    a, b = a.convert(mode), b.convert(mode).resize(a.size, Image.Resampling.BICUBIC)
+    record: dict[str, Any] = {"input": str(job.source), "partner": str(partner_path),
+                              "key": job.key, "variation": job.variation, "seed": cfg.seed}
+    if cfg.mode == "cutmix":
+        box = cutmix_box(a.size, lam, rng)
+        out = cutmix(a, b, box)
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        record.update(box=list(box), lam=1.0 - area / (a.width * a.height), lam_drawn=lam)
+    else:
+        out = mixup(a, b, lam)
+        record["lam"] = lam
+    path = save_image(out, out_path(cfg.out, job), cfg.quality)
+    record["outputs"] = [str(path.relative_to(cfg.out))]
+    return record
+
+
+@action("mixup", Family.AUGMENT, "Blend each image with a seeded partner (mixup or CutMix)",
+        params=[Param("input", "dir", help="folder of images (never modified)", required=True),
+                OUT, Param("mode", "choice", "mixup", "blend the whole image, or paste a box "
+                           "from the partner (cutmix)", choices=("mixup", "cutmix")),
+                Param("alpha", "float", 0.4, "Beta(alpha, alpha) shape of the mixing weight",
+                      min=0.01, max=100.0),
+                SEED, VARIATIONS, FORMAT, QUALITY],
+        kind=WorkKind.CPU, writes=True,
+        examples=("dataset-forge --action mixup --input photos --output mixed --alpha 0.4",
+                  "dataset-forge --action mixup --input photos --output cut --mode cutmix"))
+def mixup_action(ctx: RunContext, params: dict[str, Any]) -> Report:
+    """For each image (and variation) draw a partner and a weight lam ~ Beta(alpha, alpha):
+    mixup writes lam * image + (1 - lam) * partner; cutmix pastes a partner box of about
+    (1 - lam) of the area. Partners are resized to the image's size. Weights, partners and boxes
+    are logged in OUTPUT/mixup_log.jsonl."""
+    report = Report("mixup", params)
+    items, _ = gather(params, report, allow_pairs=False)
+    if len(items) < 2:
+        raise UsageError("mixup needs at least two images under --input")
+    out = check_output(params["output"], params["input"])
+    cfg = Mixing(out, params["seed"], params["alpha"], params["mode"], params["quality"],
+                 tuple((key, src) for src, _, key in items))
+    jobs = make_jobs(items, params["variations"], params["format"])
+    print_ = {"seed": cfg.seed, "alpha": cfg.alpha, "mode": cfg.mode, "q": cfg.quality,
+              "f": params["format"], "n": len(items)}
+    run_jobs(ctx, report, functools.partial(mix_one, cfg), jobs, out, fingerprint(print_), "mixup")
+    report.summary.update({"inputs": len(items), "seed": cfg.seed, "alpha": cfg.alpha,
+                           "mode": cfg.mode})
+    return report
