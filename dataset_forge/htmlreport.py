@@ -19,7 +19,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .io import atomic_write, load_rgb
+from .analysis.loading import small_rgb
+from .io import atomic_write
 
 MAX_GRID_ITEMS = 400  # a grid larger than this is cut, with a note; the CSV has every row
 
@@ -52,7 +53,7 @@ def esc(value: Any) -> str:
 def thumbnail_uri(path: str | Path, max_side: int = 160) -> str:
     """A data: URI with a small JPEG (or PNG for tiny images) of `path`; "" if unreadable."""
     try:
-        im = load_rgb(path, max_side=max_side)
+        im = small_rgb(path, max_side=max_side)
     except Exception:  # any unreadable file simply has no thumbnail
         return ""
     buf = io.BytesIO()
@@ -121,10 +122,11 @@ def histograms(charts: Sequence[str]) -> str:
 
 def image_grid(items: Sequence[dict[str, Any]], max_side: int = 160,
                limit: int = MAX_GRID_ITEMS) -> str:
-    """Thumbnails with captions; items are dicts with `path`, `caption`, optional `highlight`."""
+    """Thumbnails with captions; items are dicts with `path`, `caption`, optional `highlight`
+    and optional `uri` (a thumbnail already made, e.g. in parallel with `thumbnail_uri`)."""
     cells = []
     for item in list(items)[:limit]:
-        uri = thumbnail_uri(item["path"], max_side=max_side)
+        uri = item["uri"] if "uri" in item else thumbnail_uri(item["path"], max_side=max_side)
         picture = (f'<img src="{esc(uri)}" alt="{esc(Path(item["path"]).name)}" loading="lazy">'
                    if uri else '<div class="noimg">unreadable</div>')
         cls = "cell hl" if item.get("highlight") else "cell"
