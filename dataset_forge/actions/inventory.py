@@ -1,72 +1,100 @@
-"""`inventory`: every image under a folder with format, mode, pixel size and bytes.
+"""`inventory`: every image under a folder, from headers only.
 
-Reads headers only (Pillow's lazy open), so it runs at file-system speed.
+Format (and the format the content really has), mode, bits per channel, size, bytes, frames,
+alpha present, ICC profile and EXIF orientation come from the header, so the walk runs at
+file-system speed. Whether alpha is actually used needs pixels: `--deep` decodes every image
+once (in full, so a single transparent pixel counts) and fills `alpha_used`.
 """
 from __future__ import annotations
 
 import collections
-import os
+import functools
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
+from ..analysis import header
+from ..analysis.htmlparts import dataset_histograms, discover, grid, relative, write_page
 from ..context import RunContext
-from ..errors import UsageError
-from ..io import iter_images
+from ..htmlreport import section
+from ..io.images import DEFAULT_MAX_PIXELS
 from ..parallel import WorkKind
 from ..report import Report, RowWriter, Table
 from .common import INCLUDE_HIDDEN, INPUT
-from .registry import Family, action
+from .registry import Family, Param, action
 
-COLUMNS = ["path", "format", "mode", "width", "height", "bytes", "frames"]
 MAX_TABLE_ROWS = 40
+PREVIEW_COLUMNS = ["path", "format", "mode", "bits", "width", "height", "bytes", "frames"]
+DEEP = Param("deep", "bool", False, "decode every image in full (slower): also confirms the "
+             "data is complete and fills alpha_used")
+MAX_PIXELS = Param("max_pixels", "int", DEFAULT_MAX_PIXELS,
+                   "decompression-bomb limit: images with more pixels are reported, not opened",
+                   min=1)
 
 
-def read_header(path: Path) -> dict[str, Any]:
-    """Format, mode, size and frame count from the file's header, without decoding pixels."""
-    size = os.stat(path).st_size
-    if size == 0:
-        raise ValueError("empty file (0 bytes)")
-    with Image.open(path) as im:
-        return {"format": im.format, "mode": im.mode, "width": im.width, "height": im.height,
-                "bytes": size, "frames": getattr(im, "n_frames", 1)}
+def _counts(counter: collections.Counter, name: str) -> Table:
+    return Table(name.capitalize() + "s", [name, "images"], [list(kv) for kv in counter.most_common()])
 
 
-@action("inventory", Family.ANALYSIS, "List every image with format, mode, size and bytes",
-        params=[INPUT, INCLUDE_HIDDEN], kind=WorkKind.IO)
+@action("inventory", Family.ANALYSIS, "List every image: format, mode, bits, size, alpha, ICC, "
+        "EXIF orientation, frames", params=[INPUT, INCLUDE_HIDDEN, DEEP, MAX_PIXELS],
+        kind=WorkKind.IO,
+        examples=("dataset-forge --action inventory --input photos/",
+                  "dataset-forge --action inventory --input photos/ --deep"))
 def inventory(ctx: RunContext, params: dict[str, Any]) -> Report:
-    """Walk --input, read each image's header, and report what is there: a CSV row per image,
-    totals by format and mode, and a line for every file that is not a readable image."""
+    """Walk --input (by name and content), read each image's header and report what is there:
+    a CSV row per image, an HTML page with histograms, totals by format, mode and bit depth,
+    files whose extension lies about their content, and a line for each unreadable file."""
     root: Path = params["input"]
-    paths = list(iter_images(root, include_hidden=params["include_hidden"]))
-    if not paths:
-        raise UsageError(f"--input {root}: no images found")
+    found = discover(root, params["include_hidden"])
     report = Report("inventory", params)
-    by_format: collections.Counter = collections.Counter()
-    by_mode: collections.Counter = collections.Counter()
-    total_bytes = 0
-    preview: list[list[Any]] = []
+    counters = {k: collections.Counter() for k in ("format", "mode", "bits")}
+    totals = collections.Counter()
+    widths, heights, sizes, preview, mismatched = [], [], [], [], []
+    read = functools.partial(header.read_header, deep=params["deep"],
+                             max_pixels=params["max_pixels"])
     ctx.report_dir.mkdir(parents=True, exist_ok=True)
-    with RowWriter(ctx.report_dir / "inventory.csv", COLUMNS) as rows:
-        for outcome in ctx.map(read_header, paths, label="inventory"):
+    with RowWriter(ctx.report_dir / "inventory.csv", header.COLUMNS) as rows:
+        for outcome in ctx.map(read, found.images, label="inventory",
+                               kind=WorkKind.CPU if params["deep"] else WorkKind.IO):
             if not outcome.ok:
                 report.add_failure(outcome.error)
                 continue
-            info = {"path": str(outcome.item.relative_to(root)), **outcome.value}
+            info = {"path": relative(outcome.item, root), **outcome.value}
             rows.write(info)
-            by_format[info["format"]] += 1
-            by_mode[info["mode"]] += 1
-            total_bytes += info["bytes"]
+            for key, counter in counters.items():
+                counter[info[key]] += 1
+            totals.update(bytes=info["bytes"], animated=info["frames"] > 1,
+                          has_alpha=info["has_alpha"], alpha_used=bool(info["alpha_used"]),
+                          icc_profile=info["icc_profile"],
+                          rotated=(info["exif_orientation"] or 1) != 1)
+            widths.append(info["width"]), heights.append(info["height"]), sizes.append(info["bytes"])
+            if not info["extension_ok"]:
+                mismatched.append(info)
             if len(preview) < MAX_TABLE_ROWS:
-                preview.append([info[c] for c in COLUMNS])
+                preview.append([info[c] for c in PREVIEW_COLUMNS])
     report.files["rows_csv"] = str(rows.path)
-    report.summary = {"images": rows.count, "unreadable": len(report.failures),
-                      "bytes": total_bytes, "formats": dict(by_format.most_common()),
-                      "modes": dict(by_mode.most_common())}
-    report.tables = [
-        Table("Formats", ["format", "images"], [list(kv) for kv in by_format.most_common()]),
-        Table("Modes", ["mode", "images"], [list(kv) for kv in by_mode.most_common()]),
-        Table(f"Images (first {min(MAX_TABLE_ROWS, rows.count)} of {rows.count})", COLUMNS, preview),
-    ]
+    report.summary = {
+        "images": rows.count, "unreadable": len(report.failures), "bytes": totals["bytes"],
+        "other_files": found.other_files, "extension_mismatches": len(mismatched),
+        "animated": totals["animated"], "with_alpha": totals["has_alpha"],
+        **({"alpha_used": totals["alpha_used"]} if params["deep"] else {}),
+        "with_icc_profile": totals["icc_profile"], "exif_rotated": totals["rotated"],
+        "formats": dict(counters["format"].most_common()),
+        "modes": dict(counters["mode"].most_common()),
+    }
+    report.findings = [{"kind": "extension_mismatch", "path": m["path"],
+                        "content_format": m["content_format"]} for m in mismatched]
+    report.tables = [_counts(counters["format"], "format"), _counts(counters["mode"], "mode"),
+                     _counts(counters["bits"], "bits")]
+    if mismatched:
+        report.tables.append(Table("Extension does not match content", ["path", "content"],
+                                   [[m["path"], m["content_format"]] for m in mismatched]))
+    report.tables.append(Table(f"Images (first {min(MAX_TABLE_ROWS, rows.count)} of "
+                               f"{rows.count})", PREVIEW_COLUMNS, preview))
+    sections = [section("Distributions", dataset_histograms(widths, heights, sizes))]
+    if mismatched:
+        sections.append(section("Extension does not match content", grid(ctx, [
+            {"path": root / m["path"], "caption": f"{m['path']}: really {m['content_format']}",
+             "highlight": True} for m in mismatched])))
+    write_page(ctx, report, f"Inventory of {root}", sections)
     return report

@@ -1,0 +1,133 @@
+"""`quality`: dark, light, blurry, low-information, grayscale, odd size, odd aspect ratio and
+blocky images, each a continuous score with a threshold you can change.
+
+Scores come from a reduced decode (JPEG draft mode, `reduce`) of at most --analysis-size pixels
+on the long side; odd size and aspect ratio are relative to the dataset (distance beyond the
+quartiles in IQRs). Per-image scores go to quality.csv for pandas.
+"""
+from __future__ import annotations
+
+import collections
+import functools
+from pathlib import Path
+from typing import Any
+
+from .. import htmlreport as hr
+from ..analysis import quality as q
+from ..analysis.htmlparts import dataset_histograms, discover, grid, relative, write_page
+from ..context import RunContext
+from ..parallel import Failure, WorkKind
+from ..report import Report, RowWriter, Table
+from .common import INCLUDE_HIDDEN, INPUT
+from .inventory import MAX_PIXELS
+from .registry import Family, Param, action
+
+MAX_TABLE_ROWS = 100
+
+SIZE = Param("analysis_size", "int", q.DEFAULT_SIZE, "long side, in pixels, of the reduced "
+             "decode the scores are computed on", min=32, max=4096)
+CHECKS = Param("checks", "list", [c.name for c in q.CHECKS], "checks to run, comma-separated: "
+               + ", ".join(c.name for c in q.CHECKS))
+THRESHOLDS = [Param(f"{c.name}_threshold", "float", c.threshold,
+                    f"flag {c.name} when {c.score} is {c.direction} this ({c.help})")
+              for c in q.CHECKS]
+PARAMS = [SIZE, CHECKS, *THRESHOLDS, MAX_PIXELS]
+
+
+def thresholds(params: dict[str, Any]) -> dict[str, float]:
+    """Thresholds of the enabled checks; unknown check names are a usage error."""
+    from ..errors import UsageError
+    unknown = [n for n in params["checks"] if n not in q.CHECKS_BY_NAME]
+    if unknown:
+        raise UsageError(f"--checks: unknown check {unknown[0]!r}; choose from "
+                         + ", ".join(q.CHECKS_BY_NAME))
+    return {n: params[f"{n}_threshold"] for n in params["checks"]}
+
+
+def score_images(ctx: RunContext, paths: list[Path], root: Path, params: dict[str, Any]
+                 ) -> tuple[list[dict[str, Any]], list[Failure]]:
+    """Rows with every score and `flags`, plus a failure per unreadable image."""
+    limits = thresholds(params)
+    measure = functools.partial(q.measure, size=params["analysis_size"],
+                                max_pixels=params["max_pixels"])
+    rows, failures = [], []
+    for outcome in ctx.map(measure, paths, label="quality", kind=WorkKind.CPU):
+        if outcome.ok:
+            rows.append({"path": relative(outcome.item, root), **outcome.value})
+        else:
+            failures.append(outcome.error)
+    q.add_outlier_scores(rows)
+    for row in rows:
+        row["flags"] = " ".join(q.flags_for(row, limits))
+    return rows, failures
+
+
+def flagged_by_check(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Check name -> its flagged rows, worst score first."""
+    out: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    for row in rows:
+        for name in row["flags"].split():
+            out[name].append(row)
+    for name, items in out.items():
+        check = q.CHECKS_BY_NAME[name]
+        items.sort(key=lambda r: r[check.score], reverse=check.direction == "above")
+    return dict(out)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def score_histograms(rows: list[dict[str, Any]]) -> str:
+    return hr.histograms([hr.histogram_svg([r.get(c) for r in rows], title=c)
+                          for c in q.SCORE_COLUMNS])
+
+
+@action("quality", Family.ANALYSIS, "Flag dark, light, blurry, low-information, grayscale, "
+        "odd-sized and blocky images (scores + thresholds)",
+        params=[INPUT, INCLUDE_HIDDEN, *PARAMS], kind=WorkKind.CPU,
+        examples=("dataset-forge --action quality --input photos/",
+                  "dataset-forge --action quality --input photos/ --checks dark,blurry "
+                  "--blurry-threshold 0.5"))
+def quality(ctx: RunContext, params: dict[str, Any]) -> Report:
+    """Score every image under --input and flag those beyond the thresholds. Writes quality.csv
+    (every score of every image) and an HTML page with score histograms and thumbnails of the
+    flagged images, worst first. Unreadable images are failed items."""
+    root: Path = params["input"]
+    thresholds(params)  # usage errors before any work
+    found = discover(root, params["include_hidden"])
+    report = Report("quality", params)
+    rows, failures = score_images(ctx, found.images, root, params)
+    for failure in failures:
+        report.add_failure(failure)
+    ctx.report_dir.mkdir(parents=True, exist_ok=True)
+    with RowWriter(ctx.report_dir / "quality.csv", q.COLUMNS) as writer:
+        writer.write_many(rows)
+    report.files["rows_csv"] = str(writer.path)
+    flagged = flagged_by_check(rows)
+    report.summary = {"images": len(rows), "unreadable": len(failures),
+                      "flagged_images": sum(1 for r in rows if r["flags"]),
+                      "analysis_size": params["analysis_size"],
+                      "flags": {n: len(flagged.get(n, [])) for n in params["checks"]}}
+    report.findings = [{"kind": name, "path": r["path"],
+                        "score": r[q.CHECKS_BY_NAME[name].score]}
+                       for name, items in flagged.items() for r in items]
+    report.tables = [Table("Checks", ["check", "score", "flag when", "threshold", "flagged"],
+                           [[c.name, c.score, c.direction, params[f"{c.name}_threshold"],
+                             len(flagged.get(c.name, []))]
+                            for c in q.CHECKS if c.name in params["checks"]])]
+    for name, items in flagged.items():
+        score = q.CHECKS_BY_NAME[name].score
+        report.tables.append(Table(f"{name} ({len(items)})", ["path", score],
+                                   [[r["path"], r[score]] for r in items[:MAX_TABLE_ROWS]]))
+    sections = [hr.section("Distributions", dataset_histograms(
+                    [r["width"] for r in rows], [r["height"] for r in rows],
+                    [r["bytes"] for r in rows])),
+                hr.section("Scores", score_histograms(rows))]
+    for name, items in flagged.items():
+        score = q.CHECKS_BY_NAME[name].score
+        sections.append(hr.section(f"{name}: {len(items)} image(s)", grid(ctx, [
+            {"path": root / r["path"], "caption": f"{r['path']} {score}={_fmt(r[score])}",
+             "highlight": True} for r in items]), note=q.CHECKS_BY_NAME[name].help))
+    write_page(ctx, report, f"Quality of {root}", sections)
+    return report
