@@ -56,6 +56,8 @@ SHARED_PARAMS = [
     Param("effort", "int", 4, "WebP: method 0 (fast) to 6 (smallest)", min=0, max=6),
     Param("oxipng", "bool", True, "PNG: optimise losslessly with oxipng"),
     Param("oxipng_level", "int", 2, "PNG: oxipng preset 0 (fast) to 6 (smallest)", min=0, max=6),
+    Param("png_reduce", "bool", False, "PNG: let oxipng change colour type and bit depth where "
+          "lossless (smaller; the file may then decode as another mode, e.g. RGB as P)"),
     Param("png_compress_level", "int", 9, "PNG: zlib level when --no-oxipng", min=0, max=9),
     Param("avif_speed", "int", 6, "AVIF: encoder speed 0 (smallest) to 10 (fastest)", min=0, max=10),
     Param("only_if_smaller", "bool", False, "keep the original where re-encoding does not make "
@@ -187,7 +189,8 @@ def build_settings(params: dict[str, Any]) -> ConvertSettings:
         quality=params["quality"], progressive=params["progressive"],
         subsampling=params["subsampling"], jpeg_optimize=params["jpeg_optimize"],
         lossless=params["lossless"], effort=params["effort"], oxipng=params["oxipng"],
-        oxipng_level=params["oxipng_level"], png_compress_level=params["png_compress_level"],
+        oxipng_level=params["oxipng_level"], png_reduce=params["png_reduce"],
+        png_compress_level=params["png_compress_level"],
         avif_speed=params["avif_speed"], strip_metadata=params["strip_metadata"],
         keep_exif=params["keep_exif"], background=tuple(background))
     return ConvertSettings(options, target, params["only_if_smaller"], params["in_place"],

@@ -1,7 +1,8 @@
 """One encoder per target format, into memory: `encode(prepared, opts, quality) -> bytes`.
 
 PNG goes through Pillow at its fastest zlib level and then pyoxipng, which picks filters and
-recompresses losslessly (much smaller than Pillow's best level, in less time).
+recompresses losslessly (smaller than Pillow's best level, in less time). By default oxipng keeps
+the colour type and bit depth, so a 16-bit or RGB file decodes to the same mode as before.
 """
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ def encode(prepared: Prepared, opts: EncodeOptions, quality: int | None = None) 
     prepared.image.save(buffer, PIL_NAMES[opts.format], **kwargs)
     data = buffer.getvalue()
     if opts.format == "png" and opts.oxipng:
-        data = oxipng.optimize_from_memory(data, level=opts.oxipng_level,
-                                           strip=oxipng.StripChunks.none())
+        reduce = opts.png_reduce  # off: the file decodes to the same mode and bit depth
+        data = oxipng.optimize_from_memory(
+            data, level=opts.oxipng_level, strip=oxipng.StripChunks.none(),
+            bit_depth_reduction=reduce, color_type_reduction=reduce, grayscale_reduction=reduce)
     return data
 
 

@@ -34,6 +34,7 @@ class EncodeOptions:
     png_compress_level: int = 9         # Pillow's zlib level when oxipng is off
     oxipng: bool = True                 # PNG: lossless optimisation through pyoxipng
     oxipng_level: int = 2               # oxipng preset 0 (fast) .. 6 (small)
+    png_reduce: bool = False            # let oxipng change colour type / bit depth (lossless)
     avif_speed: int = 6                 # AVIF encoder speed 0 (small) .. 10 (fast)
     strip_metadata: bool = False        # drop ICC and EXIF
     keep_exif: bool = False             # copy EXIF (orientation reset, pixels already upright)

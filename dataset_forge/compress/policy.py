@@ -27,6 +27,7 @@ from .options import EncodeOptions
 ORIENTATION_TAG = 0x0112
 ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
+KEPT_INFO = ("transparency", "dpi")
 ICC_SPACE = {"RGB": "RGB", "RGBA": "RGB", "P": "RGB", "L": "GRAY", "LA": "GRAY", "1": "GRAY",
              "I;16": "GRAY"}
 
@@ -49,6 +50,8 @@ def prepare(im: Image.Image, opts: EncodeOptions) -> Prepared:
     notes: list[str] = []
     image, icc = _normalise(upright, opts.format, icc, notes)
     image, lost_alpha = _fit_alpha(image, opts, notes)
+    # encoders fall back on info for metadata: only what the policy below allows may pass
+    image.info = {k: v for k, v in image.info.items() if k in KEPT_INFO}
     prepared = Prepared(image, lost_alpha=lost_alpha, notes=notes)
     if not opts.strip_metadata:
         prepared.icc = _matching_icc(icc, image.mode, notes)
@@ -75,31 +78,31 @@ def _normalise(im: Image.Image, fmt: str, icc: bytes | None,
         if fmt == "png":
             return (im if mode == "I;16" else im.convert("I;16")), icc
         notes.append(f"16-bit grey scaled to 8 bits for {fmt}")
-        return to_rgb(im).convert("L"), icc
+        return _normalise(to_rgb(im).convert("L"), fmt, icc, notes)
     if mode in ("I", "F"):
         arr = np.asarray(im)
         if mode == "I" and fmt == "png" and arr.min() >= 0 and arr.max() <= 65535:
             return Image.fromarray(arr.astype(np.uint16), "I;16"), icc
         notes.append(f"{mode} image scaled to 8-bit grey by its range")
-        return to_rgb(im).convert("L"), icc
+        return _normalise(to_rgb(im).convert("L"), fmt, icc, notes)
     if mode == "CMYK":
         notes.append("CMYK converted to RGB")
-        return _cmyk_to_rgb(im, icc), None
+        return _cmyk_to_rgb(im, icc), None  # the CMYK profile no longer applies
     if mode in ("RGBa", "PA"):
         return im.convert("RGBA"), icc
     if mode == "La":
-        return im.convert("LA"), icc
+        return _normalise(im.convert("LA"), fmt, icc, notes)
     if mode == "P":
         if fmt == "png":
             return im, icc
         return im.convert("RGBA" if "transparency" in im.info else "RGB"), icc
-    if mode == "1":
-        return (im if fmt == "png" else im.convert("L")), icc
+    if mode == "1" and fmt != "png":
+        return _normalise(im.convert("L"), fmt, icc, notes)
     if mode in ("L", "LA") and fmt == "webp":
         return im.convert("RGB" if mode == "L" else "RGBA"), icc
     if mode == "LA" and fmt == "avif":
         return im.convert("RGBA"), icc
-    if mode not in ("RGB", "RGBA", "L", "LA"):
+    if mode not in ("RGB", "RGBA", "L", "LA", "1"):
         notes.append(f"{mode} converted to RGB")
         return im.convert("RGB"), icc
     return im, icc
