@@ -29,7 +29,7 @@ from .errors import UsageError
 JOBQUEUE_CLUSTERS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster",
                      "lsf": "LSFCluster"}
 CLUSTER_KINDS = ("none", "local", *JOBQUEUE_CLUSTERS)
-CONNECT_TIMEOUT = "10s"
+CONNECT_TIMEOUT = 10.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -119,12 +119,13 @@ class ClusterConnection:
                 cluster.close(timeout=10)
 
 
-def open_cluster(spec: ClusterSpec, default_workers: int) -> ClusterConnection:
+def open_cluster(spec: ClusterSpec, default_workers: int,
+                 connect_timeout: float = CONNECT_TIMEOUT) -> ClusterConnection:
     """Connect to `spec.scheduler_address`, or start the cluster `spec` describes."""
     Client = _distributed().Client
     if spec.scheduler_address:
         try:
-            client = Client(spec.scheduler_address, timeout=CONNECT_TIMEOUT,
+            client = Client(spec.scheduler_address, timeout=connect_timeout,
                             set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {spec.scheduler_address} "
@@ -147,7 +148,8 @@ def start_local(spec: ClusterSpec, default_workers: int):
     """A LocalCluster of single-threaded worker processes, no dashboard, quiet logs."""
     return _distributed().LocalCluster(
         n_workers=spec.planned_workers(default_workers), threads_per_worker=1, processes=True,
-        dashboard_address=None, silence_logs=logging.ERROR, preload=[__name__])
+        dashboard_address=":0", scheduler_kwargs={"dashboard": False},
+        silence_logs=logging.ERROR, preload=[__name__])
 
 
 def make_jobqueue_cluster(spec: ClusterSpec):
@@ -163,7 +165,8 @@ def make_jobqueue_cluster(spec: ClusterSpec):
     cls = getattr(dask_jobqueue, JOBQUEUE_CLUSTERS[spec.cluster])
     options: dict[str, Any] = {"cores": spec.cores, "processes": spec.cores,
                                "memory": spec.memory, "walltime": spec.walltime,
-                               "silence_logs": "error", "dashboard_address": None}
+                               "silence_logs": "error",
+                               "scheduler_options": {"dashboard_address": ":0", "dashboard": False}}
     if spec.queue:
         options["queue"] = spec.queue
     return cls(**options)
@@ -199,3 +202,18 @@ def dask_setup(worker) -> None:
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def cluster_facts(spec: ClusterSpec, default_workers: int) -> list[dict[str, Any]]:
+    """The workers a Dask run would use: live ones from a scheduler or a briefly started local
+    cluster; for a job-queue cluster the planned jobs' workers (no job is submitted for this)."""
+    if spec.cluster in JOBQUEUE_CLUSTERS and not spec.scheduler_address:
+        from dask.utils import parse_bytes
+        per_worker = parse_bytes(spec.memory) // max(1, spec.cores)
+        return [{"address": "", "name": f"{spec.cluster} job {job} worker {slot} (not started)",
+                 "threads": 1, "memory_bytes": per_worker}
+                for job in range(spec.workers or 1) for slot in range(spec.cores)]
+    with open_cluster(spec, default_workers) as conn:
+        if conn.planned_workers:
+            conn.client.wait_for_workers(conn.planned_workers, timeout=30)
+        return conn.worker_facts()

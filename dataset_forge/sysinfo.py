@@ -25,7 +25,7 @@ import psutil
 
 __all__ = [
     "CpuInfo", "MemoryInfo", "DiskInfo", "GpuInfo", "TorchInfo", "SystemInfo",
-    "LiveSample", "collect", "live_sample",
+    "LiveSample", "collect", "live_sample", "with_cluster",
 ]
 
 
@@ -160,6 +160,18 @@ def collect(path: str | Path | None = None) -> SystemInfo:
         python=platform.python_version(),
         torch=_torch_info(),
     )
+
+
+def with_cluster(info: SystemInfo, spec: Any, default_workers: int) -> SystemInfo:
+    """``info`` plus the Dask cluster's workers (address, name, threads, memory_bytes).
+
+    ``spec`` is a :class:`dataset_forge.cluster.ClusterSpec`; a local cluster is started for the
+    look and stopped again; raises ``UsageError`` when the scheduler cannot be reached.
+    """
+    from dataclasses import replace
+
+    from .cluster import cluster_facts
+    return replace(info, cluster=tuple(cluster_facts(spec, default_workers)))
 
 
 def live_sample(path: str | Path | None = None) -> LiveSample:
