@@ -119,7 +119,7 @@ def _list_actions(console: Console) -> int:
         if members:
             console.print(f"[bold]{family.title}[/bold]")
             for a in members:
-                console.print(f"  {a.name:<22} {a.help}", highlight=False)
+                console.print(f"  {a.name:<22} {a.help}", highlight=False, soft_wrap=True)
     return EXIT_OK
 
 
