@@ -32,7 +32,7 @@ from PIL import Image
 
 from .errors import UsageError
 from .ops.fields import Field
-from .ops.registry import DEGRADE, PHOTOMETRIC, Op, OpKind, register
+from .ops.registry import DEGRADE, PHOTOMETRIC, Op, OpKind, all_ops, register
 from .parallel import worker_state
 
 PLUGIN_KINDS = (PHOTOMETRIC, DEGRADE)
@@ -69,6 +69,7 @@ def transform(name: str, *, kind: str = "photometric", help: str = "", **fields:
         def apply(img: Image.Image, params: dict, rng, factor: int) -> Image.Image:
             return _as_image(fn(img, rng, **params), img)
         source = _loading[-1] if _loading else getattr(fn, "__module__", "plugin")
+        all_ops()  # built-ins first, so a clashing plugin name is the plugin's error
         register(Op(name, op_kind, help or (fn.__doc__ or "").strip().split("\n")[0],
                     apply, declared, source=source))
         return fn
