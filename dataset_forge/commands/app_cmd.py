@@ -1,6 +1,7 @@
 """`dataset-forge app [DIR]`: open the terminal workbench on a dataset folder.
 
-Until the Textual app (menus/) is installed, this runs the headless inventory of DIR instead.
+Runs `menus.app.run_app` (docs/app.md). Where the app's package is missing (an engine-only
+install), it runs the headless inventory of DIR instead.
 """
 from __future__ import annotations
 
