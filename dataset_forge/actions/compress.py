@@ -148,7 +148,7 @@ def run_conversion(ctx: RunContext, params: dict[str, Any], name: str) -> Report
             if not outcome.ok:
                 report.add_failure(outcome.error)
                 continue
-            row = {"source": outcome.item.key, **outcome.value}
+            row = {"source": outcome.item.label, **outcome.value}
             journal.mark(outcome.item.key, row)
             totals.add(row, rows)
     elapsed = time.perf_counter() - t0
@@ -244,10 +244,16 @@ def plan_jobs(trees: list[Tree], params: dict[str, Any],
                                         "stem); rename one of them"))
                 continue
             claimed[dest] = path
-            key = f"{tree.name}/{rel.as_posix()}" if tree.name else rel.as_posix()
+            # keyed by output, so an in-place rerun also knows the files it already converted
+            key, label = (_tree_key(tree, dest.relative_to(tree.dest)),
+                          _tree_key(tree, rel))
             keep_dest = None if settings.in_place else tree.dest / rel
-            jobs.append(Job(path, dest, keep_dest, key, fmt))
+            jobs.append(Job(path, dest, keep_dest, key, fmt, label))
     return jobs, failures
+
+
+def _tree_key(tree: Tree, rel: Path) -> str:
+    return f"{tree.name}/{rel.as_posix()}" if tree.name else rel.as_posix()
 
 
 def _sources(tree: Tree, params: dict[str, Any]) -> Iterator[Path]:

@@ -34,8 +34,9 @@ class Job:
     source: Path
     dest: Path                  # where the encoded file goes
     keep_dest: Path | None      # where --only-if-smaller copies the original (None in place)
-    key: str                    # journal key: the source's relative path (tree-prefixed)
+    key: str                    # journal key: the output's relative path (tree-prefixed)
     format: str                 # target format for this file
+    label: str = ""             # the source's relative path, for reports
 
     def __str__(self) -> str:
         return str(self.source)

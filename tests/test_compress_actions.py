@@ -1,0 +1,203 @@
+"""`compress` / `convert` actions: tree mirroring, HQ/LQ, only-if-smaller, in place, resume, CLI."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from dataset_forge.actions.registry import get_action
+from dataset_forge.errors import UsageError
+from dataset_forge.parallel import ParallelConfig
+from dataset_forge.runner import run_action
+
+SERIAL = ParallelConfig(processing_type="serial")
+
+
+def run(name: str, **params):
+    return run_action(get_action(name), params, config=SERIAL)
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def decoded(path: Path) -> tuple[str, tuple[int, int]]:
+    with Image.open(path) as im:
+        im.load()
+        return im.format, im.size
+
+
+def test_convert_mirrors_the_tree_and_never_touches_inputs(image_folder, tmp_path):
+    before = digest(image_folder)
+    out = tmp_path / "out"
+    report = run("convert", input=image_folder, output=out, format="webp", quality=60)
+    assert digest(image_folder) == before
+    sources = sorted(p.relative_to(image_folder) for p in image_folder.rglob("*.*"))
+    for rel in sources:
+        with Image.open(image_folder / rel) as src:
+            size = src.size
+        assert decoded(out / rel.with_suffix(".webp")) == ("WEBP", size)
+    s = report.summary
+    assert s["written"] == len(sources) and s["failed"] == 0
+    assert s["bytes_before"] == sum((image_folder / r).stat().st_size for r in sources)
+    assert s["bytes_after"] == sum((out / r.with_suffix(".webp")).stat().st_size for r in sources)
+    assert s["formats"]["webp"]["images"] == len(sources)
+    rows = list(csv.DictReader(open(report.files["rows_csv"])))
+    assert {r["source"] for r in rows} == {r.as_posix() for r in sources}
+    assert all(r["quality"] == "60" for r in rows)
+
+
+def test_keep_format_reencodes_each_file_as_itself(image_folder, tmp_path, make_image):
+    make_image(image_folder / "odd.bmp")
+    report = run("compress", input=image_folder, output=tmp_path / "out")
+    names = {p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")
+             if not p.name.startswith(("compress_", "."))}
+    assert "sub/photo_0.jpg" in names and "img_0.png" in names and "odd.png" in names
+    assert decoded(tmp_path / "out" / "sub/photo_0.jpg")[0] == "JPEG"
+    # PNG is lossless: oxipng makes it smaller with identical pixels
+    with Image.open(image_folder / "img_0.png") as a, Image.open(tmp_path / "out/img_0.png") as b:
+        assert a.tobytes() == b.tobytes()
+    assert report.summary["formats"]["png"]["bytes_after"] < \
+        report.summary["formats"]["png"]["bytes_before"]
+
+
+def test_hq_lq_trees_are_kept_apart(tmp_path, make_image):
+    for i in range(3):
+        make_image(tmp_path / "HR" / f"{i}.png", size=(64, 64), seed=i)
+        make_image(tmp_path / "LR" / f"{i}.png", size=(32, 32), seed=i)
+    make_image(tmp_path / "LR" / "extra.png", size=(32, 32))
+    report = run("convert", hq=tmp_path / "HR", lq=tmp_path / "LR", output=tmp_path / "out",
+                 format="webp")
+    for i in range(3):
+        assert decoded(tmp_path / "out/hq" / f"{i}.webp")[1] == (64, 64)
+        assert decoded(tmp_path / "out/lq" / f"{i}.webp")[1] == (32, 32)
+    assert report.summary["written"] == 7
+    assert [f["kind"] for f in report.findings] == ["unpaired_lq"]
+
+
+def test_only_if_smaller_keeps_the_original(tmp_path, make_image):
+    src = tmp_path / "in"
+    small = make_image(src / "tiny.jpg", size=(128, 96), quality=30)  # re-encoding at 98 grows
+    make_image(src / "big.png", size=(96, 96))                        # JPEG beats PNG
+    report = run("convert", input=src, output=tmp_path / "out", format="jpeg", quality=98,
+                 only_if_smaller=True)
+    assert (tmp_path / "out/tiny.jpg").read_bytes() == small.read_bytes()
+    assert decoded(tmp_path / "out/big.jpg") == ("JPEG", (96, 96))
+    assert not (tmp_path / "out/big.png").exists()
+    assert report.summary["kept_original"] == 1 and report.summary["written"] == 1
+    assert report.summary["bytes_after"] <= report.summary["bytes_before"]
+
+
+def test_in_place_replaces_verified_files_and_rerun_does_not_recompress(tmp_path, make_image):
+    src = tmp_path / "in"
+    make_image(src / "a.png", size=(64, 48))
+    make_image(src / "b.png", size=(64, 48), seed=2)
+    report = run("convert", input=src, format="webp", in_place=True)
+    assert sorted(p.name for p in src.iterdir() if not p.name.startswith(".")) == \
+        ["a.webp", "b.webp"]
+    assert decoded(src / "a.webp") == ("WEBP", (64, 48))
+    assert report.summary["written"] == 2
+    before = digest(src)
+    again = run("convert", input=src, format="webp", in_place=True)
+    assert again.summary["done_earlier"] == 2 and again.summary["written"] == 0
+    assert digest(src) == before
+
+
+def test_failed_verification_leaves_the_original(tmp_path, make_image, monkeypatch):
+    import dataset_forge.compress.convert as convert
+    original = make_image(tmp_path / "in" / "a.png")
+    data = original.read_bytes()
+    # a corrupting encoder: the verify step must refuse the swap
+    monkeypatch.setattr(convert, "_encode", lambda *a: convert.SearchResult(90, b"junk", None,
+                                                                          1, True))
+    report = run("compress", input=tmp_path / "in", in_place=True)
+    assert report.summary["failed"] == 1 and original.read_bytes() == data
+    assert not [p for p in (tmp_path / "in").iterdir() if p.name.endswith(".forge-tmp")]
+
+
+def test_name_collisions_and_bad_files_are_report_lines(tmp_path, make_image):
+    src = tmp_path / "in"
+    make_image(src / "a.png")
+    make_image(src / "a.jpg")
+    (src / "broken.png").write_bytes(b"\x89PNG not really")
+    report = run("convert", input=src, output=tmp_path / "out", format="webp")
+    kinds = sorted(f.error_type for f in report.failures)
+    assert kinds == ["ImageReadError", "NameCollision"]
+    assert report.summary["written"] == 1 and report.summary["images"] == 3
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"format": "webp"}, "--output is required"),
+    ({"format": "png", "target_ssim": 0.9, "output": "x"}, "lossy format"),
+    ({"format": "jpeg", "strip_metadata": True, "keep_exif": True, "output": "x"}, "contradict"),
+    ({"format": "jpeg", "target_bytes": "lots", "output": "x"}, "--target-bytes"),
+    ({"format": "jpeg", "background": "plaid", "output": "x"}, "--background"),
+])
+def test_usage_errors(image_folder, params, message):
+    with pytest.raises(UsageError, match=message):
+        run("convert", input=image_folder, **params)
+
+
+# -- through the real CLI ---------------------------------------------------------------------
+
+def test_cli_target_size_search_reports_quality_per_image(run_cli, tmp_path, make_image):
+    for i in range(4):
+        make_image(tmp_path / "in" / f"{i}.png", size=(128, 96), seed=i)
+    result = run_cli("--action", "convert", "--input", tmp_path / "in", "--output",
+                     tmp_path / "out", "--format", "jpeg", "--target-bytes", "4k", "--json",
+                     "--workers", "2")
+    assert result.returncode == 0, result
+    report = json.loads(result.stdout)
+    assert report["summary"]["target"] == "<= 4,000 bytes"
+    rows = list(csv.DictReader(open(report["files"]["rows_csv"])))
+    for row in rows:
+        assert int(row["bytes_out"]) <= 4000 and 10 <= int(row["quality"]) <= 95
+        assert int(row["encodes"]) <= 7
+        assert os.path.getsize(row["output"]) == int(row["bytes_out"])
+
+
+def test_cli_usage_error_is_one_line(run_cli, image_folder):
+    result = run_cli("--action", "convert", "--input", image_folder, "--format", "webp")
+    assert result.returncode == 2
+    assert "--output is required" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_resumes_after_a_hard_kill(tmp_path, make_image, run_cli):
+    src, out = tmp_path / "in", tmp_path / "out"
+    for i in range(40):
+        make_image(src / f"{i:02d}.png", size=(160, 120), seed=i)
+    journal = out / ".forge-journal" / "convert.jsonl"
+    args = ["--action", "convert", "--input", src, "--output", out, "--format", "webp",
+            "--target-ssim", "0.97", "--workers", "1"]
+    proc = subprocess.Popen([sys.executable, "-m", "dataset_forge", *map(str, args)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_text().count('"key"') >= 3:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = journal.read_text().count('"key"')
+    assert 3 <= finished < 40
+    for path in out.glob("*.webp"):        # whatever is there is whole
+        assert decoded(path) == ("WEBP", (160, 120))
+    result = run_cli(*args, "--json")
+    assert result.returncode == 0, result
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["done_earlier"] >= finished
+    assert summary["done_earlier"] + summary["written"] == 40
+    assert sorted(p.name for p in out.glob("*.webp")) == [f"{i:02d}.webp" for i in range(40)]
+    assert not list(out.rglob("*.forge-tmp"))
