@@ -48,7 +48,7 @@ def classify_error(error: Exception) -> str:
     text = str(error).lower().removeprefix("corrupt or truncated image data")
     if isinstance(error, (PermissionError, IsADirectoryError)):
         return "unreadable"
-    if "0 bytes" in text:
+    if text.startswith("empty file"):
         return "empty"
     if "bomb" in text:
         return "bomb"
