@@ -97,6 +97,14 @@ class ForgeApp(App):
         if ui.bell:
             self.bell()
 
+    async def action_quit(self) -> None:
+        """Stop any running job first, so the worker thread ends within about a second."""
+        from .screens.run import RunScreen
+        for screen in self.screen_stack:
+            if isinstance(screen, RunScreen):
+                screen.cancel_token.cancel()
+        await super().action_quit()
+
     def action_help(self) -> None:
         from .screens.help import HelpScreen
         if not isinstance(self.screen, HelpScreen):
