@@ -2,8 +2,11 @@
 cancellation, clusters always closed, the settings that pick a cluster, sysinfo."""
 from __future__ import annotations
 
+import csv
+import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -13,17 +16,20 @@ from pathlib import Path
 import cloudpickle
 import psutil
 import pytest
-from rich.console import Console
 
 distributed = pytest.importorskip("distributed")
 
+from dataset_forge.actions.registry import all_actions  # noqa: E402
 from dataset_forge.cluster import ClusterSpec, make_jobqueue_cluster, open_cluster  # noqa: E402
 from dataset_forge.errors import UsageError  # noqa: E402
 from dataset_forge.parallel import (CancelToken, ParallelConfig, ParallelProcessor,  # noqa: E402
                                     WorkKind, smart_map)
-from dataset_forge.commands.sysinfo_cmd import render  # noqa: E402
+from dataset_forge.cli import main as cli_main  # noqa: E402
+from dataset_forge.runner import run_action  # noqa: E402
 from dataset_forge.settings import Settings  # noqa: E402
 from dataset_forge.sysinfo import collect, with_cluster  # noqa: E402
+
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo"
 
 # worker processes cannot import this test module: ship its functions by value
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -211,19 +217,20 @@ def test_engine_works_without_dask_installed(image_folder):
     assert "Traceback" not in proc.stderr
 
 
-def test_sysinfo_lists_the_cluster_workers(dask_address, run_cli, isolated_settings):
+def test_sysinfo_lists_the_cluster_workers(dask_address, isolated_settings, capsys):
     isolated_settings.write_text(isolated_settings.read_text()
                                  + f'\n[dask]\nscheduler_address = "{dask_address}"\n')
-    result = run_cli("sysinfo", "--processing-type", "dask", "--json")
-    assert result.returncode == 0, result
-    workers = result.json()["cluster"]
+    # in-process: the subprocess form costs a torch import (10+ s on a busy machine)
+    assert cli_main(["sysinfo", "--processing-type", "dask", "--json"]) == 0
+    workers = json.loads(capsys.readouterr().out)["cluster"]
     assert len(workers) == 2
     assert all(w["address"].startswith("tcp://") and w["threads"] == 1 and w["memory_bytes"] > 0
                for w in workers)
-    console = Console(width=200, record=True)
-    console.print(render(with_cluster(collect(), ClusterSpec(scheduler_address=dask_address), 1)))
-    text = console.export_text()
+    assert cli_main(["sysinfo", "--processing-type", "dask"]) == 0
+    text = capsys.readouterr().out
     assert "2 Dask workers" in text and workers[0]["address"] in text
+    assert cli_main(["sysinfo", "--json"]) == 0  # not dask: no cluster is looked at
+    assert json.loads(capsys.readouterr().out)["cluster"] is None
 
 
 def test_sysinfo_plans_a_slurm_cluster_without_submitting_jobs():
@@ -232,3 +239,97 @@ def test_sysinfo_plans_a_slurm_cluster_without_submitting_jobs():
     assert len(workers) == 6
     assert {w["memory_bytes"] for w in workers} == {4 * 10**9}
     assert all("not started" in w["name"] and w["threads"] == 1 for w in workers)
+
+
+# Demo inputs for every registered action; an action missing here fails the test below, so a
+# new family is never silently left out of the Dask comparison.
+PAIR = {"hq": DEMO / "hq", "lq": DEMO / "lq_x2"}
+ACTION_PARAMS = {
+    "inventory": {"input": DEMO / "mixed"},
+    "integrity": {"input": DEMO / "mixed"},
+    "quality": {"input": DEMO / "hq"},
+    "pairs": PAIR,
+    "validate": PAIR,
+    "compress": {"input": DEMO / "mixed", "output": "OUT"},
+    "convert": {"input": DEMO / "hq", "output": "OUT", "format": "webp", "quality": 80},
+    "resize": {"input": DEMO / "hq", "output": "OUT", "scale": 0.5},
+    "crop": {**PAIR, "output": "OUT", "mode": "random", "width": 64, "height": 48, "seed": 3},
+    "tile": {"input": DEMO / "hq", "output": "OUT", "tile_size": 96},
+    "make-lq": {"input": DEMO / "hq", "output": "OUT", "pipeline":
+                '[{"op": "gaussian_noise", "sigma": 4.0}]', "seed": 2},
+    "augment": {**PAIR, "output": "OUT", "variations": 2, "seed": 1, "pipeline":
+                '[{"op": "flip"}, {"op": "gaussian_noise", "sigma": 5.0}]'},
+    "mixup": {"input": DEMO / "hq", "output": "OUT", "seed": 4},
+}
+#: process mode starts a pool per pass (seconds each on 2 busy cores): compared on one action
+PROCESS_CHECKED = {"inventory"}
+
+
+TIMING_KEYS = re.compile(r"(seconds|elapsed|duration|throughput|per_s|_s)$")
+
+
+def without_timings(value):
+    """The report data minus wall-clock figures, which differ from run to run in any mode."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if not TIMING_KEYS.search(k)}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
+def run_in_mode(name: str, mode: str, tmp_path: Path, address: str):
+    """Run action `name` on the demo data in `mode`; its comparable report and output bytes."""
+    out = tmp_path / mode
+    params = {k: (str(out) if v == "OUT" else v) for k, v in ACTION_PARAMS[name].items()}
+    config = dask_config(address) if mode == "dask" else ParallelConfig(processing_type=mode,
+                                                                        max_workers=2)
+    report = run_action(all_actions()[name], params, config=config, report_dir=out)
+    data = report.to_dict()
+    assert data["run"]["processing_type"] == mode
+    comparable = without_timings({k: data[k] for k in ("summary", "findings", "failures", "tables")})
+    text = json.dumps(comparable, sort_keys=True, default=str).replace(str(out), "OUT")
+    outputs = {str(p.relative_to(out)): comparable_file(p, out) for p in sorted(out.rglob("*"))
+               if p.is_file() and p.suffix not in (".json", ".jsonl", ".html")}
+    return text, outputs
+
+
+def comparable_file(path: Path, out: Path):
+    """Bytes, or for a CSV its rows minus timing columns, with the output folder neutralised."""
+    if path.suffix != ".csv":
+        return path.read_bytes()
+    with path.open(newline="") as fh:
+        rows = [without_timings(row) for row in csv.DictReader(fh)]
+    return json.dumps(rows).replace(str(out), "OUT")
+
+
+def test_every_registered_action_has_demo_params():
+    assert sorted(all_actions()) == sorted(ACTION_PARAMS)
+
+
+@pytest.mark.parametrize("name", sorted(ACTION_PARAMS))
+def test_action_gives_identical_results_on_dask(name, dask_address, tmp_path):
+    if name not in all_actions():
+        pytest.fail(f"{name} is no longer registered: update ACTION_PARAMS")
+    modes = ["thread", "dask"] + (["process"] if name in PROCESS_CHECKED else [])
+    results = {mode: run_in_mode(name, mode, tmp_path, dask_address) for mode in modes}
+    reference_text, reference_files = results["thread"]
+    for mode in modes[1:]:
+        text, files = results[mode]
+        assert text == reference_text, f"{name}: {mode} report differs from thread mode"
+        assert files.keys() == reference_files.keys()
+        assert files == reference_files, f"{name}: {mode} output bytes differ"
+
+
+def test_cli_runs_an_action_on_the_cluster_named_in_settings(dask_address, run_cli,
+                                                             isolated_settings, tmp_path):
+    isolated_settings.write_text(isolated_settings.read_text() + '\n[parallel]\nprocessing_type = '
+                                 f'"dask"\n\n[dask]\nscheduler_address = "{dask_address}"\n')
+    result = run_cli("--action", "inventory", "--input", DEMO / "mixed", "--json",
+                     "--report-dir", tmp_path / "report")
+    assert result.returncode == 1, result  # the demo's broken files are failed items
+    data = result.json()
+    assert (data["run"]["processing_type"], data["run"]["workers"]) == ("dask", 2)
+    expected, _ = run_in_mode("inventory", "thread", tmp_path, dask_address)
+    assert json.dumps(without_timings({k: data[k] for k in ("summary", "findings", "failures",
+                                                             "tables")}), sort_keys=True) == expected
+    assert "Traceback" not in result.stderr
