@@ -1,0 +1,78 @@
+"""Which files a deduplication run looks at, how it names them, and which it may never touch.
+
+Order matters: files of an `--against` collection come first (searched, never queried, so
+duplicates inside the collection are not reported), then the input. Files of the collection
+and of a reference folder are protected: always kept, never moved or removed. In HQ/LQ mode
+the input is the HQ folder and each HQ file carries its LQ partner along.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..io import iter_images, open_image, pair_folders
+
+
+@dataclass
+class Catalog:
+    paths: list[Path] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)       # path as users see it
+    dest_rel: list[Path] = field(default_factory=list)   # where it goes under --dest
+    protected: list[bool] = field(default_factory=list)
+    first_query: int = 0                                 # rows before it: --against collection
+    partners: dict[int, tuple[Path, Path]] = field(default_factory=dict)  # row -> (LQ, dest rel)
+    unpaired_lq: list[Path] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def add(self, path: Path, shown: str, dest_rel: Path, protected: bool) -> None:
+        self.paths.append(path)
+        self.shown.append(shown)
+        self.dest_rel.append(dest_rel)
+        self.protected.append(protected)
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and path.resolve().is_relative_to(folder.resolve())
+
+
+def build_catalog(*, input: Path | None, hq: Path | None = None, lq: Path | None = None,
+                  reference: Path | None = None, against: Path | None = None,
+                  include_hidden: bool = False) -> Catalog:
+    root = hq or input
+    catalog = Catalog()
+    if against is not None:
+        for path in iter_images(against, include_hidden=include_hidden):
+            if not _inside(path, root):
+                catalog.add(path, str(path), Path("against") / path.relative_to(against), True)
+    catalog.first_query = len(catalog)
+    prefix = Path("hq") if hq else Path()
+    lq_of: dict[Path, Path] = {}
+    if hq and lq:
+        pairing = pair_folders(hq, lq, include_hidden=include_hidden)
+        lq_of = dict(pairing.pairs)
+        catalog.unpaired_lq = pairing.missing_hq
+    for path in iter_images(root, include_hidden=include_hidden):
+        rel = path.relative_to(root)
+        row = len(catalog)
+        catalog.add(path, rel.as_posix(), prefix / rel, _inside(path, reference))
+        if path in lq_of:
+            partner = lq_of[path]
+            catalog.partners[row] = (partner, Path("lq") / partner.relative_to(lq))
+    if reference is not None and not _inside(reference, root):
+        for path in iter_images(reference, include_hidden=include_hidden):
+            catalog.add(path, str(path), Path("reference") / path.relative_to(reference), True)
+    return catalog
+
+
+def member_facts(path: Path) -> tuple[int, float, int, int]:
+    """(bytes, modification time, width, height); 0 x 0 when the header does not read."""
+    st = os.stat(path)
+    try:
+        with open_image(path) as im:
+            width, height = im.size
+    except Exception:  # noqa: BLE001 - a file that hashed but whose header fails to open
+        width = height = 0
+    return st.st_size, st.st_mtime, width, height

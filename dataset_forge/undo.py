@@ -1,0 +1,239 @@
+"""Undo manifests: every applied destructive action writes one; `dataset-forge undo` replays it.
+
+    with UndoManifest(report_dir / "dedup_undo.jsonl", "dedup", params) as manifest:
+        manifest.record("move", src, dst, sha256=digest)    # written BEFORE the move happens
+        os.rename(src, dst)
+
+    for step in plan_undo(path): print(step.status, step.describe())
+    results = replay(path)                                  # restores, newest first
+
+A manifest is JSON lines: a header, then one line per operation, flushed before the operation
+runs (write-ahead), so even a killed run leaves a manifest that covers everything it touched.
+Replay looks at the files as they are now, so an operation that never happened, or was already
+undone, is simply skipped; nothing is ever overwritten.
+
+Operations and how they are undone:
+- `move` (src -> dst): moved back from dst to src, checked against the recorded SHA-256.
+- `trash` (src -> system trash): found in the freedesktop trash (Linux) by its original path and
+  digest, and moved back. On macOS and Windows, restore from the system trash by hand.
+- `copy`, `hardlink`, `symlink` (dst created from src): dst is removed if it still is exactly
+  what was made (same digest, same inode, same link target); the original was never touched.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+MANIFEST_VERSION = 1
+CREATED_OPS = ("copy", "hardlink", "symlink")
+OPS = ("move", "trash", *CREATED_OPS)
+
+
+def sha256_of(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class UndoManifest:
+    """Write-ahead log of file operations, one JSON line each."""
+
+    def __init__(self, path: str | Path, action: str, params: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+        self._fh = open(self.path, "a", encoding="utf-8")
+        if self.path.stat().st_size == 0:
+            self._write({"manifest": "dataset-forge undo", "version": MANIFEST_VERSION,
+                         "action": action, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                         "cwd": os.getcwd(),
+                         "params": {k: str(v) for k, v in (params or {}).items()}})
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(entry) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def record(self, op: str, src: str | Path, dst: str | Path | None = None, *,
+               sha256: str | None = None, size: int | None = None) -> None:
+        """Log an operation before performing it."""
+        if op not in OPS:
+            raise ValueError(f"unknown undo operation {op!r}")
+        self._write({"op": op, "src": os.path.abspath(src),
+                     "dst": os.path.abspath(dst) if dst is not None else None,
+                     "sha256": sha256, "size": size, "time": time.time()})
+        self.count += 1
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __enter__(self) -> "UndoManifest":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class ManifestError(ValueError):
+    """Not an undo manifest, or an unreadable one (the message says which)."""
+
+
+def read_manifest(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(header, operations). A torn last line (power loss) is ignored."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ManifestError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: not an undo manifest (not text)") from None
+    entries = []
+    for line in lines:
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    if not entries or entries[0].get("manifest") != "dataset-forge undo":
+        raise ManifestError(f"{path}: not a dataset-forge undo manifest")
+    return entries[0], [e for e in entries[1:] if e.get("op") in OPS]
+
+
+@dataclass
+class UndoStep:
+    op: dict[str, Any]
+    status: str            # "restore", "remove-created", "done", "skip", "conflict", "missing"
+    reason: str = ""
+    source: Path | None = None   # where the file to restore is now (trash restores)
+
+    def describe(self) -> str:
+        op = self.op
+        if op["op"] in CREATED_OPS:
+            text = f"remove {op['op']} {op['dst']}"
+        elif op["op"] == "trash":
+            text = f"restore {op['src']} from the trash"
+        else:
+            text = f"move {op['dst']} back to {op['src']}"
+        return text + (f" ({self.reason})" if self.reason else "")
+
+
+def _digest_matches(path: Path, sha256: str | None) -> bool:
+    return sha256 is None or sha256_of(path) == sha256
+
+
+# -- trash (freedesktop.org trash specification, as send2trash writes it) ----------------------
+def _trash_dirs(original: Path) -> list[Path]:
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    dirs = [data_home / "Trash"]
+    mount = original.parent
+    while not os.path.ismount(mount) and mount != mount.parent:
+        mount = mount.parent
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    dirs += [mount / ".Trash" / str(uid), mount / f".Trash-{uid}"]
+    return [d for d in dirs if (d / "info").is_dir()]
+
+
+def find_in_trash(original: str | Path, sha256: str | None) -> Path | None:
+    """The trashed file that was at `original` and has the recorded digest, newest first."""
+    original = Path(original)
+    hits = []
+    for trash in _trash_dirs(original):
+        topdir = trash.parent if trash.name == "Trash" else trash.parent.parent
+        for info in (trash / "info").glob("*.trashinfo"):
+            try:
+                text = info.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+            where = Path(urllib.parse.unquote(fields.get("Path", "")))
+            if not where.is_absolute():
+                where = topdir / where
+            if where == original:
+                stored = trash / "files" / info.name[: -len(".trashinfo")]
+                if stored.is_file():
+                    hits.append((fields.get("DeletionDate", ""), stored, info))
+    for _, stored, _ in sorted(hits, reverse=True):
+        if _digest_matches(stored, sha256):
+            return stored
+    return None
+
+
+# -- planning and replay -----------------------------------------------------------------------
+def _plan_one(op: dict[str, Any]) -> UndoStep:
+    src = Path(op["src"])
+    dst = Path(op["dst"]) if op.get("dst") else None
+    kind = op["op"]
+    if kind in CREATED_OPS:
+        if dst is None or not os.path.lexists(dst):
+            return UndoStep(op, "skip", "nothing was created, or it is already gone")
+        if kind == "symlink":
+            ok = dst.is_symlink() and os.readlink(dst) == str(src)
+        elif kind == "hardlink":
+            ok = src.exists() and not dst.is_symlink() and os.path.samefile(src, dst)
+        else:
+            ok = not dst.is_symlink() and dst.is_file() and _digest_matches(dst, op.get("sha256"))
+        return UndoStep(op, "remove-created") if ok else \
+            UndoStep(op, "conflict", f"{dst} changed since it was made; left alone")
+    if os.path.lexists(src):
+        if src.is_file() and _digest_matches(src, op.get("sha256")):
+            return UndoStep(op, "done", "already in place")
+        return UndoStep(op, "conflict", f"another file now exists at {src}; left alone")
+    if kind == "move":
+        if dst is None or not dst.is_file():
+            return UndoStep(op, "missing", f"{dst} is gone; cannot restore")
+        if not _digest_matches(dst, op.get("sha256")):
+            return UndoStep(op, "conflict", f"{dst} changed since it was moved; left alone")
+        return UndoStep(op, "restore", source=dst)
+    if not sys.platform.startswith("linux"):
+        return UndoStep(op, "missing", "restore it from the system trash")
+    found = find_in_trash(src, op.get("sha256"))
+    if found is None:
+        return UndoStep(op, "missing", "not found in the trash (emptied?)")
+    return UndoStep(op, "restore", source=found)
+
+
+def plan_undo(path: str | Path) -> list[UndoStep]:
+    """What replaying the manifest would do, newest operation first."""
+    _, ops = read_manifest(path)
+    return [_plan_one(op) for op in reversed(ops)]
+
+
+def _restore(step: UndoStep) -> None:
+    src = Path(step.op["src"])
+    src.parent.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(src):
+        raise FileExistsError(f"{src} exists")
+    try:
+        os.link(step.source, src)   # never replaces an existing file, unlike rename
+        os.unlink(step.source)
+    except OSError:
+        shutil.move(str(step.source), str(src))
+    if step.op["op"] == "trash":
+        info = step.source.parent.parent / "info" / (step.source.name + ".trashinfo")
+        info.unlink(missing_ok=True)
+
+
+def _remove_created(step: UndoStep) -> None:
+    os.unlink(step.op["dst"])
+
+
+def replay(path: str | Path, *, apply: bool = True) -> Iterator[tuple[UndoStep, str | None]]:
+    """Undo every operation (newest first); yields (step, error or None). Dry run unless apply."""
+    for step in plan_undo(path):
+        if not apply or step.status not in ("restore", "remove-created"):
+            yield step, None
+            continue
+        try:
+            (_restore if step.status == "restore" else _remove_created)(step)
+            yield step, None
+        except OSError as exc:
+            yield step, f"{type(exc).__name__}: {exc.strerror or exc}"
