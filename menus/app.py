@@ -32,6 +32,18 @@ from .widgets.sysinfo_panel import SampleSource
 STYLESHEET = Path(__file__).resolve().parents[1] / "assets" / "forge.tcss"
 
 
+def start_process_helpers() -> None:
+    """Start multiprocessing's resource tracker and fork server while sys.stderr is still the
+    real one: started later, inside Textual (which replaces sys.stderr), they fail with
+    "bad value(s) in fds_to_keep" and process-pool actions could not run from the app."""
+    from multiprocessing import forkserver, resource_tracker
+    try:
+        resource_tracker.ensure_running()
+        forkserver.ensure_running()
+    except Exception:  # noqa: BLE001 - a platform without them uses another start method
+        pass
+
+
 class ForgeApp(App):
     TITLE = "Dataset Forge"
     CSS_PATH = str(STYLESHEET)
@@ -46,6 +58,7 @@ class ForgeApp(App):
                  actions: dict[str, Action] | None = None,
                  sample_source: SampleSource | None = None, pictures: bool = True) -> None:
         super().__init__()
+        start_process_helpers()
         self.folder = Path(folder)
         self.settings_flag = settings_path          # shown in the headless command when given
         self.settings_path = resolve_settings_path(settings_path)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from textual.widgets import DataTable, Input, OptionList, Select, Switch
 
 from dataset_forge.actions.common import INPUT
@@ -122,6 +123,29 @@ async def test_inventory_from_the_form_runs_and_shows_the_report(dataset):
     rows = Path(report.files["rows_csv"]).read_text().splitlines()
     assert len(rows) == 11 and any(".hidden/secret.png" in r for r in rows)
     assert load_settings().settings.log_dir().joinpath("runs.jsonl").is_file()
+
+
+async def test_a_transform_from_its_form_writes_the_resized_images(dataset, tmp_path,
+                                                                  isolated_settings):
+    # a process pool from inside the app: its helpers must start before Textual owns stderr
+    isolated_settings.write_text(isolated_settings.read_text() +
+                                 '\n[parallel]\nprocessing_type = "process"\nmax_workers = 1\n')
+    app = make_app(dataset)
+    out = tmp_path / "small"
+    async with app.run_test(size=SIZE) as pilot:
+        await open_from_menu(pilot, 4, "resize")
+        form = app.screen
+        await set_input(pilot, form.query_one("#field-output", FormField), str(out))
+        await set_input(pilot, form.query_one("#field-width", FormField), "16")
+        command = str(form.query_one("#command-line").render())
+        assert f"--output {out} --width 16" in command
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen), timeout=120)
+        report = app.screen.report
+        assert report.run.processing_type == "process"
+    written = sorted(out.rglob("*.png"))
+    assert len(written) == 6 and Image.open(written[0]).width == 16
+    assert Path(report.files["report"]).is_file() and report.run.ok == 9
 
 
 async def test_form_validates_as_you_type_and_refuses_to_run(dataset):

@@ -17,7 +17,7 @@ from menus.widgets.run_progress import progress_line
 from menus.widgets.sysinfo_panel import render_sample
 
 ACTION = Action("demo", Family.TRANSFORM, "demo", run=lambda c, p: None, params=(
-    INPUT, Param("hq", "dir"), Param("lq", "dir"), Param("scale", "int", 2, "factor", min=1, max=8),
+    INPUT, Param("hq", "dir", required=True), Param("lq", "dir"), Param("scale", "int", 2, "factor", min=1, max=8),
     Param("mode", "choice", "fast", choices=("fast", "exact")), Param("recursive", "bool", True),
     Param("apply", "bool", False), Param("name", "str", None)))
 
@@ -51,6 +51,10 @@ def test_prefill_uses_the_dataset_folder_and_its_hq_lq_subfolders(tmp_path):
     assert values["input"] == str(tmp_path)
     assert (values["hq"], values["lq"]) == (str(tmp_path / "hq"), str(tmp_path / "lq_x2"))
     assert (values["scale"], values["recursive"]) == (2, True)
+    beside_input = Action("b", Family.COMPRESS, "b", run=lambda c, p: None,
+                          params=(INPUT, Param("hq", "dir"), Param("lq", "dir")))
+    assert initial_values(beside_input, str(tmp_path)) == {"input": str(tmp_path), "hq": None,
+                                                           "lq": None}
 
 
 def test_progress_line_counts_rate_and_eta():
