@@ -1,0 +1,153 @@
+"""The `dedup` action and `undo` command through the real CLI, on real generated images."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import DEMO
+
+FAST = ("--processing-type", "thread", "--workers", "2")
+
+
+def digest_tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def groups_of(report_dir: Path) -> list[set[str]]:
+    data = json.loads((report_dir / "dedup_groups.json").read_text())
+    return sorted((set(g["files"]) for g in data["groups"]), key=sorted)
+
+
+def truth(key: str) -> list[set[str]]:
+    manifest = json.loads((DEMO / "manifest.json").read_text())
+    return sorted(({p.removeprefix("mixed/") for p in g} for g in manifest["expected"][key]),
+                  key=sorted)
+
+
+@pytest.fixture
+def dupes(tmp_path, make_image) -> Path:
+    """a.png (+ exact copy, + half-size copy, + JPEG re-encode), b.png (+ copy), c.png alone."""
+    root = tmp_path / "photos"
+    a = make_image(root / "a.png", size=(128, 96), seed=1)
+    shutil.copy(a, root / "sub" / "a_copy.png") if (root / "sub").mkdir() is None else None
+    Image.open(a).resize((64, 48), Image.Resampling.LANCZOS).save(root / "a_small.png")
+    Image.open(a).save(root / "a_q60.jpg", quality=60)
+    b = make_image(root / "b.png", size=(96, 96), seed=2)
+    shutil.copy(b, root / "b_copy.png")
+    make_image(root / "c.png", size=(96, 72), seed=3)
+    return root
+
+
+def test_demo_ground_truth_exact_and_near(run_cli, tmp_path):
+    exact = run_cli("--action", "dedup", "--input", DEMO / "mixed", "--method", "exact",
+                    "--output", tmp_path / "exact", "--cache", "off", *FAST)
+    assert exact.returncode == 0, exact            # bytes hash even where pixels do not decode
+    assert groups_of(tmp_path / "exact") == truth("exact_duplicate_groups")
+    near = run_cli("--action", "dedup", "--input", DEMO / "mixed", "--method", "phash",
+                   "--invariant", "--output", tmp_path / "near", "--cache", tmp_path / "c.db",
+                   "--json", *FAST)
+    assert groups_of(tmp_path / "near") == sorted(
+        truth("exact_duplicate_groups") + truth("near_duplicate_groups"), key=sorted)
+    report = near.json()
+    assert report["summary"]["computed"] == 21 and len(report["failures"]) == 3
+    html = (tmp_path / "near" / "dedup.html").read_text()
+    assert html.count("<img") == 9 and "KEEP" in html
+    with open(tmp_path / "near" / "dedup_pairs.csv") as fh:
+        assert all(float(r["score"]) <= 10 for r in csv.DictReader(fh))
+
+
+def test_dry_run_apply_undo_and_cache(run_cli, dupes, tmp_path):
+    before = digest_tree(dupes)
+    common = ("--action", "dedup", "--input", dupes, "--mode", "move", "--dest", tmp_path / "moved",
+              "--cache", tmp_path / "cache.db", "--keep", "resolution", "--json", *FAST)
+    dry = run_cli(*common, "--output", tmp_path / "dry")
+    assert dry.returncode == 0, dry
+    assert digest_tree(dupes) == before and not (tmp_path / "moved").exists()
+    assert groups_of(tmp_path / "dry") == [{"a.png", "sub/a_copy.png", "a_small.png", "a_q60.jpg"},
+                                           {"b.png", "b_copy.png"}]
+    planned = dry.json()["summary"]
+    assert planned["planned_operations"] == 4 and planned["computed"] == 7
+
+    applied = run_cli(*common, "--output", tmp_path / "applied", "--apply")
+    assert applied.returncode == 0, applied
+    report = applied.json()
+    assert report["summary"]["from_cache"] == 7 and report["summary"]["computed"] == 0
+    moved = digest_tree(tmp_path / "moved")
+    data = json.loads((tmp_path / "applied" / "dedup_groups.json").read_text())
+    duplicates = sorted(d for g in data["groups"] for d in g["duplicates"])
+    assert sorted(moved) == duplicates                         # exactly the reported files
+    assert {m: before[m] for m in moved} == moved               # byte for byte, relative paths kept
+    assert "a.png" not in moved and "c.png" in digest_tree(dupes)
+
+    undo_dry = run_cli("undo", report["files"]["undo_manifest"])
+    assert undo_dry.returncode == 0 and "restore" in undo_dry.stdout
+    assert digest_tree(dupes) != before
+    undo = run_cli("undo", report["files"]["undo_manifest"], "--apply")
+    assert undo.returncode == 0, undo
+    assert digest_tree(dupes) == before
+    assert digest_tree(tmp_path / "moved") == {}
+
+
+def test_remove_goes_to_trash_and_undo_restores(run_cli, dupes, tmp_path):
+    before = digest_tree(dupes)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "share")}
+    result = run_cli("--action", "dedup", "--input", dupes, "--method", "exact", "--mode", "remove",
+                     "--apply", "--output", tmp_path / "r", "--cache", "off", "--json", *FAST, env=env)
+    assert result.returncode == 0, result
+    trashed = sorted(p.name for p in (home / "share" / "Trash" / "files").iterdir())
+    assert len(trashed) == 2 and sorted(set(before) - set(digest_tree(dupes))) in (
+        ["b_copy.png", "sub/a_copy.png"], ["a.png", "b_copy.png"], ["b.png", "sub/a_copy.png"],
+        ["a.png", "b.png"])
+    undo = run_cli("undo", result.json()["files"]["undo_manifest"], "--apply", env=env)
+    assert undo.returncode == 0, undo
+    assert digest_tree(dupes) == before
+
+
+def test_hq_lq_partners_move_together_and_reference_is_never_touched(run_cli, tmp_path, make_image):
+    hq, lq, ref = tmp_path / "hq", tmp_path / "lq", tmp_path / "ref"
+    for name, seed in (("x", 1), ("x_dup", 1), ("y", 2)):
+        make_image(hq / f"{name}.png", size=(96, 64), seed=seed)
+        make_image(lq / f"{name}.png", size=(48, 32), seed=seed + 10)
+    make_image(ref / "y_ref.png", size=(96, 64), seed=2)
+    before_ref = digest_tree(ref)
+    result = run_cli("--action", "dedup", "--hq", hq, "--lq", lq, "--reference", ref,
+                     "--method", "exact", "--pixels", "--keep", "shortest-path", "--mode", "move",
+                     "--dest", tmp_path / "d", "--apply", "--output", tmp_path / "r", "--cache", "off",
+                     "--json", *FAST)
+    assert result.returncode == 0, result
+    moved = sorted(digest_tree(tmp_path / "d"))
+    assert moved == ["hq/x_dup.png", "hq/y.png", "lq/x_dup.png", "lq/y.png"]
+    assert digest_tree(ref) == before_ref
+    assert sorted(digest_tree(hq)) == ["x.png"] and sorted(digest_tree(lq)) == ["x.png"]
+
+
+def test_against_reports_only_new_duplicates(run_cli, dupes, tmp_path, make_image):
+    new = tmp_path / "new"
+    shutil.copy(dupes / "c.png", new / "c_again.png") if new.mkdir() is None else None
+    make_image(new / "fresh.png", size=(96, 72), seed=50)
+    result = run_cli("--action", "dedup", "--input", new, "--against", dupes, "--method", "exact",
+                     "--output", tmp_path / "r", "--cache", "off", "--mode", "move", "--dest",
+                     tmp_path / "d", "--apply", *FAST)
+    assert result.returncode == 0, result
+    groups = groups_of(tmp_path / "r")
+    assert groups == [{"c_again.png", str(dupes / "c.png")}]    # a/b copies inside dupes: not reported
+    assert sorted(digest_tree(tmp_path / "d")) == ["c_again.png"]
+    assert (dupes / "c.png").exists()
+
+
+def test_usage_errors_are_one_line(run_cli, dupes, tmp_path):
+    inside = run_cli("--action", "dedup", "--input", dupes, "--mode", "move", "--dest", dupes / "x")
+    assert inside.returncode == 2 and "inside" in inside.stderr and "Traceback" not in inside.stderr
+    missing = run_cli("--action", "dedup", "--mode", "move")
+    assert missing.returncode == 2 and "--input" in missing.stderr
+    bad = run_cli("undo", dupes / "a.png")
+    assert bad.returncode == 2 and "not" in bad.stderr
