@@ -149,7 +149,7 @@ def start_local(spec: ClusterSpec, default_workers: int):
     return _distributed().LocalCluster(
         n_workers=spec.planned_workers(default_workers), threads_per_worker=1, processes=True,
         dashboard_address=":0", scheduler_kwargs={"dashboard": False},
-        silence_logs=logging.ERROR, preload=[__name__])
+        silence_logs=logging.CRITICAL, preload=[__name__])
 
 
 def make_jobqueue_cluster(spec: ClusterSpec):
