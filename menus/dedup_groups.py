@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from dataset_forge.report import Report
 
 MEMBER_KEYS = ("files", "members", "paths")
+STALE_KEYS = ("keep", "kept", "duplicates")  # recomputed from the reviewed choice
 
 
 @dataclass
@@ -47,7 +48,7 @@ def _groups_from(entries: Iterable[Any]) -> list[DuplicateGroup]:
         if members is None:
             continue
         keep = str(entry.get("keep") or members[0])
-        info = {k: v for k, v in entry.items() if k not in MEMBER_KEYS and k != "keep"}
+        info = {k: v for k, v in entry.items() if k not in MEMBER_KEYS + STALE_KEYS}
         groups.append(DuplicateGroup(members, keep if keep in members else members[0], info))
     return groups
 
