@@ -36,15 +36,6 @@ def pixel_digest(path: str | Path) -> np.ndarray:
     return np.frombuffer(h.digest(), np.uint8)
 
 
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file (what undo manifests record to check restores byte for byte)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(READ_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class ExactHash:
     metric = "identical"
     higher_is_closer = False
