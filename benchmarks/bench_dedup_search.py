@@ -79,13 +79,14 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--dims", type=int, default=512)
     ap.add_argument("--timeout", type=float, default=1800)
-    ap.add_argument("--configs", default="all", help="all, hamming or cosine")
+    ap.add_argument("--only", default="", help="comma-separated kind:param:strategy, e.g. "
+                    "hamming:4:mih,cosine:0.9:ivf (default: all five)")
     args = ap.parse_args()
-    configs = []
-    if args.configs in ("all", "hamming"):
-        configs += [("hamming", 4, "mih"), ("hamming", 4, "flat"), ("hamming", 10, "flat")]
-    if args.configs in ("all", "cosine"):
-        configs += [("cosine", 0.9, "exact"), ("cosine", 0.9, "ivf")]
+    configs = [("hamming", 4, "mih"), ("hamming", 4, "flat"), ("hamming", 10, "flat"),
+               ("cosine", 0.9, "exact"), ("cosine", 0.9, "ivf")]
+    if args.only:
+        configs = [(k, float(p) if k == "cosine" else int(p), s)
+                   for k, p, s in (c.split(":") for c in args.only.split(","))]
     print(f"{'kind':8} {'n':>9} {'param':>5} {'strategy':8} {'seconds':>9} {'pairs':>8} "
           f"{'recall':>7} {'peakMB':>8}", flush=True)
     for n in args.sizes:
