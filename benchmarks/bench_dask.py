@@ -5,7 +5,8 @@
 
 Workloads:
 1. decode + resize to fit 512 px + JPEG encode (in memory) of every k-th real photo;
-2. a trivial function (`x + 1`) over many integers: the per-item overhead of each backend.
+2. a trivial function over many integers: the per-item overhead of each backend.
+(Both are `cpu_task` and `trivial` of bench_parallel.py, so figures line up with it.)
 
 Rows: a serial loop (baseline); `ParallelProcessor` with the process pool; with Dask on a
 LocalCluster that the backend starts and stops itself (what `processing_type = "dask"` costs a
@@ -16,33 +17,16 @@ Medians over rounds; ratios against the serial loop and against the process pool
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import statistics
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PIL import Image
-
+from bench_parallel import cpu_task, trivial  # the same workloads as the process-pool benchmark
 from dataset_forge.cluster import ClusterSpec, open_cluster
 from dataset_forge.io import iter_images
 from dataset_forge.parallel import ParallelConfig, ParallelProcessor, WorkKind
-
-
-def resize_encode(path: Path) -> int:
-    """Decode, fit into 512x512, encode as JPEG q90 in memory; the encoded size."""
-    with Image.open(path) as im:
-        im.draft("RGB", (1024, 1024))
-        im = im.convert("RGB")
-        im.thumbnail((512, 512), Image.Resampling.LANCZOS)
-        buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=90)
-    return buf.tell()
-
-
-def plus_one(x: int) -> int:
-    return x + 1
 
 
 def run_processor(config: ParallelConfig, fn: Callable, items: list) -> list:
@@ -94,7 +78,7 @@ def compare(title: str, fn: Callable, items: list, workers: int, address: str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=Path, default=Path("/tmp/real-images"))
-    parser.add_argument("--count", type=int, default=240)
+    parser.add_argument("--count", type=int, default=160)
     parser.add_argument("--trivial", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
@@ -110,9 +94,9 @@ def main() -> None:
         with open_cluster(ClusterSpec(cluster="local", workers=args.workers), args.workers):
             started = time.perf_counter() - t0
         print(f"own LocalCluster of {args.workers} workers: start + stop {started:.2f} s")
-        compare("decode + resize + JPEG encode of real photos", resize_encode, photos,
+        compare("decode + resize + JPEG encode of real photos", cpu_task, photos,
                 args.workers, address, args.rounds, naive=True)
-        compare("trivial function (x + 1)", plus_one, list(range(args.trivial)),
+        compare("trivial function", trivial, list(range(args.trivial)),
                 args.workers, address, args.rounds, naive=True)
 
 

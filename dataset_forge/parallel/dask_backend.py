@@ -74,10 +74,6 @@ class DaskBackend(Backend):
             self._conn.close()
             raise
 
-    @property
-    def client(self):
-        return self._conn.client if self._conn is not None else None
-
     def prepare(self, fn):
         return pack_function(fn)
 
