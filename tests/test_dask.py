@@ -260,6 +260,7 @@ ACTION_PARAMS = {
     "augment": {**PAIR, "output": "OUT", "variations": 2, "seed": 1, "pipeline":
                 '[{"op": "flip"}, {"op": "gaussian_noise", "sigma": 5.0}]'},
     "mixup": {"input": DEMO / "hq", "output": "OUT", "seed": 4},
+    "dedup": {"input": DEMO / "mixed", "output": "OUT", "pixels": True, "cache": "off"},
 }
 #: process mode starts a pool per pass (seconds each on 2 busy cores): compared on one action
 PROCESS_CHECKED = {"inventory"}
