@@ -79,7 +79,8 @@ def _dataset(params: dict[str, Any]) -> Dataset:
     if params["input"] is not None and (params["hq"] or params["lq"]):
         raise UsageError("give either --input or --hq/--lq, not both")
     roots = [params["input"]] if params["input"] else [params["hq"], params["lq"]]
-    surveys = [discover(r, params["include_hidden"]) for r in roots]
+    flags = ["--input"] if params["input"] else ["--hq", "--lq"]
+    surveys = [discover(r, params["include_hidden"], f) for r, f in zip(roots, flags)]
     return Dataset([p for s in surveys for p in s.images], roots, surveys[0].images,
                    [x for s in surveys for x in s.renamed])
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .. import htmlreport as hr
+from ..errors import UsageError
 from ..io.sniff import Survey, survey
 from ..report import Report, Table
 
@@ -14,9 +15,13 @@ THUMB_SIDE = 160
 MAX_THUMBS_PER_GRID = 60
 
 
-def discover(root: Path, include_hidden: bool) -> Survey:
-    """Images under `root` by name and content (see `dataset_forge.io.sniff.survey`)."""
-    return survey(root, include_hidden=include_hidden)
+def discover(root: Path, include_hidden: bool, flag: str = "--input") -> Survey:
+    """Images under `root` by name and content (see `dataset_forge.io.sniff.survey`); a folder
+    without any is a one-line usage error."""
+    found = survey(root, include_hidden=include_hidden)
+    if not found.images:
+        raise UsageError(f"{flag} {root}: no images found")
+    return found
 
 
 def relative(path: Path, root: Path) -> str:
