@@ -43,6 +43,9 @@ class ClusterSpec:
     walltime: str = "01:00:00"
     workers: int = 0
     queue: str = ""
+    # task slots to plan for when connecting to a cluster whose workers may still be starting
+    # (set by the runner when it shares one cluster across an action's passes)
+    expected_workers: int = 0
 
     def __post_init__(self) -> None:
         if self.cluster not in CLUSTER_KINDS:
@@ -130,7 +133,7 @@ def open_cluster(spec: ClusterSpec, default_workers: int,
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {spec.scheduler_address} "
                              f"(dask.scheduler_address): {exc}") from None
-        return ClusterConnection(client, None, 0)
+        return ClusterConnection(client, None, spec.expected_workers)
     if spec.cluster == "none":
         raise UsageError("the dask backend needs dask.scheduler_address, or dask.cluster set to "
                          "local, slurm, pbs, sge or lsf")

@@ -1,6 +1,7 @@
 """Run one action from raw parameters: the single path the CLI and the app both take."""
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import Any
 
 from .actions.registry import Action
 from .context import RunContext
-from .parallel import CancelToken, ParallelConfig, RunSummary, Sink
+from .parallel import CancelToken, ParallelConfig, ProcessingType, RunSummary, Sink, WorkKind
 from .parallel.events import null_sink
 from .parallel.runlog import append_run
 from .report import Report
@@ -31,11 +32,12 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
     if report_dir is None:
         root = settings.reports_dir() if settings is not None else Path("forge-reports")
         report_dir = default_report_dir(action, params, Path(root))
-    ctx = RunContext(config=config, report_dir=Path(report_dir), sink=sink,
-                     cancel=cancel or CancelToken(), kind=action.kind, settings=settings,
-                     debug=debug)
     t0 = time.perf_counter()
-    report: Report = action.run(ctx, params)
+    with _one_cluster_per_run(config, action.kind) as config:
+        ctx = RunContext(config=config, report_dir=Path(report_dir), sink=sink,
+                         cancel=cancel or CancelToken(), kind=action.kind, settings=settings,
+                         debug=debug)
+        report: Report = action.run(ctx, params)
     report.cancelled = report.cancelled or ctx.cancelled
     report.run = _combine(ctx.summaries, time.perf_counter() - t0, action, config, report)
     ctx.report_dir.mkdir(parents=True, exist_ok=True)
@@ -50,6 +52,23 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
             "utilisation": round(report.run.utilisation, 3), "report": report.files.get("report"),
         })
     return report
+
+
+@contextlib.contextmanager
+def _one_cluster_per_run(config: ParallelConfig, kind: WorkKind):
+    """On the dask backend, start the cluster once for the whole action, not once per pass
+    over the data; every pass connects to it by address. It is closed whatever happens."""
+    if config.resolved_type(kind) is not ProcessingType.DASK or config.dask.scheduler_address:
+        yield config
+        return
+    from .cluster import open_cluster
+    conn = open_cluster(config.dask, config.max_workers or config.workers(WorkKind.CPU))
+    try:
+        shared = replace(config.dask, scheduler_address=conn.address,
+                         expected_workers=conn.threads())
+        yield config.with_(dask=shared)
+    finally:
+        conn.close()
 
 
 def _combine(summaries: list[RunSummary], elapsed: float, action: Action,

@@ -36,8 +36,8 @@ def test_inventory_writes_json_and_csv_report(run_cli, image_folder, tmp_path):
     assert report["failures_total"] == 1
     assert report["failures"][0]["item"].endswith("broken.png")
     rows = (out / "inventory.csv").read_text().splitlines()
-    assert rows[0] == "path,format,mode,width,height,bytes,frames"
-    assert "sub/photo_0.jpg,JPEG,RGB,80,60" in "\n".join(rows)
+    assert rows[0].startswith("path,format,content_format,extension_ok,mode,bits,width,height,bytes,frames")
+    assert "sub/photo_0.jpg,JPEG,JPEG,True,RGB,8,80,60" in "\n".join(rows)
     assert "broken.png" in result.stdout  # the failure is one line in the terminal report
     assert "Traceback" not in result.stderr
 

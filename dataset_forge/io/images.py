@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
 DEFAULT_MAX_PIXELS = 178_956_970  # Pillow's own default bomb limit (~ 13k x 13k)
+REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "I", "F"})
 
 
 class ImageReadError(ValueError):
@@ -56,8 +57,8 @@ def decode(im: Image.Image, *, max_side: int | None = None) -> Image.Image:
             im.load()
             factor = max(1, min(im.width, im.height) // max_side)
             factor = min(factor, max(im.size) // max_side)
-            if factor > 1:
-                im = im.reduce(factor)
+            if factor > 1 and im.mode in REDUCIBLE_MODES:
+                im = im.reduce(factor)  # other modes are shrunk after conversion to RGB
         else:
             im.load()
     except (OSError, SyntaxError, ValueError) as exc:

@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 from PIL import Image, ImageFilter
-from scipy.signal import fftconvolve
 
 from .channels import array_op, colour_only
 from .fields import Bool, Choice, Float, Int
@@ -50,6 +49,8 @@ def convolve(arr: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Same-size convolution of HxWxC with reflected edges (FFT, fast for big kernels)."""
     r = kernel.shape[0] // 2
     padded = np.pad(arr, ((r, r), (r, r), (0, 0)), mode="reflect")
+    from scipy.signal import fftconvolve  # imported on use: scipy.signal costs seconds at start-up
+
     return fftconvolve(padded, kernel[:, :, None], mode="valid", axes=(0, 1))
 
 

@@ -30,6 +30,7 @@ TARGET_CHUNK_SECONDS = {ProcessingType.THREAD: 0.01, ProcessingType.PROCESS: 0.0
                         ProcessingType.DASK: 0.5}
 MAX_CHUNK = 4096
 EVENT_INTERVAL = 0.05  # at most 20 progress events a second
+MEMORY_INTERVAL = 0.5  # psutil's walk over child processes is not free
 POLL = 0.1             # how often a waiting run looks at its cancel token
 
 
@@ -268,10 +269,9 @@ class _Run:
         self.busy = 0.0
         self.cancelled = False
         self.t0 = time.perf_counter()
-        self._last_event = 0.0
+        self._last_event = self._last_memory = 0.0
         self._proc_info = psutil.Process()
         self.peak_rss = 0
-        self._sample_memory()
         sink(Started(label, total))
 
     def record(self, outcome: Outcome) -> None:
@@ -284,7 +284,9 @@ class _Run:
         now = time.perf_counter()
         if now - self._last_event >= EVENT_INTERVAL:
             self._last_event = now
-            self._sample_memory()
+            if now - self._last_memory >= MEMORY_INTERVAL:
+                self._last_memory = now
+                self._sample_memory()
             self.sink(Advanced(self.ok + self.failed, self.failed, self.total))
 
     def _sample_memory(self) -> None:

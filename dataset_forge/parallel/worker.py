@@ -34,7 +34,7 @@ def pack_function(fn: Callable) -> bytes:
         return cloudpickle.dumps(fn)
     except Exception as exc:  # noqa: BLE001 - any pickling problem is the same user error
         raise TypeError(
-            f"process mode cannot send {getattr(fn, '__qualname__', fn)!r} to worker processes "
+            f"cannot send {getattr(fn, '__qualname__', fn)!r} to worker processes "
             f"({type(exc).__name__}: {exc}); use thread mode or a picklable function"
         ) from None
 
