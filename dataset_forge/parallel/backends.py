@@ -33,6 +33,10 @@ class Backend:
         done, _ = cf.wait([future], timeout=timeout)
         return bool(done)
 
+    def wait_any(self, futures: list[Any], timeout: float) -> None:
+        """Return when any of `futures` finishes or `timeout` passes."""
+        cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+
     def recover(self) -> None:
         """Replace a broken pool (a worker died) so the run can go on."""
 

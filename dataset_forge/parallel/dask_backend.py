@@ -34,10 +34,14 @@ class DaskWorkerLost(BrokenProcessPool):
 class DaskTask:
     """A Dask future behind the `done` / `result` / `cancel` surface the processor expects."""
 
-    def __init__(self, future: Any) -> None:
+    def __init__(self, future: Any, any_finished: threading.Event) -> None:
         self.future = future
         self._finished = threading.Event()
-        future.add_done_callback(lambda _: self._finished.set())
+
+        def finished(_):
+            self._finished.set()
+            any_finished.set()
+        future.add_done_callback(finished)
 
     def done(self) -> bool:
         return self.future.done()
@@ -68,6 +72,7 @@ class DaskBackend(Backend):
         self._spec = config.dask
         self._conn = open_cluster(config.dask, local_workers)
         self._tasks: list[DaskTask] = []
+        self._any_finished = threading.Event()
         try:
             self.workers = self._conn.threads()
         except BaseException:
@@ -82,7 +87,7 @@ class DaskBackend(Backend):
             raise RuntimeError("the Dask backend is closed")
         future = self._conn.client.submit(run_chunk, payload, chunk, timeout, pure=False)
         self._tasks = [t for t in self._tasks if not t.done()]
-        task = DaskTask(future)
+        task = DaskTask(future, self._any_finished)
         self._tasks.append(task)
         return task
 
@@ -90,6 +95,11 @@ class DaskBackend(Backend):
         if isinstance(future, DaskTask):
             return future.wait(timeout)
         return super().wait(future, timeout)  # e.g. the processor's ready-made failures
+
+    def wait_any(self, futures, timeout: float) -> None:
+        self._any_finished.clear()
+        if not any(f.done() for f in futures):
+            self._any_finished.wait(timeout)
 
     def recover(self) -> None:
         """Nothing to rebuild: the Dask scheduler replaces lost workers itself."""

@@ -164,7 +164,10 @@ class ParallelProcessor:
         payload = backend.prepare(fn)
         sizer = _ChunkSizer(self.config, self.processing_type, self.workers, run.total)
         window: collections.deque[_Task] = collections.deque()
-        max_chunks = max(2, 2 * self.workers)
+        # Results leave in input order, so one slow item at the head must not idle the other
+        # workers: keep 2 chunks per worker running or queued, and let finished chunks wait
+        # behind the head up to a larger, still constant, bound.
+        max_pending, max_window = max(2, 2 * self.workers), max(8, 8 * self.workers)
         source = enumerate(items)
         exhausted = False
         thread_timeout = self.config.timeout if self.processing_type is ProcessingType.THREAD else 0.0
@@ -176,9 +179,15 @@ class ParallelProcessor:
         def items_in_flight() -> int:
             return sum(len(t.chunk) for t in window)
 
+        def room() -> bool:
+            if len(window) >= max_window:
+                return False
+            if self.config.max_in_flight and items_in_flight() >= self.config.max_in_flight:
+                return False
+            return sum(1 for t in window if not t.future.done()) < max_pending
+
         while True:
-            while not exhausted and len(window) < max_chunks and not self.cancel_token.cancelled \
-                    and (not self.config.max_in_flight or items_in_flight() < self.config.max_in_flight):
+            while not exhausted and not self.cancel_token.cancelled and room():
                 chunk = list(itertools.islice(source, sizer.next_size()))
                 if not chunk:
                     exhausted = True
@@ -187,7 +196,10 @@ class ParallelProcessor:
             if not window or self.cancel_token.cancelled:
                 return
             head = window[0]
-            if not backend.wait(head.future, POLL):
+            if not head.future.done():
+                # wake on any finished chunk, so the window is topped up without delay
+                backend.wait_any([t.future for t in window if not t.future.done()], POLL)
+            if not head.future.done():
                 if thread_timeout and head.started and \
                         time.monotonic() - head.started[0] > thread_timeout * len(head.chunk):
                     window.popleft()
