@@ -94,7 +94,7 @@ def _load_settings(path: str | None, console: Console):
     loaded = load_settings(resolve_settings_path(path))
     for error in loaded.errors:
         console.print(f"warning: settings file {loaded.path}: {error} (using the default)",
-                      markup=False, highlight=False)
+                      markup=False, highlight=False, soft_wrap=True)
     return loaded.settings
 
 
@@ -179,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _base_parser(add_help=True).parse_args(argv or ["--help"])
         return EXIT_USAGE
     except UsageError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         err.print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the "
-                  "traceback)", markup=False, highlight=False)
+                  "traceback)", markup=False, highlight=False, soft_wrap=True)
         return EXIT_INTERNAL
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -9,10 +10,35 @@ from typing import Any
 
 from .actions.registry import Action
 from .context import RunContext
+from .errors import UsageError
+from .io import iter_files, iter_images
+from .io.sniff import sniff_format
 from .parallel import CancelToken, ParallelConfig, ProcessingType, RunSummary, Sink, WorkKind
 from .parallel.events import null_sink
 from .parallel.runlog import append_run
 from .report import Report
+
+
+#: parameters that name folders of images to read; an empty one is a usage error for any action
+IMAGE_FOLDER_PARAMS = ("input", "hq", "lq")
+
+
+def require_images(action: Action, params: dict[str, Any]) -> None:
+    """Refuse, in one line, an image folder with no images in it (before anything starts)."""
+    for name in IMAGE_FOLDER_PARAMS:
+        folder = params.get(name)
+        if folder is None or action.param(name).type != "dir":
+            continue
+        if not has_images(folder, include_hidden=bool(params.get("include_hidden"))):
+            raise UsageError(f"--{name} {folder}: no images found")
+
+
+def has_images(folder, *, include_hidden: bool, sniff_limit: int = 1000) -> bool:
+    """An image by extension, else by content among the first files (renamed images count)."""
+    if next(iter_images(folder, include_hidden=include_hidden), None) is not None:
+        return True
+    files = itertools.islice(iter_files(folder, include_hidden=include_hidden), sniff_limit)
+    return any(sniff_format(path, identify=False) for path in files)
 
 
 def default_report_dir(action: Action, params: dict[str, Any], reports_root: Path) -> Path:
@@ -29,6 +55,7 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
                debug: bool = False) -> Report:
     """Validate parameters, run the action, write its JSON report, append the run log."""
     params = action.parse_params(raw_params)
+    require_images(action, params)
     if report_dir is None:
         root = settings.reports_dir() if settings is not None else Path("forge-reports")
         report_dir = default_report_dir(action, params, Path(root))

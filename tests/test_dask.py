@@ -29,6 +29,8 @@ from dataset_forge.runner import run_action  # noqa: E402
 from dataset_forge.settings import Settings  # noqa: E402
 from dataset_forge.sysinfo import collect, with_cluster  # noqa: E402
 
+from action_params import ACTION_PARAMS  # noqa: E402
+
 DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo"
 
 # worker processes cannot import this test module: ship its functions by value
@@ -241,27 +243,6 @@ def test_sysinfo_plans_a_slurm_cluster_without_submitting_jobs():
     assert all("not started" in w["name"] and w["threads"] == 1 for w in workers)
 
 
-# Demo inputs for every registered action; an action missing here fails the test below, so a
-# new family is never silently left out of the Dask comparison.
-PAIR = {"hq": DEMO / "hq", "lq": DEMO / "lq_x2"}
-ACTION_PARAMS = {
-    "inventory": {"input": DEMO / "mixed"},
-    "integrity": {"input": DEMO / "mixed"},
-    "quality": {"input": DEMO / "hq"},
-    "pairs": PAIR,
-    "validate": PAIR,
-    "compress": {"input": DEMO / "mixed", "output": "OUT"},
-    "convert": {"input": DEMO / "hq", "output": "OUT", "format": "webp", "quality": 80},
-    "resize": {"input": DEMO / "hq", "output": "OUT", "scale": 0.5},
-    "crop": {**PAIR, "output": "OUT", "mode": "random", "width": 64, "height": 48, "seed": 3},
-    "tile": {"input": DEMO / "hq", "output": "OUT", "tile_size": 96},
-    "make-lq": {"input": DEMO / "hq", "output": "OUT", "pipeline":
-                '[{"op": "gaussian_noise", "sigma": 4.0}]', "seed": 2},
-    "augment": {**PAIR, "output": "OUT", "variations": 2, "seed": 1, "pipeline":
-                '[{"op": "flip"}, {"op": "gaussian_noise", "sigma": 5.0}]'},
-    "mixup": {"input": DEMO / "hq", "output": "OUT", "seed": 4},
-    "dedup": {"input": DEMO / "mixed", "output": "OUT", "pixels": True, "cache": "off"},
-}
 #: process mode starts a pool per pass (seconds each on 2 busy cores): compared on one action
 PROCESS_CHECKED = {"inventory"}
 

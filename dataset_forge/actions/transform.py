@@ -49,10 +49,12 @@ PLUGIN = Param("plugin", "list", [], help="Python file(s) registering custom ops
 
 
 def op_params(op_name: str, skip: tuple[str, ...] = ()) -> list[Param]:
-    """An op's fields as action parameters, so an action and its op are declared once."""
+    """An op's fields as action parameters, so an action and its op are declared once.
+    A field whose default lies outside its range has no usable default: the flag is required."""
     op = all_ops()[op_name]
     kinds = {"int": "int", "float": "float", "bool": "bool", "choice": "choice", "str": "str"}
-    return [Param(f.name, kinds[f.type], f.default, f.help, tuple(f.choices), f.min, f.max)
+    return [Param(f.name, kinds[f.type], f.default, f.help, tuple(f.choices), f.min, f.max,
+                  required=f.min is not None and f.default is not None and f.default < f.min)
             for f in op.fields if f.name not in skip]
 
 
@@ -261,8 +263,6 @@ def resize_action(ctx: RunContext, params: dict[str, Any]) -> Report:
 def crop_action(ctx: RunContext, params: dict[str, Any]) -> Report:
     """Crop every image (or HQ/LQ pair) to --width x --height. In pair mode the box is drawn on
     HQ in multiples of the pair's scale and the LQ crop is the same region divided by it."""
-    if not params["width"] or not params["height"]:
-        raise UsageError("crop needs --width and --height")
     fields = {k: params[k] for k in ("mode", "width", "height", "x", "y")}
     return run_pipeline(ctx, "crop", params, single_step("crop", **fields))
 
