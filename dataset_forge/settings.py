@@ -15,7 +15,6 @@ import math
 import os
 import re
 import shutil
-import tempfile
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any, Iterator, Mapping
 
 import platformdirs
 import tomlkit
+
+from .io.atomic import atomic_write
 
 APP_NAME = "dataset-forge"
 ENV_VAR = "DATASET_FORGE_SETTINGS"
@@ -484,26 +485,10 @@ def default_toml() -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder, fsync, then os.replace (follows symlinks)."""
-    target = Path(os.path.realpath(path))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable
-        dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    """Replace the file atomically (io.atomic); a symlinked settings file keeps its link and
+    the file it points to is replaced."""
+    with atomic_write(os.path.realpath(path), "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
 
 
 def write_default(path: str | Path, *, overwrite: bool = False) -> Path:
