@@ -144,6 +144,27 @@ def test_against_reports_only_new_duplicates(run_cli, dupes, tmp_path, make_imag
     assert (dupes / "c.png").exists()
 
 
+def test_against_inside_input_stays_protected_and_unqueried(run_cli, tmp_path, make_image):
+    data = tmp_path / "data"
+    a = make_image(data / "archive" / "a.png", size=(64, 48), seed=1)
+    shutil.copy(a, data / "archive" / "a_twin.png")         # duplicates inside the archive
+    shutil.copy(a, data / "new_a.png")                      # a new file the archive already has
+    make_image(data / "fresh.png", size=(64, 48), seed=2)
+    archive_before = digest_tree(data / "archive")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "share")}
+    result = run_cli("--action", "dedup", "--input", data, "--against", data / "archive",
+                     "--method", "exact", "--mode", "remove", "--apply", "--output",
+                     tmp_path / "r", "--cache", "off", "--json", *FAST, env=env)
+    assert result.returncode == 0, result
+    assert digest_tree(data / "archive") == archive_before
+    assert sorted(digest_tree(data)) == ["archive/a.png", "archive/a_twin.png", "fresh.png"]
+    assert groups_of(tmp_path / "r") == [{"new_a.png", str(data / "archive" / "a.png"),
+                                          str(data / "archive" / "a_twin.png")}]
+    assert sorted(p.name for p in (home / "share" / "Trash" / "files").iterdir()) == ["new_a.png"]
+
+
 def test_usage_errors_are_one_line(dupes, capsys):
     from dataset_forge.cli import main          # the CLI's own entry, in-process to save time
     assert main(["--action", "dedup", "--input", str(dupes), "--mode", "move",
@@ -151,6 +172,8 @@ def test_usage_errors_are_one_line(dupes, capsys):
     assert "inside" in capsys.readouterr().err
     assert main(["--action", "dedup", "--mode", "move"]) == 2
     assert "--input" in capsys.readouterr().err
+    assert main(["--action", "dedup", "--input", str(dupes / "sub"), "--against", str(dupes)]) == 2
+    assert "inside --against" in capsys.readouterr().err
     assert main(["undo", str(dupes / "a.png")]) == 2
     err = capsys.readouterr().err
     assert "not" in err and "Traceback" not in err

@@ -104,6 +104,11 @@ def _check_params(params: dict[str, Any]) -> Path:
         raise UsageError("--lq needs --hq")
     if params["mode"] in ("move", "copy", "hardlink", "symlink") and params["dest"] is None:
         raise UsageError(f"--mode {params['mode']} needs --dest DIR")
+    for flag in ("against", "reference"):
+        folder = params[flag]
+        if folder is not None and Path(root).resolve().is_relative_to(Path(folder).resolve()):
+            raise UsageError(f"the input {root} is inside --{flag} {folder}: every file would be "
+                             f"protected; give --{flag} a folder that does not hold the input")
     dest = params["dest"]
     if dest is not None:
         for folder in filter(None, (root, params["lq"], params["reference"], params["against"])):

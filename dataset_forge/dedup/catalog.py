@@ -2,8 +2,10 @@
 
 Order matters: files of an `--against` collection come first (searched, never queried, so
 duplicates inside the collection are not reported), then the input. Files of the collection
-and of a reference folder are protected: always kept, never moved or removed. In HQ/LQ mode
-the input is the HQ folder and each HQ file carries its LQ partner along.
+and of a reference folder are protected: always kept, never moved or removed, also when the
+folder lies inside the input (`--input data --against data/archive`: the archive stays the
+collection, the rest of `data` is the input). In HQ/LQ mode the input is the HQ folder and
+each HQ file carries its LQ partner along.
 """
 from __future__ import annotations
 
@@ -45,8 +47,7 @@ def build_catalog(*, input: Path | None, hq: Path | None = None, lq: Path | None
     catalog = Catalog()
     if against is not None:
         for path in iter_images(against, include_hidden=include_hidden):
-            if not _inside(path, root):
-                catalog.add(path, str(path), Path("against") / path.relative_to(against), True)
+            catalog.add(path, str(path), Path("against") / path.relative_to(against), True)
     catalog.first_query = len(catalog)
     prefix = Path("hq") if hq else Path()
     lq_of: dict[Path, Path] = {}
@@ -55,6 +56,8 @@ def build_catalog(*, input: Path | None, hq: Path | None = None, lq: Path | None
         lq_of = dict(pairing.pairs)
         catalog.unpaired_lq = pairing.missing_hq
     for path in iter_images(root, include_hidden=include_hidden):
+        if _inside(path, against):
+            continue        # already in the collection: protected, never queried
         rel = path.relative_to(root)
         row = len(catalog)
         catalog.add(path, rel.as_posix(), prefix / rel, _inside(path, reference))
@@ -63,6 +66,8 @@ def build_catalog(*, input: Path | None, hq: Path | None = None, lq: Path | None
             catalog.partners[row] = (partner, Path("lq") / partner.relative_to(lq))
     if reference is not None and not _inside(reference, root):
         for path in iter_images(reference, include_hidden=include_hidden):
+            if _inside(path, against):
+                continue
             catalog.add(path, str(path), Path("reference") / path.relative_to(reference), True)
     return catalog
 
