@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..io import atomic_write
+from ..io import atomic_copy
 from ..undo import UndoManifest, sha256_of
 
 MODES = ("report", "move", "copy", "hardlink", "symlink", "remove")
@@ -69,16 +68,10 @@ def _move(src: Path, dst: Path, sha256: str) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
             raise
-    _copy(src, dst)             # another file system: verified copy, then the original goes
+    atomic_copy(src, dst)       # another file system: verified copy, then the original goes
     if sha256_of(dst) != sha256:
         raise OSError(errno.EIO, "copy does not match the original; original kept", str(dst))
     os.unlink(src)
-
-
-def _copy(src: Path, dst: Path) -> None:
-    with open(src, "rb") as fin, atomic_write(dst, "wb") as fout:
-        shutil.copyfileobj(fin, fout, 1 << 20)
-    shutil.copystat(src, dst)
 
 
 def perform(op: FileOp, manifest: UndoManifest, sha256: str, size: int) -> str:
@@ -97,7 +90,7 @@ def perform(op: FileOp, manifest: UndoManifest, sha256: str, size: int) -> str:
     if op.op == "move":
         _move(op.src, op.dst, sha256)
     elif op.op == "copy":
-        _copy(op.src, op.dst)
+        atomic_copy(op.src, op.dst)
     elif op.op == "hardlink":
         os.link(op.src, op.dst)
     elif op.op == "symlink":
