@@ -80,11 +80,23 @@ def test_resume_redoes_missing_outputs_and_new_parameters(hq_folder, tmp_path):
     assert len((out / "make-lq_log.jsonl").read_text().splitlines()) == 4
 
 
+def test_rerun_removes_temporaries_a_hard_kill_left(hq_folder, tmp_path):
+    out = tmp_path / "out"
+    run("resize", input=hq_folder, output=out, scale=0.5)
+    leftovers = [out / ".img_0.png.abc.forge-tmp", out / "sub" / ".deep.jpg.x1.forge-tmp"]
+    for path in leftovers:
+        path.write_bytes(b"half-written")
+    again = run("resize", input=hq_folder, output=out, scale=0.5)
+    assert again.summary["skipped_already_done"] == 4
+    assert not any(p.exists() for p in leftovers)
+    assert not list(out.rglob("*.forge-tmp"))
+
+
 def test_output_overlapping_input_is_refused(run_cli, hq_folder):
     result = run_cli("--action", "resize", "--input", hq_folder, "--output", hq_folder, "--scale", "0.5")
-    assert result.returncode == 2 and "overlaps the input folder" in result.stderr, result
+    assert result.returncode == 2 and "is the input folder" in result.stderr, result
     for out in (hq_folder / "sub", hq_folder.parent):
-        with pytest.raises(UsageError, match="overlaps the input folder"):
+        with pytest.raises(UsageError, match="(inside|contains) the input folder"):
             run("augment", input=hq_folder, output=out, pipeline='[{"op": "flip"}]')
     assert sorted(p.name for p in hq_folder.rglob("*")) == ["deep.jpg", "img_0.png", "img_1.png",
                                                              "img_2.png", "sub"]

@@ -21,7 +21,7 @@ from ..report import Report
 from .common import SEED
 from .registry import Family, Param, action
 from .transform import (FORMAT, HQ_IN, IN, LQ_IN, OUT, PIPELINE, PLUGIN, QUALITY, VARIATIONS, Job,
-                        check_output, gather, make_jobs, out_path, run_jobs, run_pipeline)
+                        gather, make_jobs, out_path, run_jobs, run_pipeline)
 
 
 @action("augment", Family.AUGMENT, "Run a pipeline file: seeded variations, HQ/LQ pairs in lockstep",
@@ -99,7 +99,7 @@ def mixup_action(ctx: RunContext, params: dict[str, Any]) -> Report:
     items, _ = gather(params, report, allow_pairs=False)
     if len(items) < 2:
         raise UsageError("mixup needs at least two images under --input")
-    out = check_output(params["output"], params["input"])
+    out = Path(params["output"]).expanduser().resolve()
     cfg = Mixing(out, params["seed"], params["alpha"], params["mode"], params["quality"],
                  tuple((key, src) for src, _, key in items))
     jobs = make_jobs(items, params["variations"], params["format"])

@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterable
 
 from ..context import RunContext
 from ..errors import UsageError
-from ..io import Journal, fingerprint, iter_images, pair_folders, pair_key
+from ..io import (Journal, check_output, fingerprint, iter_images, pair_folders, pair_key,
+                  remove_leftover_temporaries)
 from ..ops import all_ops
 from ..ops.files import OUTPUT_FORMATS, load_image, output_suffix, save_image
 from ..ops.geometric import FILTER_NAMES, modcrop
@@ -143,16 +144,6 @@ def render(cfg: Render, job: Job) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------- driver
 
-def check_output(out: Path, *inputs: Path | None) -> Path:
-    """Refuse an output folder that is, holds, or lies inside an input folder."""
-    out_r = out.expanduser().resolve()
-    for src in filter(None, inputs):
-        src_r = src.resolve()
-        if out_r == src_r or src_r in out_r.parents or out_r in src_r.parents:
-            raise UsageError(f"--output {out} overlaps the input folder {src}; choose a new folder")
-    return out_r
-
-
 def gather(params: dict[str, Any], report: Report, allow_pairs: bool = True
            ) -> tuple[list[tuple[Path, Path | None, str]], bool]:
     """Inputs as (source, lq, key) from --input, or HQ/LQ pairs from --hq/--lq."""
@@ -160,7 +151,7 @@ def gather(params: dict[str, Any], report: Report, allow_pairs: bool = True
     if allow_pairs and (hq or lq):
         if single or not (hq and lq):
             raise UsageError("give --input, or both --hq and --lq")
-        check_output(params["output"], hq, lq)
+        check_output(params["output"], (hq, lq))
         pairing = pair_folders(hq, lq)
         for path in pairing.missing_lq:
             report.findings.append({"path": str(path), "finding": "no LQ partner; skipped"})
@@ -169,7 +160,7 @@ def gather(params: dict[str, Any], report: Report, allow_pairs: bool = True
         return [(h, l, pair_key(h, hq)) for h, l in pairing.pairs], True
     if not single:
         raise UsageError("--input is required" + (" (or --hq and --lq)" if allow_pairs else ""))
-    check_output(params["output"], single)
+    check_output(params["output"], (single,))
     return [(p, None, pair_key(p, single)) for p in iter_images(single)], False
 
 
@@ -177,6 +168,7 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
              out: Path, print_fingerprint: str, label: str) -> None:
     """Run `worker` over jobs not yet journaled; log records; fill the report's counts."""
     out.mkdir(parents=True, exist_ok=True)
+    remove_leftover_temporaries(out)  # a hard-killed earlier run's half-written files
     log_path = out / f"{report.action}_log.jsonl"
     journal = Journal(out / ".forge-journal" / f"{report.action}.jsonl", print_fingerprint)
     if len(journal) == 0 and log_path.exists():
