@@ -103,6 +103,28 @@ def test_pixel_digest_ignores_container_but_byte_digest_does_not(tmp_path, make_
     assert np.array_equal(pixel_digest(png), pixel_digest(tmp_path / "a.bmp"))
 
 
+def test_pixel_digest_keeps_alpha_and_bit_depth_but_not_the_encoder(tmp_path, make_image):
+    from PIL import Image
+    rgb = Image.open(make_image(tmp_path / "a.png", size=(32, 24), seed=5)).convert("RGB")
+    opaque = rgb.copy()
+    opaque.putalpha(255)
+    opaque.save(tmp_path / "opaque.png")
+    white = Image.new("RGB", rgb.size, "white")
+    white.save(tmp_path / "white.png")
+    white.putalpha(Image.linear_gradient("L").resize(rgb.size))   # same RGB, other alpha
+    white.save(tmp_path / "white_faded.png")
+    rgb.save(tmp_path / "same.webp", lossless=True)
+    rgb.save(tmp_path / "same.tiff")
+    digest = {p.name: pixel_digest(p).tobytes() for p in tmp_path.iterdir()}
+    assert digest["opaque.png"] == digest["a.png"] == digest["same.webp"] == digest["same.tiff"]
+    assert digest["white_faded.png"] != digest["white.png"]
+    deep = (np.arange(32 * 24, dtype=np.uint16).reshape(24, 32) % 255) * 257   # 8-bit levels
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    Image.fromarray(deep + 1).save(tmp_path / "deep_plus_one.png")   # equal after 16 -> 8 bits
+    assert pixel_digest(tmp_path / "deep.png").tobytes() != \
+        pixel_digest(tmp_path / "deep_plus_one.png").tobytes()
+
+
 def test_cache_hits_only_unchanged_files(tmp_path):
     f = tmp_path / "x.bin"
     f.write_bytes(b"one")

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+from PIL import ImageOps
 
-from ..io import load_rgb
+from ..io import decode, open_image
 from ..parallel import Outcome, WorkKind
 from .index import Pairs, equal_pairs
 
@@ -28,11 +29,24 @@ def file_digest(path: str | Path) -> np.ndarray:
     return np.frombuffer(h.digest(), np.uint8)
 
 
+def _canonical(im):
+    """The decoded pixels with nothing lost: palettes expanded (to RGBA when they carry
+    transparency) and a fully opaque alpha channel dropped, so the same picture hashes alike
+    across encoders; 16-bit depth and real alpha stay."""
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("RGBA", "LA") and im.getchannel("A").getextrema() == (255, 255):
+        im = im.convert("RGB" if im.mode == "RGBA" else "L")
+    return im
+
+
 def pixel_digest(path: str | Path) -> np.ndarray:
-    """BLAKE2b digest of the decoded RGB pixels and their size (orientation applied)."""
-    im = load_rgb(path)
-    h = hashlib.blake2b(f"{im.width}x{im.height}".encode(), digest_size=DIGEST_BYTES)
-    h.update(im.tobytes())
+    """BLAKE2b digest of the decoded pixels (orientation applied) with their mode and size."""
+    with open_image(path) as im:
+        im = _canonical(ImageOps.exif_transpose(decode(im)))
+        h = hashlib.blake2b(f"{im.mode} {im.width}x{im.height}".encode(),
+                            digest_size=DIGEST_BYTES)
+        h.update(im.tobytes())
     return np.frombuffer(h.digest(), np.uint8)
 
 
@@ -48,7 +62,8 @@ class ExactHash:
 
     @property
     def key(self) -> str:
-        return self.name
+        """Cache key; "/2": pixel digests keep alpha and bit depth (older ones did not)."""
+        return "exact-pixels/2" if self.pixels else self.name
 
     def encode(self, ctx: Any, paths: list) -> Iterator[Outcome]:
         if self.pixels:
