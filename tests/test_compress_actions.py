@@ -98,7 +98,23 @@ def test_only_if_smaller_keeps_the_original(tmp_path, make_image):
     assert report.summary["bytes_after"] <= report.summary["bytes_before"]
 
 
-def test_in_place_replaces_verified_files_and_rerun_does_not_recompress(tmp_path, make_image):
+@pytest.fixture
+def trash_home(tmp_path, monkeypatch) -> Path:
+    """Send in-process trashing to a temporary home (send2trash reads XDG_DATA_HOME at import)."""
+    import send2trash.plat_other as trash
+    home = tmp_path / "home"
+    share = home / "share"
+    share.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(share))
+    monkeypatch.setattr(trash, "XDG_DATA_HOME", os.fsencode(share))
+    monkeypatch.setattr(trash, "HOMETRASH_B", os.fsencode(share / "Trash"))
+    monkeypatch.setattr(trash, "HOMETRASH", str(share / "Trash"))
+    return home
+
+
+def test_in_place_replaces_verified_files_and_rerun_does_not_recompress(tmp_path, make_image,
+                                                                         trash_home):
     src = tmp_path / "in"
     make_image(src / "a.png", size=(64, 48))
     make_image(src / "b.png", size=(64, 48), seed=2)
@@ -170,6 +186,27 @@ def test_cli_usage_error_is_one_line(run_cli, image_folder):
     result = run_cli("--action", "convert", "--input", image_folder, "--format", "webp")
     assert result.returncode == 2
     assert "--output is required" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_in_place_new_extension_trashes_the_original_and_undo_restores_it(
+        run_cli, tmp_path, make_image):
+    src = tmp_path / "in"
+    originals = {p.name: p.read_bytes() for p in (make_image(src / "a.png"),
+                                                   make_image(src / "b.png", seed=3))}
+    home = tmp_path / "home"
+    env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "share")}
+    (home / "share").mkdir(parents=True)
+    result = run_cli("--action", "convert", "--input", src, "--in-place", "--format", "webp",
+                     "--json", env=env)
+    assert result.returncode == 0, result
+    assert sorted(p.name for p in src.iterdir() if not p.name.startswith(".")) == \
+        ["a.webp", "b.webp"]
+    trashed = {p.name: p.read_bytes() for p in (home / "share/Trash/files").iterdir()}
+    assert trashed == originals                      # in the trash, not unlinked
+    undo = run_cli("undo", result.json()["files"]["undo_manifest"], "--apply", env=env)
+    assert undo.returncode == 0, undo
+    assert {p.name: p.read_bytes() for p in src.iterdir() if not p.name.startswith(".")} == \
+        originals                                    # originals back, converted files removed
 
 
 def test_cli_resumes_after_a_hard_kill(tmp_path, make_image, run_cli):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,6 +23,7 @@ from ..errors import UsageError
 from ..io import Journal, fingerprint, iter_images, leftover_temporaries, pair_folders
 from ..parallel import Failure, WorkKind
 from ..report import Report, RowWriter, Table
+from ..undo import UndoManifest
 from .common import HQ, INCLUDE_HIDDEN, LQ
 from .registry import Family, Param, action
 
@@ -62,8 +63,8 @@ SHARED_PARAMS = [
     Param("avif_speed", "int", 6, "AVIF: encoder speed 0 (smallest) to 10 (fastest)", min=0, max=10),
     Param("only_if_smaller", "bool", False, "keep the original where re-encoding does not make "
           "it smaller (copied as it is into --output, or left alone --in-place)"),
-    Param("in_place", "bool", False, "replace the originals (verified, atomic swap); a new "
-          "extension replaces the old file"),
+    Param("in_place", "bool", False, "replace the originals (verified, atomic swap); with a "
+          "new extension the old file goes to the system trash (dataset-forge undo restores it)"),
     Param("strip_metadata", "bool", False, "drop ICC profiles and EXIF"),
     Param("keep_exif", "bool", False, "copy EXIF (orientation reset: pixels are turned upright)"),
     Param("background", "str", "white", "colour that transparency is flattened onto for JPEG "
@@ -133,6 +134,11 @@ def run_conversion(ctx: RunContext, params: dict[str, Any], name: str) -> Report
                       "trees": [(t.name, str(t.source), str(t.dest)) for t in trees]})
     totals = Totals()
     ctx.report_dir.mkdir(parents=True, exist_ok=True)
+    if settings.in_place:   # workers append to it; created here so it has one header
+        undo_path = ctx.report_dir / f"{name}_undo.jsonl"
+        UndoManifest(undo_path, name, params).close()
+        settings = replace(settings, undo_manifest=str(undo_path))
+        report.files["undo_manifest"] = str(undo_path)
     t0 = time.perf_counter()
     with Journal(Path(journal_root) / JOURNAL_DIR / f"{name}.jsonl", fp) as journal, \
             RowWriter(ctx.report_dir / f"{name}_rows.csv", COLUMNS) as rows:

@@ -5,20 +5,23 @@
 
 Runs inside workers (module-level, picklable); the action journals and reports the rows.
 Nothing is written unless the result decodes back at the expected size; the original is only
-replaced (`in_place`) by an atomic swap after a full decode of the new file.
+replaced (`in_place`) by an atomic swap after a full decode of the new file. In place with a new
+extension, the original goes to the system trash (never unlinked) and the swap is logged in the
+undo manifest first, so `dataset-forge undo` restores the original and removes the new file.
 """
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from ..io import atomic_save, decode, open_image
+from ..io import atomic_copy, atomic_save, decode, open_image
+from ..undo import UndoManifest, sha256_of
 from .encoders import encode
 from .options import PIL_NAMES, EncodeOptions
 from .policy import prepare
@@ -49,6 +52,8 @@ class ConvertSettings:
     only_if_smaller: bool = False
     in_place: bool = False
     measure: bool = False       # score the fixed-quality result with SSIM too
+    #: in place: the undo manifest that logs originals replaced under a new extension
+    undo_manifest: str | None = field(default=None, repr=False, compare=False)
 
 
 def convert_file(settings: ConvertSettings, job: Job) -> dict[str, Any]:
@@ -78,7 +83,7 @@ def convert_file(settings: ConvertSettings, job: Job) -> dict[str, Any]:
         row.update(status="kept-original", bytes_out=bytes_in, lost_alpha=False)
         prepared.notes.append(f"re-encoding gave {len(result.data):,} bytes; original kept")
     else:
-        written = _write(job, result.data, opts.format, size, settings.in_place)
+        written = _write(job, result.data, opts.format, size, settings)
         row.update(status="written", bytes_out=len(result.data))
     row.update(output=str(written), notes="; ".join(prepared.notes),
                seconds=round(time.perf_counter() - t0, 4))
@@ -97,30 +102,41 @@ def _encode(prepared, opts: EncodeOptions, settings: ConvertSettings) -> SearchR
     return SearchResult(opts.effective_quality() or 0, data, score, 1, True)
 
 
-def _write(job: Job, data: bytes, fmt: str, size: tuple[int, int], in_place: bool) -> Path:
+def _write(job: Job, data: bytes, fmt: str, size: tuple[int, int],
+           settings: ConvertSettings) -> Path:
     """Atomic write, verified first (header always, full decode in place)."""
     def verify(path: Path) -> None:
         with Image.open(path) as im:
             if im.format != PIL_NAMES[fmt] or im.size != size:
                 raise VerifyError(f"written file reads back as {im.format} {im.size}, "
                                   f"expected {PIL_NAMES[fmt]} {size}; original left untouched")
-            if in_place:
+            if settings.in_place:
                 im.load()
 
+    renamed = settings.in_place and job.dest != job.source
+    if renamed:
+        _log_replacement(job, data, settings.undo_manifest)
     atomic_save(job.dest, lambda fh: fh.write(data), verify)
-    if in_place and job.dest != job.source:
-        os.unlink(job.source)  # in place with a new extension: the verified new file replaces it
+    if renamed:
+        from send2trash import send2trash
+        send2trash(str(job.source))  # the verified new file replaces it; undo can bring it back
     return job.dest
+
+
+def _log_replacement(job: Job, data: bytes, manifest_path: str | None) -> None:
+    """Write-ahead undo entries: the new file was made from the original, which goes to the
+    trash (replayed newest first: restore the original, then remove the new file)."""
+    if manifest_path is None:
+        return
+    with UndoManifest(manifest_path, "compress") as manifest:
+        manifest.record("copy", job.source, job.dest, sha256=hashlib.sha256(data).hexdigest(),
+                        size=len(data))
+        manifest.record("trash", job.source, None, sha256=sha256_of(job.source),
+                        size=os.stat(job.source).st_size)
 
 
 def _keep_original(job: Job, in_place: bool) -> Path:
     """--only-if-smaller lost: leave the original (in place) or copy it as it is (output)."""
     if in_place or job.keep_dest is None:
         return job.source
-    atomic_save(job.keep_dest, lambda fh: _copy_into(job.source, fh))
-    return job.keep_dest
-
-
-def _copy_into(source: Path, fh) -> None:
-    with open(source, "rb") as src:
-        shutil.copyfileobj(src, fh, 1 << 20)
+    return atomic_copy(job.source, job.keep_dest)
