@@ -51,7 +51,9 @@ class ImageProcessor:
         self.device = resolve_device(self.config.device)
         self._apply_memory_fraction()
         self.batch_size = batch_size or self._auto_batch_size()
-        loader = self.config.with_(processing_type=ProcessingType.THREAD, chunk_size=0)
+        # decoded items wait for the model: never more than two batches of them in memory
+        loader = self.config.with_(processing_type=ProcessingType.THREAD, chunk_size=0,
+                                   max_in_flight=2 * self.batch_size)
         self._loader = ParallelProcessor(loader, WorkKind.IO, cancel=self.cancel_token)
         self.summary = None
         self.oom_events = 0
@@ -99,7 +101,7 @@ class ImageProcessor:
                 if self.cancel_token.cancelled:
                     run.cancelled = True
                     break
-                for outcome in self._run_batch(fn, batch):
+                for outcome in sorted(self._run_batch(fn, batch), key=lambda o: o.index):
                     run.record(outcome)
                     yield outcome
         finally:

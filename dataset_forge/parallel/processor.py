@@ -193,7 +193,10 @@ class ParallelProcessor:
                     exhausted = True
                     break
                 window.append(submit(_Task(chunk)))
-            if not window or self.cancel_token.cancelled:
+            if self.cancel_token.cancelled:
+                yield from _finished_before_cancel(window, run)
+                return
+            if not window:
                 return
             head = window[0]
             if not head.future.done():
@@ -331,6 +334,20 @@ def _outcomes(result: ChunkResult, items: dict[int, Any]) -> Iterator[Outcome]:
             yield Outcome(index, item, value)
         else:
             yield Outcome(index, item, error=Failure(describe_item(item), *value))
+
+
+def _finished_before_cancel(window, run: _Run) -> Iterator[Outcome]:
+    """On cancel, deliver every chunk that had already finished (in input order, skipping the
+    unfinished ones), so completed work is reported and journaled rather than redone."""
+    for task in window:
+        if not task.future.done() or task.future.cancelled():
+            continue
+        try:
+            result = task.future.result()
+        except Exception:  # noqa: BLE001 - a broken chunk has nothing to deliver
+            continue
+        run.busy += result.busy
+        yield from _outcomes(result, dict(task.chunk))
 
 
 def _failed_chunk(chunk, error_type: str, message: str) -> Iterator[Outcome]:

@@ -5,6 +5,7 @@ item: each item becomes `(index, ok, value_or_error)`.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import os
@@ -16,7 +17,8 @@ from typing import Any, Callable, Iterator
 
 import cloudpickle
 
-_fn_cache: dict[bytes, Callable] = {}
+_fn_cache: "collections.OrderedDict[bytes, Callable]" = collections.OrderedDict()
+FN_CACHE_SIZE = 32  # long-lived (Dask) workers see many functions over their life
 _state: dict[str, Any] = {}
 _state_lock = threading.Lock()
 
@@ -44,6 +46,10 @@ def _unpack(blob: bytes) -> Callable:
     fn = _fn_cache.get(key)
     if fn is None:
         fn = _fn_cache[key] = cloudpickle.loads(blob)
+        if len(_fn_cache) > FN_CACHE_SIZE:
+            _fn_cache.popitem(last=False)
+    else:
+        _fn_cache.move_to_end(key)
     return fn
 
 
