@@ -125,3 +125,19 @@ def test_mixup_weight_and_cutmix_box(image_folder, tmp_path):
     outside[y0:y1, x0:x1] = False
     assert np.array_equal(got[outside], a[outside])
     assert record["lam"] == pytest.approx(1 - (x1 - x0) * (y1 - y0) / (a.shape[0] * a.shape[1]))
+
+
+def test_mixup_restarts_when_the_partner_pool_changes(image_folder, tmp_path):
+    out = tmp_path / "mix"
+    first = run("mixup", input=image_folder, output=out, seed=4, format="png")
+    assert first.summary["files_written"] == 9
+    partners = {r["key"]: r["partner"] for r in records(out / "mixup_log.jsonl")}
+    assert all(partners[key] != str(image_folder / key) + ".png" for key in partners)
+    assert run("mixup", input=image_folder, output=out, seed=4,
+               format="png").summary["skipped_already_done"] == 9
+    # same number of images, different pool: every partner may differ, so nothing is reused
+    (image_folder / "img_5.png").rename(image_folder / "img_9.png")
+    again = run("mixup", input=image_folder, output=out, seed=4, format="png")
+    assert (again.summary["skipped_already_done"], again.summary["files_written"]) == (0, 9)
+    assert {r["partner"] for r in records(out / "mixup_log.jsonl")} <= {
+        str(p) for p in image_folder.rglob("*") if p.is_file()}

@@ -3,10 +3,12 @@ plugin ops), `mixup` blends each image with a seeded partner (mixup or CutMix)."
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from ..context import RunContext
@@ -51,21 +53,38 @@ class Mixing:
     alpha: float
     mode: str
     quality: int
-    sources: tuple[tuple[str, Path], ...]   # every input (key, path): the partner pool
+    pool: int          # how many images partners are drawn from
 
 
-def mix_one(cfg: Mixing, job: Job) -> dict[str, Any]:
-    """Worker: blend one image with a partner drawn from the pool; weight ~ Beta(alpha, alpha)."""
-    rng = step_rng(image_entropy(cfg.seed, job.key, job.variation), 0)
-    own = next(i for i, (key, _) in enumerate(cfg.sources) if key == job.key)
-    pick = int(rng.integers(len(cfg.sources) - 1))
-    partner_key, partner_path = cfg.sources[pick + (pick >= own)]
+@dataclass(frozen=True)
+class MixJob(Job):
+    partner: Path
+
+
+def job_rng(seed: int, job: Job) -> np.random.Generator:
+    return step_rng(image_entropy(seed, job.key, job.variation), 0)
+
+
+def with_partners(jobs: list[Job], sources: list[Path], seed: int) -> list[MixJob]:
+    """Draw each job's partner (never itself) from `sources`, seeded by the job alone."""
+    position = {src: i for i, src in enumerate(sources)}
+    mixed = []
+    for job in jobs:
+        own, pick = position[job.source], int(job_rng(seed, job).integers(len(sources) - 1))
+        mixed.append(MixJob(**vars(job), partner=sources[pick + (pick >= own)]))
+    return mixed
+
+
+def mix_one(cfg: Mixing, job: MixJob) -> dict[str, Any]:
+    """Worker: blend one image with its partner; weight ~ Beta(alpha, alpha)."""
+    rng = job_rng(cfg.seed, job)
+    rng.integers(cfg.pool - 1)  # the partner's draw (made in the main process): same stream
     lam = float(rng.beta(cfg.alpha, cfg.alpha))
     a = load_image(job.source)
-    b = load_image(partner_path)
+    b = load_image(job.partner)
     mode = "RGBA" if "A" in a.mode + b.mode else "RGB"
     a, b = a.convert(mode), b.convert(mode).resize(a.size, Image.Resampling.BICUBIC)
-    record: dict[str, Any] = {"input": str(job.source), "partner": str(partner_path),
+    record: dict[str, Any] = {"input": str(job.source), "partner": str(job.partner),
                               "key": job.key, "variation": job.variation, "seed": cfg.seed}
     if cfg.mode == "cutmix":
         box = cutmix_box(a.size, lam, rng)
@@ -100,11 +119,14 @@ def mixup_action(ctx: RunContext, params: dict[str, Any]) -> Report:
     if len(items) < 2:
         raise UsageError("mixup needs at least two images under --input")
     out = Path(params["output"]).expanduser().resolve()
+    sources = [src for src, _, _ in items]
     cfg = Mixing(out, params["seed"], params["alpha"], params["mode"], params["quality"],
-                 tuple((key, src) for src, _, key in items))
-    jobs = make_jobs(items, params["variations"], params["format"])
+                 len(sources))
+    jobs = with_partners(make_jobs(items, params["variations"], params["format"]), sources,
+                         cfg.seed)
+    pool = "\n".join(sorted(src.relative_to(params["input"]).as_posix() for src in sources))
     print_ = {"seed": cfg.seed, "alpha": cfg.alpha, "mode": cfg.mode, "q": cfg.quality,
-              "f": params["format"], "n": len(items)}
+              "f": params["format"], "pool": hashlib.sha256(pool.encode()).hexdigest()}
     run_jobs(ctx, report, functools.partial(mix_one, cfg), jobs, out, fingerprint(print_), "mixup")
     report.summary.update({"inputs": len(items), "seed": cfg.seed, "alpha": cfg.alpha,
                            "mode": cfg.mode})
