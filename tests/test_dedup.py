@@ -175,3 +175,15 @@ def test_move_never_overwrites(tmp_path):
     with UndoManifest(tmp_path / "u.jsonl", "test") as manifest, pytest.raises(FileExistsError):
         perform(FileOp("move", tmp_path / "a", tmp_path / "dst" / "a"), manifest, "x", 1)
     assert (tmp_path / "a").read_bytes() == b"a" and (tmp_path / "dst" / "a").read_bytes() == b"other"
+
+
+def test_group_best_scores_match_each_members_closest_pair(tmp_path):
+    import csv
+    from dataset_forge.dedup.outputs import GroupRecord, write_groups_csv
+    members = [Member(f"m{k}.png", 1, 0.0, 1, 1, False) for k in range(4)]
+    pairs = [(0, 1, 4.0, None), (1, 2, 2.0, None), (0, 2, 7.0, None)]
+    group = GroupRecord(1, members, [0], pairs)
+    assert group.best_scores(higher_is_closer=False) == {0: 4.0, 1: 2.0, 2: 2.0}
+    assert group.best_scores(higher_is_closer=True) == {0: 7.0, 1: 4.0, 2: 7.0}
+    with open(write_groups_csv(tmp_path / "g.csv", [group], False)) as fh:
+        assert [r["best_score"] for r in csv.DictReader(fh)] == ["4.0", "2.0", "2.0", ""]

@@ -34,11 +34,14 @@ class GroupRecord:
     partners: dict[int, str] = field(default_factory=dict)   # member -> its LQ file
     planned: dict[int, tuple[str, str]] = field(default_factory=dict)  # member -> (op, dst)
 
-    def best_score(self, k: int, higher_is_closer: bool) -> float | None:
-        scores = [s for a, b, s, _ in self.pairs if k in (a, b)]
-        if not scores:
-            return None
-        return max(scores) if higher_is_closer else min(scores)
+    def best_scores(self, higher_is_closer: bool) -> dict[int, float]:
+        """Each member's closest pair score (members without a pair are absent), in one pass."""
+        best: dict[int, float] = {}
+        closer = max if higher_is_closer else min
+        for a, b, s, _ in self.pairs:
+            for k in (a, b):
+                best[k] = closer(best[k], s) if k in best else s
+        return best
 
     def to_json(self) -> dict[str, Any]:
         files = [m.path for m in self.members]
@@ -68,11 +71,12 @@ def write_groups_json(path: Path, groups: list[GroupRecord], meta: dict[str, Any
 def write_groups_csv(path: Path, groups: list[GroupRecord], higher_is_closer: bool) -> Path:
     with RowWriter(path, GROUP_COLUMNS) as rows:
         for g in groups:
+            best = g.best_scores(higher_is_closer)
             for k, m in enumerate(g.members):
                 op, dst = g.planned.get(k, ("", ""))
                 rows.write({"group": g.id, "path": m.path, "kept": k in g.kept,
                             "width": m.width, "height": m.height, "bytes": m.bytes,
-                            "mtime": m.mtime, "best_score": g.best_score(k, higher_is_closer),
+                            "mtime": m.mtime, "best_score": best.get(k),
                             "lq_partner": g.partners.get(k, ""), "planned_action": op,
                             "destination": dst})
     return path
@@ -87,12 +91,11 @@ def write_pairs_csv(path: Path, groups: list[GroupRecord]) -> Path:
     return path
 
 
-def _caption(group: GroupRecord, k: int, metric: str, higher_is_closer: bool) -> str:
+def _caption(group: GroupRecord, k: int, metric: str, score: float | None) -> str:
     m = group.members[k]
     status = "KEEP" if k in group.kept else "duplicate"
     if m.protected:
         status += " (reference)"
-    score = group.best_score(k, higher_is_closer)
     score_text = f" · {metric} {score:.3g}" if score is not None else ""
     return (f"{status} · {m.width}x{m.height} · {m.bytes / 1024:,.1f} KiB{score_text} · "
             f"{m.path}")
@@ -107,11 +110,12 @@ def write_html(path: Path, groups: list[GroupRecord], ctx: Any, *, title: str, m
     uris = [o.value if o.ok else "" for o in
             ctx.map(thumb, [resolve(g.members[k].path) for g, k in cells], kind=WorkKind.CPU,
                     label="thumbnails")]
+    best = {g.id: g.best_scores(higher_is_closer) for g in shown}
     by_group: dict[int, list[dict[str, Any]]] = {}
     for (g, k), uri in zip(cells, uris):
         by_group.setdefault(g.id, []).append({
             "path": g.members[k].path, "uri": uri, "highlight": k not in g.kept,
-            "caption": _caption(g, k, metric, higher_is_closer)})
+            "caption": _caption(g, k, metric, best[g.id].get(k))})
     sections = [htmlreport.section(
         f"Group {g.id}: {len(g.members)} files, keep {g.members[g.kept[0]].path}",
         htmlreport.image_grid(by_group.get(g.id, [])),
