@@ -20,7 +20,7 @@ from ..compress import (DEFAULT_QUALITY, EXTENSIONS, FORMATS, ConvertSettings, E
                         Target, convert_file, parse_size)
 from ..context import RunContext
 from ..errors import UsageError
-from ..io import Journal, fingerprint, iter_images, leftover_temporaries, pair_folders
+from ..io import Journal, fingerprint, iter_images, pair_folders, remove_leftover_temporaries
 from ..parallel import Failure, WorkKind
 from ..report import Report, RowWriter, Table
 from ..undo import UndoManifest
@@ -128,7 +128,7 @@ def run_conversion(ctx: RunContext, params: dict[str, Any], name: str) -> Report
     jobs, failures = plan_jobs(trees, params, settings)
     for failure in failures:
         report.add_failure(failure)
-    cleaned = sum(_remove_temporaries(t.dest) for t in trees)
+    cleaned = sum(remove_leftover_temporaries(t.dest) for t in trees)
     journal_root = params["output"] or trees[0].source
     fp = fingerprint({"action": name, "settings": repr(settings), "format": params["format"],
                       "trees": [(t.name, str(t.source), str(t.dest)) for t in trees]})
@@ -269,16 +269,6 @@ def _sources(tree: Tree, params: dict[str, Any]) -> Iterator[Path]:
         if output is not None and output in path.resolve().parents:
             continue
         yield path
-
-
-def _remove_temporaries(folder: Path) -> int:
-    """Temporary files a hard kill of an earlier run left behind (ours only: *.forge-tmp)."""
-    if not folder.exists():
-        return 0
-    found = leftover_temporaries(folder)
-    for path in found:
-        path.unlink(missing_ok=True)
-    return len(found)
 
 
 def _pairing_findings(hq: Path, lq: Path, params: dict[str, Any]) -> list[dict[str, Any]]:
