@@ -101,7 +101,14 @@ def load_plugin(path: str | Path) -> str:
 
 
 def ensure_plugins(paths: tuple[str, ...] | list[str]) -> None:
-    """Load each plugin once per process (main process and every worker alike)."""
+    """Load each plugin once per process and version (main process and every worker alike): an
+    edited file (new modification time or size) is executed again, replacing its ops."""
     for path in paths:
-        resolved = str(Path(path).expanduser().resolve())
-        worker_state(f"dataset_forge.plugin:{resolved}", lambda p=resolved: load_plugin(p))
+        resolved = Path(path).expanduser().resolve()
+        try:
+            stat = resolved.stat()
+            version = f"{stat.st_mtime_ns}:{stat.st_size}"
+        except OSError:
+            version = "missing"  # load_plugin reports it
+        worker_state(f"dataset_forge.plugin:{resolved}:{version}",
+                     lambda p=str(resolved): load_plugin(p))

@@ -141,3 +141,17 @@ def test_mixup_restarts_when_the_partner_pool_changes(image_folder, tmp_path):
     assert (again.summary["skipped_already_done"], again.summary["files_written"]) == (0, 9)
     assert {r["partner"] for r in records(out / "mixup_log.jsonl")} <= {
         str(p) for p in image_folder.rglob("*") if p.is_file()}
+
+
+def test_edited_plugin_file_is_reloaded(image_folder, tmp_path):
+    plugin = tmp_path / "fill.py"
+    code = ("from PIL import Image\nfrom dataset_forge.plugins import transform\n\n"
+            "@transform('fill_reload_test')\ndef fill(img, rng):\n"
+            "    return Image.new(img.mode, img.size, (VALUE,) * len(img.getbands()))\n")
+    for value in (10, 200):
+        plugin.write_text(code.replace("VALUE", str(value)))
+        out = tmp_path / f"out_{value}"
+        run("augment", input=image_folder, output=out, plugin=[str(plugin)],
+            pipeline='[{"op": "fill_reload_test"}]', format="png")
+        with Image.open(out / "img_0.png") as im:
+            assert im.getpixel((0, 0))[0] == value
