@@ -188,6 +188,24 @@ def test_cli_usage_error_is_one_line(run_cli, image_folder):
     assert "--output is required" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("where", ["parent", "same", "inside"])
+def test_output_overlapping_the_input_is_refused(image_folder, where):
+    output = {"parent": image_folder.parent, "same": image_folder,
+              "inside": image_folder / "sub" / "out"}[where]
+    before = digest(image_folder.parent)
+    with pytest.raises(UsageError, match="--output"):
+        run("convert", input=image_folder, output=output, format="webp")
+    assert digest(image_folder.parent) == before
+
+
+def test_cli_output_parent_of_input_exits_2(run_cli, image_folder):
+    result = run_cli("--action", "convert", "--input", image_folder, "--output",
+                     image_folder.parent, "--format", "webp")
+    assert result.returncode == 2, result
+    assert "contains the input folder" in result.stderr and "Traceback" not in result.stderr
+    assert not list(image_folder.parent.rglob("*.webp"))
+
+
 def test_cli_in_place_new_extension_trashes_the_original_and_undo_restores_it(
         run_cli, tmp_path, make_image):
     src = tmp_path / "in"

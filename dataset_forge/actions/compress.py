@@ -20,7 +20,8 @@ from ..compress import (DEFAULT_QUALITY, EXTENSIONS, FORMATS, ConvertSettings, E
                         Target, convert_file, parse_size)
 from ..context import RunContext
 from ..errors import UsageError
-from ..io import Journal, fingerprint, iter_images, pair_folders, remove_leftover_temporaries
+from ..io import (Journal, check_output, fingerprint, iter_images, pair_folders,
+                  remove_leftover_temporaries)
 from ..parallel import Failure, WorkKind
 from ..report import Report, RowWriter, Table
 from ..undo import UndoManifest
@@ -221,12 +222,8 @@ def plan_trees(params: dict[str, Any]) -> list[Tree]:
     if not output:
         raise UsageError("--output is required (or --in-place to replace the originals)")
     output = Path(output)
-    trees = [Tree(n, Path(s), output / n if n else output) for n, s in sources]
-    for tree in trees:
-        if tree.dest.resolve() == tree.source.resolve():
-            raise UsageError(f"--output would overwrite the inputs in {tree.source}; use "
-                             "--in-place to replace originals")
-    return trees
+    check_output(output, [Path(s) for _, s in sources])
+    return [Tree(n, Path(s), output / n if n else output) for n, s in sources]
 
 
 def plan_jobs(trees: list[Tree], params: dict[str, Any],
@@ -263,12 +260,8 @@ def _tree_key(tree: Tree, rel: Path) -> str:
 
 
 def _sources(tree: Tree, params: dict[str, Any]) -> Iterator[Path]:
-    """Images under the tree's source, leaving out an --output folder nested inside it."""
-    output = Path(params["output"]).resolve() if params["output"] else None
-    for path in iter_images(tree.source, include_hidden=params["include_hidden"]):
-        if output is not None and output in path.resolve().parents:
-            continue
-        yield path
+    """Images under the tree's source (--output never overlaps it: plan_trees refuses that)."""
+    return iter_images(tree.source, include_hidden=params["include_hidden"])
 
 
 def _pairing_findings(hq: Path, lq: Path, params: dict[str, Any]) -> list[dict[str, Any]]:
