@@ -68,7 +68,9 @@ class ParallelConfig:
         if self.max_workers:
             return self.max_workers
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return min(32, cores * 4) if kind is WorkKind.IO else max(1, cores)
+        # Measured (benchmarks/RESULTS.md): header reads are GIL-bound once the bytes arrive, so
+        # beyond ~2 threads per core the threads only contend, cold cache or warm.
+        return min(32, cores * 2) if kind is WorkKind.IO else max(1, cores)
 
     @classmethod
     def from_settings(cls, settings) -> "ParallelConfig":
