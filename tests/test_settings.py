@@ -176,6 +176,20 @@ def test_set_value_keeps_comments_and_order(tmp_path):
         (6, "thread", True, 2.5)
 
 
+def test_set_value_through_a_symlink_keeps_the_link_and_the_files_mode(tmp_path):
+    real = tmp_path / "dotfiles" / "forge.toml"
+    real.parent.mkdir()
+    real.write_text(HAND_WRITTEN)
+    real.chmod(0o640)
+    link = tmp_path / "s.toml"
+    link.symlink_to(real)
+    st.set_value(link, "parallel.max_workers", "3")
+    assert link.is_symlink() and link.resolve() == real
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert st.load_settings(link).settings.parallel.max_workers == 3
+    assert [p.name for p in real.parent.iterdir()] == ["forge.toml"]   # no temporary left
+
+
 def test_set_value_creates_missing_file_and_adds_sections(tmp_path):
     path = tmp_path / "deep" / "s.toml"
     st.set_value(path, "dask.cluster", "slurm")
