@@ -142,12 +142,18 @@ def _trash_dirs(original: Path) -> list[Path]:
     return [d for d in dirs if (d / "info").is_dir()]
 
 
-def find_in_trash(original: str | Path, sha256: str | None) -> Path | None:
-    """The trashed file that was at `original` and has the recorded digest, newest first."""
-    original = Path(original)
-    hits = []
-    for trash in _trash_dirs(original):
+class TrashIndex:
+    """Trashed files by original path, read once per trash folder (each `.trashinfo` is read
+    once however many files an undo plan looks up)."""
+
+    def __init__(self) -> None:
+        self._by_trash: dict[Path, dict[Path, list[tuple[str, Path]]]] = {}
+
+    def _index(self, trash: Path) -> dict[Path, list[tuple[str, Path]]]:
+        if trash in self._by_trash:
+            return self._by_trash[trash]
         topdir = trash.parent if trash.name == "Trash" else trash.parent.parent
+        index: dict[Path, list[tuple[str, Path]]] = {}
         for info in (trash / "info").glob("*.trashinfo"):
             try:
                 text = info.read_text(encoding="utf-8")
@@ -157,18 +163,24 @@ def find_in_trash(original: str | Path, sha256: str | None) -> Path | None:
             where = Path(urllib.parse.unquote(fields.get("Path", "")))
             if not where.is_absolute():
                 where = topdir / where
-            if where == original:
-                stored = trash / "files" / info.name[: -len(".trashinfo")]
-                if stored.is_file():
-                    hits.append((fields.get("DeletionDate", ""), stored, info))
-    for _, stored, _ in sorted(hits, reverse=True):
-        if _digest_matches(stored, sha256):
-            return stored
-    return None
+            stored = trash / "files" / info.name[: -len(".trashinfo")]
+            index.setdefault(where, []).append((fields.get("DeletionDate", ""), stored))
+        self._by_trash[trash] = index
+        return index
+
+    def find(self, original: str | Path, sha256: str | None) -> Path | None:
+        """The trashed file that was at `original` and has the recorded digest, newest first."""
+        original = Path(original)
+        hits = [hit for trash in _trash_dirs(original)
+                for hit in self._index(trash).get(original, [])]
+        for _, stored in sorted(hits, reverse=True):
+            if stored.is_file() and _digest_matches(stored, sha256):
+                return stored
+        return None
 
 
 # -- planning and replay -----------------------------------------------------------------------
-def _plan_one(op: dict[str, Any]) -> UndoStep:
+def _plan_one(op: dict[str, Any], trash: TrashIndex) -> UndoStep:
     src = Path(op["src"])
     dst = Path(op["dst"]) if op.get("dst") else None
     kind = op["op"]
@@ -195,7 +207,7 @@ def _plan_one(op: dict[str, Any]) -> UndoStep:
         return UndoStep(op, "restore", source=dst)
     if not sys.platform.startswith("linux"):
         return UndoStep(op, "missing", "restore it from the system trash")
-    found = find_in_trash(src, op.get("sha256"))
+    found = trash.find(src, op.get("sha256"))
     if found is None:
         return UndoStep(op, "missing", "not found in the trash (emptied?)")
     return UndoStep(op, "restore", source=found)
@@ -204,7 +216,8 @@ def _plan_one(op: dict[str, Any]) -> UndoStep:
 def plan_undo(path: str | Path) -> list[UndoStep]:
     """What replaying the manifest would do, newest operation first."""
     _, ops = read_manifest(path)
-    return [_plan_one(op) for op in reversed(ops)]
+    trash = TrashIndex()
+    return [_plan_one(op, trash) for op in reversed(ops)]
 
 
 def _restore(step: UndoStep) -> None:

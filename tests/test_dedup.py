@@ -187,3 +187,30 @@ def test_group_best_scores_match_each_members_closest_pair(tmp_path):
     assert group.best_scores(higher_is_closer=True) == {0: 7.0, 1: 4.0, 2: 7.0}
     with open(write_groups_csv(tmp_path / "g.csv", [group], False)) as fh:
         assert [r["best_score"] for r in csv.DictReader(fh)] == ["4.0", "2.0", "2.0", ""]
+
+
+def test_trash_index_finds_newest_matching_copy_in_a_trash(tmp_path, monkeypatch):
+    """A freedesktop trash written by hand (send2trash fixes its folder at import)."""
+    import hashlib
+    from dataset_forge.undo import TrashIndex
+    trash = tmp_path / "share" / "Trash"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    target, other = tmp_path / "photos" / "a.png", tmp_path / "photos" / "b.png"
+    for name, original, content, date in (
+            ("a.png", target, b"first", "2026-01-01T10:00:00"),
+            ("a 1.png", target, b"second", "2026-01-02T10:00:00"),
+            ("a 2.png", target, b"second", "2026-01-03T10:00:00"),
+            ("b.png", other, b"other", "2026-01-01T10:00:00")):
+        (trash / "files").mkdir(parents=True, exist_ok=True)
+        (trash / "info").mkdir(exist_ok=True)
+        (trash / "files" / name).write_bytes(content)
+        (trash / "info" / f"{name}.trashinfo").write_text(
+            f"[Trash Info]\nPath={original}\nDeletionDate={date}\n")
+    digest = {c: hashlib.sha256(c).hexdigest() for c in (b"first", b"second", b"other", b"x")}
+    index = TrashIndex()
+    assert index.find(target, digest[b"second"]) == trash / "files" / "a 2.png"   # newest
+    assert index.find(target, digest[b"first"]) == trash / "files" / "a.png"
+    assert index.find(target, None) == trash / "files" / "a 2.png"
+    assert index.find(other, digest[b"other"]) == trash / "files" / "b.png"
+    assert index.find(target, digest[b"x"]) is None
+    assert index.find(tmp_path / "photos" / "c.png", None) is None
