@@ -7,7 +7,7 @@
 2. quality pass: our scores on the parallel core, the whole `quality` action (CSV, HTML with
    thumbnails), a serial loop, and cleanvision's comparable checks (dark, light, blurry,
    low_information, grayscale, odd_size, odd_aspect_ratio) run in its own venv via subprocess.
-Prints medians and ratios; figures go to benchmarks/RESULTS_analysis.md.
+Prints medians and ratios; figures go to benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def action(name: str, folder: Path, workers: int, kind: WorkKind):
 
 def cleanvision(python: str, paths: list[Path], workers: int) -> dict | None:
     if not Path(python).exists():
-        print(f"cleanvision: skipped ({python} not found; see RESULTS_analysis.md to install)")
+        print(f"cleanvision: skipped ({python} not found; see benchmarks/RESULTS.md to install)")
         return None
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump([str(p) for p in paths], fh)
