@@ -8,10 +8,10 @@ import pytest
 from PIL import Image, ImageCms
 
 from conftest import photo_like
-from dataset_forge.compress import (EncodeOptions, SsimReference, Target, encode, parse_size,
-                                    prepare, search_quality)
+from dataset_forge.compress import (EncodeOptions, Target, encode, parse_size, prepare,
+                                    search_quality, ssim_pixels, ssim_reference)
 from dataset_forge.compress.search import decode_bytes
-from dataset_forge.metrics import ssim
+from dataset_forge.metrics import SsimReference, ssim
 
 SIZE = (40, 30)
 FORMATS = ["jpeg", "webp", "png", "avif"]
@@ -162,10 +162,24 @@ def test_cmyk_with_profile_converts_through_it():
     assert "CMYK converted to RGB" in prepared.notes
 
 
-def test_ssim_reference_matches_the_shared_metric():
+def test_ssim_reference_is_the_shared_metric():
     a = Image.fromarray(photo_like(64, 48, seed=1), "RGB")
-    b = decode_bytes(encode(prepare(a, EncodeOptions("jpeg")), EncodeOptions("jpeg"), 30))
-    assert SsimReference(a).score(b) == pytest.approx(ssim(np.asarray(a), np.asarray(b)), abs=1e-4)
+    candidates = [decode_bytes(encode(prepare(a, EncodeOptions("jpeg")), EncodeOptions("jpeg"), q))
+                  for q in (10, 30, 90)]
+    exact = [ssim(np.asarray(a), np.asarray(b)) for b in candidates]
+    assert exact == sorted(exact) and exact[0] < 0.9 < exact[-1] < 1.0
+    reference = SsimReference(np.asarray(a))               # float64: ssim() itself
+    assert [reference.score(np.asarray(b)) for b in candidates] == exact
+    fast = ssim_reference(a)                               # float32, as the search uses it
+    assert [fast.score(ssim_pixels(b)) for b in candidates] == pytest.approx(exact, abs=1e-4)
+    with pytest.raises(ValueError, match="equal sizes"):
+        reference.score(np.zeros((10, 10, 3), np.uint8))
+
+
+def test_ssim_pixels_composite_alpha_onto_white():
+    rgba = Image.new("RGBA", (8, 8), (0, 0, 0, 0))         # fully transparent black
+    assert ssim_pixels(rgba).shape == (8, 8, 3) and ssim_pixels(rgba).min() == 255
+    assert ssim_pixels(Image.new("L", (8, 8), 7)).shape == (8, 8)
 
 
 @pytest.mark.parametrize("fmt", ["jpeg", "webp", "avif"])
@@ -178,11 +192,11 @@ def test_search_reaches_ssim_target_with_the_lowest_quality(fmt, target_ssim):
     result = search_quality(prepared, opts, target)
     assert result.reached and result.encodes <= 7
     assert result.score >= target_ssim
-    score = SsimReference(prepared.image).score(decode_bytes(result.data))
+    score = ssim_reference(prepared.image).score(ssim_pixels(decode_bytes(result.data)))
     assert score == pytest.approx(result.score)
     if result.quality > target.min_quality and result.score > target_ssim + 0.002:
         lower = decode_bytes(encode(prepared, opts, result.quality - 1))
-        assert SsimReference(prepared.image).score(lower) < target_ssim   # minimal quality
+        assert ssim_reference(prepared.image).score(ssim_pixels(lower)) < target_ssim  # minimal
 
 
 @pytest.mark.parametrize("fmt", ["jpeg", "webp"])

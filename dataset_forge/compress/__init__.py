@@ -11,8 +11,9 @@ from .convert import ConvertSettings, Job, VerifyError, convert_file
 from .encoders import encode
 from .options import DEFAULT_QUALITY, EXTENSIONS, FORMATS, EncodeOptions, parse_size
 from .policy import Prepared, has_transparency, prepare
-from .search import SearchResult, SsimReference, Target, search_quality
+from .search import SearchResult, Target, search_quality, ssim_pixels, ssim_reference
 
 __all__ = ["ConvertSettings", "DEFAULT_QUALITY", "EXTENSIONS", "EncodeOptions", "FORMATS", "Job",
-           "Prepared", "SearchResult", "SsimReference", "Target", "VerifyError", "convert_file",
-           "encode", "has_transparency", "parse_size", "prepare", "search_quality"]
+           "Prepared", "SearchResult", "Target", "VerifyError", "convert_file", "encode",
+           "has_transparency", "parse_size", "prepare", "search_quality", "ssim_pixels",
+           "ssim_reference"]

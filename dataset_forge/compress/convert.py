@@ -25,7 +25,8 @@ from ..undo import UndoManifest, sha256_of
 from .encoders import encode
 from .options import PIL_NAMES, EncodeOptions
 from .policy import prepare
-from .search import SearchResult, SsimReference, Target, decode_bytes, search_quality
+from .search import (SearchResult, Target, decode_bytes, search_quality, ssim_pixels,
+                     ssim_reference)
 
 
 class VerifyError(ValueError):
@@ -98,7 +99,7 @@ def _encode(prepared, opts: EncodeOptions, settings: ConvertSettings) -> SearchR
     data = encode(prepared, opts)
     score = None
     if settings.measure and opts.lossy:
-        score = SsimReference(prepared.image).score(decode_bytes(data))
+        score = ssim_reference(prepared.image).score(ssim_pixels(decode_bytes(data)))
     return SearchResult(opts.effective_quality() or 0, data, score, 1, True)
 
 

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy.ndimage import gaussian_filter
 
 from ..io import to_rgb
-from ..metrics import _C1, _C2, luma
+from ..metrics import SsimReference
 from .encoders import encode
 from .options import EncodeOptions
 from .policy import Prepared
@@ -45,37 +44,16 @@ class SearchResult:
     reached: bool            # False when even the best end of the range missed the target
 
 
-class SsimReference:
-    """SSIM (same definition as `metrics.ssim`) against one fixed reference, for many candidates.
-
-    The reference's luma, local means and variances are computed once; each candidate costs
-    three Gaussian filters in float32 instead of five in float64.
-    """
-
-    def __init__(self, reference: Image.Image, sigma: float = 1.5) -> None:
-        self.sigma = sigma
-        self.x = _luma32(reference)
-        self.mx = gaussian_filter(self.x, sigma)
-        self.vx = gaussian_filter(self.x * self.x, sigma) - self.mx * self.mx
-
-    def score(self, candidate: Image.Image) -> float:
-        y = _luma32(candidate)
-        if y.shape != self.x.shape:
-            raise ValueError(f"candidate is {y.shape[::-1]}, reference {self.x.shape[::-1]}")
-        s = self.sigma
-        my = gaussian_filter(y, s)
-        vy = gaussian_filter(y * y, s) - my * my
-        cov = gaussian_filter(self.x * y, s) - self.mx * my
-        num = (2 * self.mx * my + _C1) * (2 * cov + _C2)
-        den = (self.mx * self.mx + my * my + _C1) * (self.vx + vy + _C2)
-        return float(np.mean(num / den, dtype=np.float64))
+def ssim_pixels(im: Image.Image) -> np.ndarray:
+    """What SSIM compares: grey stays grey, anything else is RGB with alpha composited onto
+    white first (what a viewer shows)."""
+    return np.asarray(im if im.mode == "L" else to_rgb(im))
 
 
-def _luma32(im: Image.Image) -> np.ndarray:
-    """Luma as float32; alpha is composited onto white first (what a viewer shows)."""
-    if im.mode != "L":
-        im = to_rgb(im)
-    return luma(np.asarray(im)).astype(np.float32)
+def ssim_reference(reference: Image.Image) -> SsimReference:
+    """`metrics.SsimReference` for an image, in float32 (ample for a quality search); score
+    candidates with `.score(ssim_pixels(candidate))`."""
+    return SsimReference(ssim_pixels(reference), dtype=np.float32)
 
 
 def decode_bytes(data: bytes) -> Image.Image:
@@ -88,13 +66,13 @@ def search_quality(prepared: Prepared, opts: EncodeOptions, target: Target) -> S
     """Bisection on quality; every candidate is encoded once at most."""
     if (target.ssim is None) == (target.bytes is None):
         raise ValueError("set exactly one of target.ssim and target.bytes")
-    reference = SsimReference(prepared.image) if target.ssim is not None else None
+    reference = ssim_reference(prepared.image) if target.ssim is not None else None
     tried: dict[int, tuple[bytes, float | None]] = {}
 
     def attempt(quality: int) -> tuple[bytes, float | None]:
         if quality not in tried:
             data = encode(prepared, opts, quality)
-            score = reference.score(decode_bytes(data)) if reference else None
+            score = reference.score(ssim_pixels(decode_bytes(data))) if reference else None
             tried[quality] = (data, score)
         return tried[quality]
 
