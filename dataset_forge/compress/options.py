@@ -2,7 +2,7 @@
 
     opts = EncodeOptions(format="webp", quality=85)
     opts.extension            # ".webp"
-    opts.quality_for("webp")  # 85 (or the format's default when quality is None)
+    opts.effective_quality()  # 85 (the format's default when quality is None; None if lossless)
 """
 from __future__ import annotations
 
@@ -15,10 +15,6 @@ EXTENSIONS = {"jpeg": ".jpg", "webp": ".webp", "png": ".png", "avif": ".avif"}
 PIL_NAMES = {"jpeg": "JPEG", "webp": "WEBP", "png": "PNG", "avif": "AVIF"}
 DEFAULT_QUALITY = {"jpeg": 90, "webp": 90, "avif": 80}
 SUBSAMPLING = ("auto", "4:4:4", "4:2:2", "4:2:0")
-
-#: Pillow format name of a source -> our target name when the user asks to keep the format
-KEEPABLE = {"JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp", "PNG": "png", "AVIF": "avif"}
-
 
 @dataclass(frozen=True)
 class EncodeOptions:
