@@ -190,3 +190,35 @@ def test_alignment_sees_shift_and_other_pictures(tmp_path):
     assert (shifted["shift_x"], shifted["shift_y"]) == (-4, 0)
     assert other["ssim"] < 0.6
     assert pairs.is_aligned({**same}, 0.6, 0.5) and not pairs.is_aligned(shifted, 0.6, 0.5)
+
+
+def test_reduced_reads_and_alignment_honour_exif_orientation(tmp_path):
+    from dataset_forge.analysis.loading import load_small
+    upright = Image.fromarray(photo_like(192, 256, seed=4))      # portrait as the camera saw it
+    stored = upright.transpose(Image.Transpose.ROTATE_90)        # sensor order: landscape
+    exif = Image.Exif()
+    exif[header.EXIF_ORIENTATION] = 6                            # "rotate 90 CW to display"
+    for name in ("hq.jpg", "hq.png"):
+        stored.save(tmp_path / name, exif=exif.tobytes(), **({"quality": 95} if "jpg" in name else {}))
+        small = load_small(tmp_path / name, 64)
+        assert (small.width, small.height) == (256, 192)         # header facts: as stored
+        assert small.rgb.size == (48, 64)                        # pixels: upright
+        want = np.asarray(upright.resize((48, 64), Image.Resampling.BOX), float)
+        assert np.abs(np.asarray(small.rgb, float) - want).mean() < 12
+    upright.resize((48, 64), Image.Resampling.BICUBIC).save(tmp_path / "lq.png")
+    row = pairs.alignment(tmp_path / "hq.png", tmp_path / "lq.png")
+    assert row["ssim"] > 0.9 and (row["shift_x"], row["shift_y"]) == (0, 0)
+
+
+def test_has_transparency_counts_alpha_bands_and_marked_colours():
+    from dataset_forge.io.images import has_transparency
+    rgba = Image.new("RGBA", (4, 4), (9, 9, 9, 255))
+    assert not has_transparency(rgba)
+    rgba.putpixel((3, 3), (9, 9, 9, 0))
+    assert has_transparency(rgba) and has_transparency(rgba.convert("LA"))
+    palette = Image.new("P", (4, 4), 0)
+    palette.info["transparency"] = 0
+    assert has_transparency(palette)
+    grey = Image.new("L", (4, 4), 7)
+    grey.info["transparency"] = 7
+    assert has_transparency(grey) and not has_transparency(Image.new("RGB", (4, 4)))

@@ -2,7 +2,7 @@
 
     facts = read_header(path)   # format, mode, bits, size, bytes, frames, alpha, ICC, EXIF...
 
-`alpha_used` needs pixels: `read_header(path, deep=True)` decodes the image once (all of it, so
+`alpha_used` (`io.images.has_transparency`) needs pixels: `read_header(path, deep=True)` decodes the image once (all of it, so
 a single transparent pixel counts) and also confirms the data is complete.
 """
 from __future__ import annotations
@@ -13,12 +13,11 @@ from typing import Any
 
 from PIL import Image
 
-from ..io.images import DEFAULT_MAX_PIXELS, ImageReadError, decode, open_image
+from ..io.images import ALPHA_MODES, DEFAULT_MAX_PIXELS, decode, has_transparency, open_image
 from ..io.sniff import HEAD_BYTES, canonical, extension_mismatch, magic_format
 
 #: bits per channel for modes that are not 8-bit
 MODE_BITS = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I;16N": 16, "I": 32, "F": 32}
-ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "La", "RGBa"})
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 EXIF_ORIENTATION = 0x0112
 
@@ -69,16 +68,6 @@ def frame_count(im: Image.Image) -> int:
         return 1
 
 
-def alpha_used(im: Image.Image) -> bool:
-    """Whether any pixel is less than fully opaque (the image must be loaded)."""
-    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        band = im.getchannel("A")
-    else:
-        band = im.convert("RGBA").getchannel("A")
-    low, _ = band.getextrema()
-    return low < 255
-
-
 def png_bit_depth(head: bytes) -> int | None:
     """The IHDR bit depth of a PNG from its first bytes."""
     if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and len(head) > 24:
@@ -108,6 +97,6 @@ def read_header(path: str | Path, *, deep: bool = False,
             im.seek(0)
             loaded = decode(im)
             if facts["has_alpha"]:
-                facts["alpha_used"] = alpha_used(loaded)
+                facts["alpha_used"] = has_transparency(loaded)
     return facts
 

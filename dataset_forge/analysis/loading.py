@@ -3,8 +3,8 @@
     small = load_small(path, max_side=256)
     small.rgb, small.width, small.height, small.mode, small.format, small.info
 
-Pillow's `reduce` refuses modes 1, P and I;16, so those are decoded in full and converted before
-shrinking; JPEG uses draft mode (DCT scaling), everything else `reduce` then a bilinear resize.
+The pixels come from `io.images.decode_rgb` (JPEG draft mode, `reduce`, EXIF orientation
+applied); `width`/`height` are the stored size from the header, before orientation.
 """
 from __future__ import annotations
 
@@ -14,10 +14,7 @@ from typing import Any
 
 from PIL import Image
 
-from ..io.images import DEFAULT_MAX_PIXELS, decode, open_image, to_rgb
-
-#: modes `Image.reduce` cannot handle
-NO_REDUCE_MODES = frozenset({"1", "P", "I;16", "I;16B", "I;16L", "I;16N"})
+from ..io.images import DEFAULT_MAX_PIXELS, decode_rgb, open_image
 
 
 @dataclass
@@ -37,13 +34,7 @@ def load_small(path: str | Path, max_side: int = 256, *,
     with open_image(path, max_pixels=max_pixels) as im:
         facts = dict(format=im.format, mode=im.mode, width=im.width, height=im.height,
                      info=dict(im.info), quantization=getattr(im, "quantization", None))
-        im = decode(im, max_side=None if im.mode in NO_REDUCE_MODES else max_side)
-        rgb = to_rgb(im)
-        if max(rgb.size) > max_side:
-            rgb = rgb.copy() if rgb is im else rgb
-            rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-        elif rgb is im:
-            rgb = rgb.copy()
+        rgb = decode_rgb(im, max_side=max_side)
     return Small(rgb=rgb, **facts)
 
 

@@ -62,7 +62,7 @@ def alignment(hq: Path, lq: Path, size: int = ALIGN_SIZE,
     hq_arr = np.asarray(small_hq.rgb.resize(target, Image.Resampling.LANCZOS))
     lq_arr = np.asarray(small_lq.rgb)
     dx, dy = phase_shift(luma(hq_arr), luma(lq_arr)) if min(target) >= 8 else (0, 0)
-    per_px = small_lq.width / target[0]
+    per_px = max(small_lq.width, small_lq.height) / max(target)  # same under EXIF rotation
     return {"ssim": ssim(hq_arr, lq_arr), "psnr": float(psnr(hq_arr, lq_arr)),
             "shift_x": round(dx * per_px, 1), "shift_y": round(dy * per_px, 1)}
 

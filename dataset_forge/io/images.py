@@ -2,7 +2,6 @@
 
     im = open_image(path)                      # header only, bomb-checked, clear errors
     rgb = load_rgb(path, max_side=64)          # reduced-size decode (JPEG draft, reduce)
-    arr = to_array(rgb)                        # uint8 HxWx3
 
 Every Pillow mode (1, L, LA, P, PA, RGB, RGBA, CMYK, I;16, I, F, YCbCr, ...) converts to RGB
 through `to_rgb`; alpha is composited onto a background instead of being dropped blindly.
@@ -14,10 +13,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageOps
 
 DEFAULT_MAX_PIXELS = 178_956_970  # Pillow's own default bomb limit (~ 13k x 13k)
 REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "I", "F"})
+ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "La", "RGBa"})
 
 
 class ImageReadError(ValueError):
@@ -80,7 +80,7 @@ def to_rgb(im: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) 
         return Image.fromarray(grey, "L").convert("RGB")
     if im.mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")
-    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+    if im.mode in ALPHA_MODES:
         rgba = im.convert("RGBA")
         base = Image.new("RGB", rgba.size, background)
         base.paste(rgba, mask=rgba.getchannel("A"))
@@ -88,24 +88,37 @@ def to_rgb(im: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) 
     return im.convert("RGB")
 
 
+def has_transparency(im: Image.Image) -> bool:
+    """Whether any pixel is less than fully opaque (the image must be loaded): an alpha band,
+    or a palette / single colour marked transparent."""
+    if im.mode not in ALPHA_MODES:
+        if "transparency" not in im.info:
+            return False
+        im = im.convert("RGBA")
+    low, _ = im.getchannel("A").getextrema()
+    return low < 255
+
+
+def decode_rgb(im: Image.Image, *, max_side: int | None = None,
+               exif_transpose: bool = True) -> Image.Image:
+    """An opened image (header facts still readable on it) to RGB: decoded as small as
+    allowed, EXIF orientation applied, shrunk to fit `max_side`. Always a new image."""
+    loaded = decode(im, max_side=max_side)
+    upright = ImageOps.exif_transpose(loaded) if exif_transpose else loaded
+    rgb = to_rgb(upright)
+    if max_side and max(rgb.size) > max_side:
+        rgb = rgb.copy() if rgb is im else rgb
+        rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+    return rgb.copy() if rgb is im else rgb
+
+
 def load_rgb(path: str | Path, *, max_side: int | None = None, exif_transpose: bool = True,
              max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Open, decode (reduced when `max_side`), apply EXIF orientation, convert to RGB."""
     with open_image(path, max_pixels=max_pixels) as im:
-        im = decode(im, max_side=max_side)
-        if exif_transpose:
-            im = ImageOps.exif_transpose(im)
-        rgb = to_rgb(im)
-        if max_side and max(rgb.size) > max_side:
-            rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-        return rgb.copy() if rgb is im else rgb
+        return decode_rgb(im, max_side=max_side, exif_transpose=exif_transpose)
 
 
 def to_array(im: Image.Image) -> np.ndarray:
     """uint8 array HxWxC (HxW for single-band images)."""
     return np.asarray(im)
-
-
-def allow_truncated(flag: bool) -> None:
-    """Pillow's global switch; we leave it False so truncation is always a finding."""
-    ImageFile.LOAD_TRUNCATED_IMAGES = flag

@@ -7,6 +7,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from ..io import atomic_save, decode, open_image, to_rgb
+from ..io.images import ALPHA_MODES
 
 OUTPUT_FORMATS = ("same", "png", "jpg", "webp")
 WRITABLE = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
@@ -18,7 +19,7 @@ def load_image(path: str | Path) -> Image.Image:
     """Decode with EXIF orientation applied: RGBA when the file has transparency, else RGB."""
     with open_image(path) as im:
         im = ImageOps.exif_transpose(decode(im))
-        alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        alpha = im.mode in ALPHA_MODES or (
             im.mode == "P" and "transparency" in im.info)
         out = im.convert("RGBA") if alpha else to_rgb(im)
         return out.copy() if out is im else out
