@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -158,14 +158,9 @@ def downscale(frame: Frame, params: dict) -> None:
 class Pipeline:
     steps: tuple[Step, ...]
     source: str = "<pipeline>"
-    plugins: tuple[str, ...] = field(default=())
 
     def to_json(self) -> list[dict[str, Any]]:
         return [s.to_json() for s in self.steps]
-
-    def fingerprint(self) -> str:
-        text = json.dumps(self.to_json(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def kinds(self) -> set[str]:
         def walk(steps):
