@@ -163,3 +163,23 @@ def test_tile_pairs_align_and_filters(tmp_path, make_image):
     assert best.summary["files_written"] == 2 + 2
     bad = run("tile", hq=hq_root, lq=lq_root, output=tmp_path / "bad", tile_size=33)
     assert len(bad.failures) == 2 and "multiples of the pair's scale 2" in bad.failures[0].message
+
+
+def test_outputs_keep_the_inputs_icc_profile(tmp_path, make_image):
+    from PIL import ImageCms
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = tmp_path / "wide"
+    make_image(src / "a.png", size=(64, 48), seed=1, icc_profile=icc)
+    make_image(src / "b.jpg", size=(64, 48), seed=2, quality=95, icc_profile=icc)
+    make_image(src / "plain.png", size=(64, 48), seed=3)
+    runs = {"resize": dict(scale=0.5), "make-lq": dict(scale=2),
+            "tile": dict(tile_size=32), "mixup": dict(seed=1, format="webp")}
+    for name, extra in runs.items():
+        out = tmp_path / name
+        run(name, input=src, output=out, **extra)
+        written = [p for p in out.rglob("*") if p.suffix in (".png", ".jpg", ".webp")]
+        assert len(written) >= 3
+        for path in written:
+            with Image.open(path) as im:
+                got = im.info.get("icc_profile")
+            assert got == (None if path.name.startswith("plain") else icc), (name, path)

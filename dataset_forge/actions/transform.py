@@ -19,7 +19,7 @@ from ..errors import UsageError
 from ..io import (Journal, check_output, fingerprint, iter_images, pair_folders, pair_key,
                   remove_leftover_temporaries)
 from ..ops import all_ops
-from ..ops.files import OUTPUT_FORMATS, load_image, output_suffix, save_image
+from ..ops.files import OUTPUT_FORMATS, icc_of, load_image, output_suffix, save_image
 from ..ops.geometric import FILTER_NAMES, modcrop
 from ..ops.registry import DEGRADE, RESAMPLE
 from ..ops.tiles import complexity, grey, is_flat, tile_boxes
@@ -119,22 +119,25 @@ def render(cfg: Render, job: Job) -> dict[str, Any]:
     """Worker: load, run the pipeline, write the outputs; return the log record."""
     ensure_plugins(cfg.plugins)
     hq = load_image(job.source)
+    hq_icc = lq_icc = icc_of(hq)
     frame = Frame(hq)
     if cfg.mode == "make_lq":
         frame.hq = modcrop(hq, cfg.scale)
         frame.lq, frame.snap, frame.scale = frame.hq.copy(), cfg.scale, cfg.scale
     elif cfg.mode == "pairs":
         frame.lq = load_image(job.lq)
+        lq_icc = icc_of(frame.lq)
         frame.snap = frame.factor
     log = cfg.pipeline.run(frame, image_entropy(cfg.seed, job.key, job.variation))
     outputs = []
     if frame.lq is None:
-        outputs.append(save_image(frame.hq, out_path(cfg.out, job), cfg.quality))
+        outputs.append(save_image(frame.hq, out_path(cfg.out, job), cfg.quality, hq_icc))
     else:
         frame.factor  # noqa: B018 - raises if the pair lost alignment
         if cfg.write_hq:
-            outputs.append(save_image(frame.hq, out_path(cfg.out, job, "hq"), cfg.quality))
-        outputs.append(save_image(frame.lq, out_path(cfg.out, job, "lq"), cfg.quality))
+            outputs.append(save_image(frame.hq, out_path(cfg.out, job, "hq"), cfg.quality,
+                                      hq_icc))
+        outputs.append(save_image(frame.lq, out_path(cfg.out, job, "lq"), cfg.quality, lq_icc))
     return {"input": str(job.source), **({"lq_input": str(job.lq)} if job.lq else {}),
             "seed": cfg.seed, "key": job.key, "variation": job.variation,
             "outputs": [str(p.relative_to(cfg.out)) for p in outputs],
@@ -311,6 +314,7 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
     """Worker: cut one image (or HQ/LQ pair) into tiles and write the kept ones."""
     hq = load_image(job.source)
     lq = load_image(job.lq) if job.lq else None
+    hq_icc, lq_icc = icc_of(hq), icc_of(lq) if lq is not None else None
     factor = Frame(hq, lq).factor if lq is not None else 1
     if cfg.tile % factor or cfg.overlap % factor:
         raise ValueError(f"tile size {cfg.tile} and overlap {cfg.overlap} must be multiples of "
@@ -329,12 +333,14 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
     for score, box, piece in candidates:
         name = f"{job.name}_y{box[1]}_x{box[0]}"
         if lq is None:
-            outputs.append(save_image(piece, out_path(cfg.out, job, "", name), cfg.quality))
+            outputs.append(save_image(piece, out_path(cfg.out, job, "", name), cfg.quality,
+                                      hq_icc))
         else:
-            outputs.append(save_image(piece, out_path(cfg.out, job, "hq", name), cfg.quality))
+            outputs.append(save_image(piece, out_path(cfg.out, job, "hq", name), cfg.quality,
+                                      hq_icc))
             lq_box = tuple(v // factor for v in box)
             outputs.append(save_image(lq.crop(lq_box), out_path(cfg.out, job, "lq", name),
-                                      cfg.quality))
+                                      cfg.quality, lq_icc))
         tiles.append({"box": list(box), "complexity": round(score, 3)})
     return {"input": str(job.source), "key": job.key, "variation": 0, "size": list(hq.size),
             "tiles": tiles, "outputs": [str(p.relative_to(cfg.out)) for p in outputs]}
