@@ -101,6 +101,7 @@ def test_pixel_digest_ignores_container_but_byte_digest_does_not(tmp_path, make_
     Image.open(png).save(tmp_path / "a.bmp")
     assert not np.array_equal(file_digest(png), file_digest(tmp_path / "a.bmp"))
     assert np.array_equal(pixel_digest(png), pixel_digest(tmp_path / "a.bmp"))
+    assert file_digest(png).tobytes().hex() == sha256_of(png)    # reused by the undo manifest
 
 
 def test_pixel_digest_keeps_alpha_and_bit_depth_but_not_the_encoder(tmp_path, make_image):

@@ -221,16 +221,27 @@ def _plan(params: dict[str, Any], catalog: Catalog, records: list[GroupRecord]) 
     return ops
 
 
-def _hash_and_size(path: Path) -> tuple[str, int]:
-    return sha256_of(path), path.stat().st_size
+def _hash_and_size(item: tuple[Path, str | None]) -> tuple[str, int]:
+    """(SHA-256, bytes) of a file; the digest is read only when the search did not give it."""
+    path, known = item
+    return known or sha256_of(path), path.stat().st_size
 
 
-def _apply(ctx: RunContext, ops: list[FileOp], params: dict[str, Any], report: Report) -> None:
+def _known_sha256(method: Any, catalog: Catalog, enc: Any) -> dict[Path, str]:
+    """SHA-256 of the files the exact byte method already read (the undo manifest's digest)."""
+    if not isinstance(method, ExactHash):
+        return {}
+    return {catalog.paths[r]: d for r, d in zip(enc.rows, method.file_sha256(enc.features))
+            if d is not None}
+
+
+def _apply(ctx: RunContext, ops: list[FileOp], params: dict[str, Any], report: Report,
+           known: dict[Path, str]) -> None:
     counts: collections.Counter = collections.Counter()
     manifest_path = ctx.report_dir / "dedup_undo.jsonl"
     with UndoManifest(manifest_path, "dedup", params) as manifest:
-        for outcome in ctx.map(_hash_and_size, [op.src for op in ops], kind=WorkKind.IO,
-                               label="checksums"):
+        items = [(op.src, known.get(op.src)) for op in ops]
+        for outcome in ctx.map(_hash_and_size, items, kind=WorkKind.IO, label="checksums"):
             op = ops[outcome.index]
             if ctx.cancelled:
                 break
@@ -276,6 +287,7 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
                                "from_cache": enc.cached, "computed": enc.computed,
                                "method": method.key, "metric": method.metric})
         pairs, verify_scores = _verify(ctx, params, catalog, cache, pairs, report)
+    known = _known_sha256(method, catalog, enc)
     records = _groups(ctx, params, catalog, pairs, verify_scores, _preferred(params, root))
     ops = _plan(params, catalog, records)
     duplicates = [m for g in records for k, m in enumerate(g.members) if k not in g.kept]
@@ -285,7 +297,7 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
         "planned_operations": len(ops), "dry_run": not params["apply"]})
     _write_outputs(ctx, report, records, method, root)
     if ops and params["apply"]:
-        _apply(ctx, ops, params, report)
+        _apply(ctx, ops, params, report, known)
     elif ops:
         report.findings.append({"note": f"dry run: {len(ops)} file operation(s) planned "
                                         f"({params['mode']}); add --apply to carry them out"})

@@ -1,4 +1,4 @@
-"""Exact duplicates: the same bytes, or (with `pixels=True`) the same decoded pixels.
+"""Exact duplicates: the same bytes (SHA-256), or (with `pixels=True`) the same decoded pixels.
 
 A pixel digest catches one picture saved twice with different metadata or a different lossless
 encoder (PNG vs BMP vs lossless WebP); it costs a full decode, the byte digest only a read.
@@ -21,8 +21,9 @@ READ_CHUNK = 1 << 20
 
 
 def file_digest(path: str | Path) -> np.ndarray:
-    """BLAKE2b digest of the file's bytes."""
-    h = hashlib.blake2b(digest_size=DIGEST_BYTES)
+    """SHA-256 of the file's bytes: the digest the undo manifest records, so an applied exact
+    run reuses it instead of reading each file again (and SHA-256 has CPU support)."""
+    h = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(READ_CHUNK):
             h.update(chunk)
@@ -41,7 +42,7 @@ def _canonical(im):
 
 
 def pixel_digest(path: str | Path) -> np.ndarray:
-    """BLAKE2b digest of the decoded pixels (orientation applied) with their mode and size."""
+    """Digest of the decoded pixels (orientation applied) with their mode and size."""
     with open_image(path) as im:
         im = _canonical(ImageOps.exif_transpose(decode(im)))
         h = hashlib.blake2b(f"{im.mode} {im.width}x{im.height}".encode(),
@@ -62,8 +63,15 @@ class ExactHash:
 
     @property
     def key(self) -> str:
-        """Cache key; "/2": pixel digests keep alpha and bit depth (older ones did not)."""
-        return "exact-pixels/2" if self.pixels else self.name
+        """Cache key (new ones since pixel digests keep alpha and bit depth and byte digests
+        are SHA-256, so older cached rows are not reused)."""
+        return "exact-pixels:lossless" if self.pixels else "exact:sha256"
+
+    def file_sha256(self, features: np.ndarray) -> list[str | None]:
+        """Each row's SHA-256 (hex) where the features are byte digests, else None."""
+        if self.pixels:
+            return [None] * len(features)
+        return [row.tobytes().hex() for row in features]
 
     def encode(self, ctx: Any, paths: list) -> Iterator[Outcome]:
         if self.pixels:
