@@ -22,7 +22,8 @@ def is_hidden(name: str) -> bool:
 
 def iter_files(root: str | Path, *, include_hidden: bool = False,
                follow_symlinks: bool = True) -> Iterator[Path]:
-    """Every regular file under `root`, sorted by path; each real folder is visited once."""
+    """Every regular file under `root` in a deterministic, depth-first order: a folder's files
+    (by name) before its sub-folders (by name); each real folder is visited once."""
     root = Path(root)
     seen: set[tuple[int, int]] = set()
     stack = [root]
