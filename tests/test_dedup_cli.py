@@ -117,6 +117,7 @@ def test_hq_lq_partners_move_together_and_reference_is_never_touched(run_cli, tm
     for name, seed in (("x", 1), ("x_dup", 1), ("y", 2)):
         make_image(hq / f"{name}.png", size=(96, 64), seed=seed)
         make_image(lq / f"{name}.png", size=(48, 32), seed=seed + 10)
+    make_image(lq / "orphan.png", size=(48, 32), seed=30)           # no HQ partner
     make_image(ref / "y_ref.png", size=(96, 64), seed=2)
     before_ref = digest_tree(ref)
     result = run_cli("--action", "dedup", "--hq", hq, "--lq", lq, "--reference", ref,
@@ -127,7 +128,12 @@ def test_hq_lq_partners_move_together_and_reference_is_never_touched(run_cli, tm
     moved = sorted(digest_tree(tmp_path / "d"))
     assert moved == ["hq/x_dup.png", "hq/y.png", "lq/x_dup.png", "lq/y.png"]
     assert digest_tree(ref) == before_ref
-    assert sorted(digest_tree(hq)) == ["x.png"] and sorted(digest_tree(lq)) == ["x.png"]
+    assert sorted(digest_tree(hq)) == ["x.png"]
+    assert sorted(digest_tree(lq)) == ["orphan.png", "x.png"]
+    report = result.json()
+    assert report["summary"]["unpaired_lq"] == 1
+    assert (tmp_path / "r" / "dedup_unpaired_lq.csv").read_text().split() == [
+        "file", str(lq / "orphan.png")]
 
 
 def test_against_reports_only_new_duplicates(run_cli, dupes, tmp_path, make_image):

@@ -28,7 +28,7 @@ from ..dedup.outputs import (GroupRecord, write_groups_csv, write_groups_json, w
 from ..dedup.perceptual import HASHES, PerceptualHash
 from ..errors import UsageError
 from ..parallel import Failure, WorkKind
-from ..report import Report, Table
+from ..report import Report, RowWriter, Table
 from ..undo import UndoManifest, sha256_of
 from .common import APPLY, HQ, INCLUDE_HIDDEN, LQ, OUTPUT
 from .registry import Family, Param, action
@@ -302,7 +302,24 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
         report.findings.append({"note": f"dry run: {len(ops)} file operation(s) planned "
                                         f"({params['mode']}); add --apply to carry them out"})
     _tables(report, records, ops, params)
+    _report_unpaired(ctx, report, catalog)
     return report
+
+
+def _report_unpaired(ctx: RunContext, report: Report, catalog: Catalog) -> None:
+    """LQ files without an HQ partner are not deduplicated (nothing decides about them)."""
+    lonely = catalog.unpaired_lq
+    if not lonely:
+        return
+    report.summary["unpaired_lq"] = len(lonely)
+    report.findings.append({"note": f"{len(lonely)} LQ file(s) have no HQ partner and were not "
+                                    "deduplicated (dedup_unpaired_lq.csv)"})
+    with RowWriter(ctx.report_dir / "dedup_unpaired_lq.csv", ["file"]) as rows:
+        rows.write_many({"file": str(p)} for p in lonely)
+    report.files["unpaired_lq_csv"] = str(ctx.report_dir / "dedup_unpaired_lq.csv")
+    report.tables.append(Table(f"LQ files without an HQ partner (first "
+                               f"{min(len(lonely), MAX_TABLE_ROWS)} of {len(lonely)})",
+                               ["file"], [[str(p)] for p in lonely[:MAX_TABLE_ROWS]]))
 
 
 def _write_outputs(ctx: RunContext, report: Report, records: list[GroupRecord], method: Any,
