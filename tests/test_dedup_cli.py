@@ -176,6 +176,9 @@ def test_usage_errors_are_one_line(dupes, capsys):
     assert main(["--action", "dedup", "--input", str(dupes), "--mode", "move",
                  "--dest", str(dupes / "x")]) == 2
     assert "inside" in capsys.readouterr().err
+    assert main(["--action", "dedup", "--input", str(dupes / "sub"), "--mode", "move",
+                 "--dest", str(dupes)]) == 2                  # a --dest holding the input
+    assert "contains the input" in capsys.readouterr().err
     assert main(["--action", "dedup", "--mode", "move"]) == 2
     assert "--input" in capsys.readouterr().err
     assert main(["--action", "dedup", "--input", str(dupes / "sub"), "--against", str(dupes)]) == 2

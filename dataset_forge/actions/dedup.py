@@ -27,6 +27,7 @@ from ..dedup.outputs import (GroupRecord, write_groups_csv, write_groups_json, w
                              write_pairs_csv)
 from ..dedup.perceptual import HASHES, PerceptualHash
 from ..errors import UsageError
+from ..io import check_output
 from ..parallel import Failure, WorkKind
 from ..report import Report, RowWriter, Table
 from ..undo import UndoManifest, sha256_of
@@ -109,12 +110,9 @@ def _check_params(params: dict[str, Any]) -> Path:
         if folder is not None and Path(root).resolve().is_relative_to(Path(folder).resolve()):
             raise UsageError(f"the input {root} is inside --{flag} {folder}: every file would be "
                              f"protected; give --{flag} a folder that does not hold the input")
-    dest = params["dest"]
-    if dest is not None:
-        for folder in filter(None, (root, params["lq"], params["reference"], params["against"])):
-            if Path(dest).resolve().is_relative_to(Path(folder).resolve()):
-                raise UsageError(f"--dest {dest} is inside {folder}: the next scan would find "
-                                 "the moved files again; choose a folder outside it")
+    if params["dest"] is not None:   # inside an input, the next scan would find them again
+        check_output(params["dest"], (root, params["lq"], params["reference"], params["against"]),
+                     "--dest")
     return Path(root)
 
 
