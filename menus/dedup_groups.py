@@ -5,7 +5,7 @@ Accepted shapes (the first that yields groups wins):
    or `paths`, with the kept one under `keep` (else the first path is kept);
 2. a JSON file listed in `report.files` whose name ends in `groups.json`, holding a list of
    such groups or `{"groups": [...]}`.
-Paths may be relative to the report's `input` parameter.
+Paths may be relative to the report's `hq` (HQ/LQ runs) or `input` parameter.
 """
 from __future__ import annotations
 
@@ -79,9 +79,10 @@ def has_groups(report: Report) -> bool:
 
 
 def resolve(report: Report, path: str) -> Path:
-    """A group member as a path on disk (relative ones from the report's input folder)."""
+    """A group member as a path on disk (relative ones from the folder the run deduplicated:
+    `hq` in HQ/LQ runs, else `input`)."""
     p = Path(path)
-    root = report.params.get("input")
+    root = report.params.get("hq") or report.params.get("input")
     return p if p.is_absolute() or not root else Path(root) / p
 
 

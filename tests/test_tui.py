@@ -256,9 +256,9 @@ async def test_command_palette_help_and_system_screens(dataset):
         await wait_for(pilot, lambda: "95%" in str(app.screen.query_one("#sysinfo").render()))
 
 
-def dedup_report(folder: Path) -> Report:
+def dedup_report(folder: Path, action: str = "dedup_demo", **params) -> Report:
     files = sorted(str(p.relative_to(folder)) for p in folder.glob("img_*.png"))
-    report = Report("dedup_demo", {"input": folder},
+    report = Report(action, {"input": folder, **params},
                     findings=[{"kind": "duplicate_group", "files": files[:3], "keep": files[0],
                                "distance": 0},
                               {"kind": "duplicate_group", "files": files[3:5], "keep": files[4]}])
@@ -283,3 +283,24 @@ async def test_dedup_review_changes_the_kept_file_and_saves_the_choices(dataset)
     first, second = saved["groups"]
     assert first["keep"] == first["files"][1] and first["distance"] == 0
     assert second["keep"] == second["files"][1]
+
+
+def test_dedup_review_previews_resolve_from_hq_in_hq_lq_runs(tmp_path):
+    from menus.dedup_groups import resolve
+    report = Report("dedup", {"input": None, "hq": tmp_path / "hq", "lq": tmp_path / "lq"})
+    assert resolve(report, "sub/a.png") == tmp_path / "hq" / "sub" / "a.png"
+    assert resolve(report, str(tmp_path / "x.png")) == tmp_path / "x.png"
+
+
+async def test_dedup_review_apply_refuses_a_report_only_run(dataset):
+    report = dedup_report(dataset, "dedup", mode="report")
+    app = make_app(dataset)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(DedupReviewScreen(report))
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, DedupReviewScreen)           # no run started
+        titles = [n.title for n in app._notifications]
+    assert "Nothing to apply" in titles
+    assert (dataset.parent / "reports" / "dedup_choices.json").is_file()

@@ -124,5 +124,11 @@ class DedupReviewScreen(Screen):
             self.notify(f"{self.report.action} cannot take reviewed choices; they are saved in "
                         f"{path}", severity="warning")
             return
+        if "mode" in names and self.report.params.get("mode") in (None, "report"):
+            self.notify(f"This run only reported (mode report), so applying would change no "
+                        f"files. Choices are saved in {path}; run {self.report.action} again "
+                        "with a mode (move, remove, ...) and these choices.",
+                        title="Nothing to apply", severity="warning")
+            return
         raw = {k: v for k, v in self.report.params.items() if k in names and v is not None}
         self.app.start_run(action, {**raw, "apply": True, param: str(path)})
