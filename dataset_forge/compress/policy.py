@@ -22,10 +22,10 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
 from ..io import to_rgb
+from ..io.images import ALPHA_MODES, has_transparency
 from .options import EncodeOptions
 
 ORIENTATION_TAG = 0x0112
-ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
 KEPT_INFO = ("transparency", "dpi")
 ICC_SPACE = {"RGB": "RGB", "RGBA": "RGB", "P": "RGB", "L": "GRAY", "LA": "GRAY", "1": "GRAY",
@@ -58,16 +58,6 @@ def prepare(im: Image.Image, opts: EncodeOptions) -> Prepared:
         if opts.keep_exif:
             prepared.exif = _upright_exif(upright)
     return prepared
-
-
-def has_transparency(im: Image.Image) -> bool:
-    """True when some pixel is not fully opaque."""
-    if im.mode == "P" and "transparency" in im.info:
-        im = im.convert("RGBA")
-    if im.mode not in ALPHA_MODES:
-        return False
-    low, _ = im.getchannel("A").getextrema()
-    return low < 255
 
 
 def _normalise(im: Image.Image, fmt: str, icc: bytes | None,

@@ -117,8 +117,3 @@ def load_rgb(path: str | Path, *, max_side: int | None = None, exif_transpose: b
     """Open, decode (reduced when `max_side`), apply EXIF orientation, convert to RGB."""
     with open_image(path, max_pixels=max_pixels) as im:
         return decode_rgb(im, max_side=max_side, exif_transpose=exif_transpose)
-
-
-def to_array(im: Image.Image) -> np.ndarray:
-    """uint8 array HxWxC (HxW for single-band images)."""
-    return np.asarray(im)
