@@ -37,7 +37,7 @@ from .registry import Family, Param, action
 METHODS = ("exact", *HASHES, "clip")
 VERIFIERS = ("none", "clip", "lpips")
 MAX_TABLE_ROWS = 40
-DEFAULT_INVARIANT = True    # measured: F1 0.775 vs 0.683 at equal precision (RESULTS_dedup.md)
+DEFAULT_INVARIANT = True    # measured: F1 0.775 vs 0.683 at equal precision (benchmarks/RESULTS.md)
 
 PARAMS = [
     Param("input", "dir", help="folder of images to deduplicate (or use --hq/--lq)"),
