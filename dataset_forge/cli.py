@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import signal
 import sys
@@ -28,6 +29,22 @@ from .parallel import CancelToken, ParallelConfig, ProcessingType
 from .render import ProgressRenderer, render_report
 
 EXIT_INTERNAL = 3
+PIPE_WIDTH = 1000  # columns assumed when output is not a terminal
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one `error:` line (exit 2) with a did-you-mean."""
+
+    def error(self, message: str):
+        if message.startswith("unrecognized arguments:"):
+            import difflib
+            known = [o for a in self._actions for o in a.option_strings]
+            for word in message.split(":", 1)[1].split():
+                close = difflib.get_close_matches(word.split("=")[0], known, n=1)
+                if close:
+                    message += f"; did you mean {close[0]}?"
+                    break
+        raise UsageError(message)
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +65,7 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _base_parser(add_help: bool) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dataset-forge", add_help=add_help,
         description="Prepare image datasets for training: analyse, deduplicate, compress, "
                     "transform and augment, above all HQ/LQ super-resolution pairs.",
@@ -78,7 +95,8 @@ def _action_parser(action: Action) -> argparse.ArgumentParser:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     group = parser.add_argument_group(f"{action.name} options")
     for param in action.params:
-        text = param.help + ("" if param.required else f" (default: {param.default})")
+        shown = param.default not in (None, "", [], ()) and not param.required
+        text = param.help + (f" (default: {_flag_value(param.default)})" if shown else "")
         if param.type == "bool":
             group.add_argument(param.flag, dest=param.name, default=None, help=text,
                                action=argparse.BooleanOptionalAction)
@@ -87,6 +105,15 @@ def _action_parser(action: Action) -> argparse.ArgumentParser:
                                metavar=param.type.upper() if not param.choices else
                                "{" + ",".join(map(str, param.choices)) + "}")
     return parser
+
+
+def _flag_value(value: Any) -> str:
+    """A default as it would be typed on the command line."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
 
 def _load_settings(path: str | None, console: Console):
@@ -104,6 +131,12 @@ def parallel_config(settings, ns: argparse.Namespace) -> ParallelConfig:
     overrides = {"max_workers": ns.workers, "processing_type": ns.processing_type,
                  "chunk_size": ns.chunk_size, "timeout": ns.timeout,
                  "gpu_memory_fraction": ns.gpu_memory_fraction}
+    for flag, value in (("--workers", ns.workers), ("--chunk-size", ns.chunk_size),
+                        ("--timeout", ns.timeout)):
+        if value is not None and value < 0:
+            raise UsageError(f"{flag} {value:g}: must be >= 0")
+    if ns.gpu_memory_fraction is not None and not 0.1 <= ns.gpu_memory_fraction <= 1.0:
+        raise UsageError(f"--gpu-memory-fraction {ns.gpu_memory_fraction:g}: must be from 0.1 to 1.0")
     if ns.cpu_only:
         overrides["device"] = "cpu"
     try:
@@ -160,9 +193,17 @@ def _cancel_on_ctrl_c(cancel: CancelToken, err: Console):
     return signal.signal(signal.SIGINT, handler)
 
 
+def _console(stderr: bool = False) -> Console:
+    """A terminal gets rich's own width; a pipe or file gets long lines, never mid-word wraps."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty() or os.environ.get("COLUMNS"):
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=PIPE_WIDTH)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    out, err = Console(), Console(stderr=True)
+    out, err = _console(), _console(stderr=True)
     debug = "--debug" in argv
     try:
         ns, rest = _base_parser(add_help=False).parse_known_args(argv)
@@ -176,6 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list_actions(out)
         if ns.action:
             return _run_action(ns.action, argv, out, err)
+        if rest and rest[0] in all_actions():
+            raise UsageError(f"actions run with --action: dataset-forge --action {rest[0]} "
+                             + " ".join(rest[1:]))
         _base_parser(add_help=True).parse_args(argv or ["--help"])
         return EXIT_USAGE
     except UsageError as exc:

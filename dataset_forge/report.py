@@ -62,7 +62,7 @@ class Report:
     def write_json(self, folder: Path) -> Path:
         """Write `<action>_report.json` atomically into `folder` and remember its path."""
         path = folder / f"{self.action}_report.json"
-        self.files["report"] = str(path)
+        self.files["report"] = str(path.resolve())
         with atomic_write(path, "w") as fh:
             json.dump(self.to_dict(), fh, indent=2, default=str)
         return path

@@ -68,6 +68,7 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
     report.cancelled = report.cancelled or ctx.cancelled
     report.run = _combine(ctx.summaries, time.perf_counter() - t0, action, config, report)
     ctx.report_dir.mkdir(parents=True, exist_ok=True)
+    report.files = {name: str(Path(path).resolve()) for name, path in report.files.items()}
     report.write_json(ctx.report_dir)
     if log_dir is not None:
         append_run(Path(log_dir), {

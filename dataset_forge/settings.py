@@ -343,6 +343,9 @@ def _unknown(key: str, value: Any = None) -> SettingError:
     guess = siblings[near[0]] if near else next(
         (s.key for s in SCHEMA if s.name == leaf),
         next(iter(difflib.get_close_matches(key, SPEC_BY_KEY, n=1, cutoff=0.6)), None))
+    if key in _SECTION_CLASSES:
+        keys = ", ".join(spec.key for spec in SCHEMA if spec.section == key)
+        return SettingError(key, value, f"{key!r} is a section; its keys: {keys}", kind="unknown")
     hint = f"did you mean {guess!r}?" if guess else ""
     if guess == leaf and section:
         hint += " top-level keys go above the first [section]"

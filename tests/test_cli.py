@@ -62,7 +62,13 @@ def test_usage_errors_are_one_line_with_exit_2(run_cli, tmp_path, image_folder):
         ("--action", "inventory"): "--input is required",
         ("--action", "inventroy", "--input", image_folder): "did you mean 'inventory'",
         ("--action", "inventory", "--input", image_folder, "--gpu-memory-fraction", "5"):
-            "gpu_memory_fraction",
+            "--gpu-memory-fraction 5: must be from 0.1 to 1.0",
+        ("--action", "inventory", "--input", image_folder, "--workers", "-2"):
+            "--workers -2: must be >= 0",
+        ("--action", "inventory", "--inptu", image_folder): "did you mean --input?",
+        ("inventory", "--input", image_folder): "dataset-forge --action inventory --input",
+        ("--action", "resize", "--input", image_folder, "--output", tmp_path / "o", "--scale",
+         "-1"): "must be a number from",
     }
     for args, message in cases.items():
         result = run_cli(*args)
@@ -127,3 +133,14 @@ def test_demo_dataset_inventory_finds_the_planted_broken_files(run_cli, tmp_path
     manifest = json.loads((demo / "manifest.json").read_text())
     corrupt = {Path(p).name for p in manifest["expected"]["corrupt"]}
     assert {"empty.png", "not_an_image.jpg"} <= failed <= corrupt
+
+
+def test_piped_output_keeps_long_lines_whole(run_cli, image_folder, tmp_path):
+    deep = image_folder / ("a_rather_long_folder_name_" * 3) / ("and_a_long_file_name_" * 3 + ".png")
+    deep.parent.mkdir()
+    next(image_folder.glob("*.png")).rename(deep)
+    result = run_cli("--action", "inventory", "--input", image_folder, "--report-dir", tmp_path / "r",
+                     env={"COLUMNS": ""})
+    assert result.returncode == 0, result
+    assert deep.relative_to(image_folder).as_posix() in result.stdout  # not folded mid-name
+    assert f"report: {(tmp_path / 'r' / 'inventory_report.json').resolve()}" in result.stdout

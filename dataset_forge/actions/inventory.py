@@ -32,7 +32,8 @@ MAX_PIXELS = Param("max_pixels", "int", DEFAULT_MAX_PIXELS,
 
 
 def _counts(counter: collections.Counter, name: str) -> Table:
-    return Table(name.capitalize() + "s", [name, "images"], [list(kv) for kv in counter.most_common()])
+    title = {"bits": "Bit depths"}.get(name, name.capitalize() + "s")
+    return Table(title, [name, "images"], [list(kv) for kv in counter.most_common()])
 
 
 @action("inventory", Family.ANALYSIS, "List every image: format, mode, bits, size, alpha, ICC, "

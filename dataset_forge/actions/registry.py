@@ -61,10 +61,11 @@ class Param:
     def describe_allowed(self) -> str:
         if self.choices:
             return "one of " + ", ".join(map(str, self.choices))
+        noun = {"int": "an integer", "float": "a number"}.get(self.type, f"a {self.type}")
         if self.min is not None and self.max is not None:
-            return f"a {self.type} from {self.min:g} to {self.max:g}"
+            return f"{noun} from {self.min:g} to {self.max:g}"
         if self.min is not None:
-            return f"a {self.type} >= {self.min:g}"
+            return f"{noun} >= {self.min:g}"
         return {"bool": "true or false", "dir": "an existing folder",
                 "file": "an existing file"}.get(self.type, f"a {self.type}")
 
@@ -72,7 +73,7 @@ class Param:
         """Convert a raw value (CLI string, form text, TOML value) and validate it."""
         if raw is None:
             if self.required:
-                raise UsageError(f"{self.flag} is required ({self.help})")
+                raise UsageError(f"{self.flag} is required: {self.help}")
             return self.default
         try:
             value = self._convert(raw)

@@ -76,6 +76,10 @@ class Job:
     def id(self) -> str:
         return f"{self.key}#{self.variation}"
 
+    def __str__(self) -> str:
+        """How a failure names this job in reports: the input file (and its output, if renamed)."""
+        return str(self.source) + (f" -> {self.name}{self.suffix}" if self.name != self.key else "")
+
 
 @dataclass(frozen=True)
 class Render:
