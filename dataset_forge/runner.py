@@ -24,7 +24,11 @@ IMAGE_FOLDER_PARAMS = ("input", "hq", "lq")
 
 
 def require_images(action: Action, params: dict[str, Any]) -> None:
-    """Refuse, in one line, an image folder with no images in it (before anything starts)."""
+    """Refuse, in one line, an image folder with no images in it, or HQ and LQ folders that
+    are one and the same (before anything starts)."""
+    hq, lq = params.get("hq"), params.get("lq")
+    if hq and lq and Path(hq).resolve() == Path(lq).resolve():
+        raise UsageError(f"--hq and --lq are the same folder ({hq}): pairs need two folders")
     for name in IMAGE_FOLDER_PARAMS:
         folder = params.get(name)
         if folder is None or action.param(name).type != "dir":

@@ -13,6 +13,7 @@ import pytest
 from action_params import ACTION_PARAMS, DEMO
 from dataset_forge.actions.registry import all_actions
 from dataset_forge.cli import main as cli_main
+from dataset_forge.errors import UsageError
 from dataset_forge.parallel import ParallelConfig
 from dataset_forge.runner import run_action
 
@@ -76,3 +77,14 @@ def test_every_action_and_parameter_explains_itself(name):
         assert param.help.strip(), f"{name} --{param.name} has no help text"
         if param.default is not None and not param.required:
             assert param.parse(param.default) == param.default or param.type in ("path", "dir", "file")
+
+
+@pytest.mark.parametrize("name", sorted(n for n, a in all_actions().items()
+                                        if {"hq", "lq"} <= {p.name for p in a.params}))
+def test_hq_and_lq_must_be_different_folders(name, tmp_path):
+    params = {k: v for k, v in params_for(name, DEMO, tmp_path / "out").items() if k != "input"}
+    params.update(hq=DEMO / "hq", lq=DEMO / "hq")
+    with pytest.raises(UsageError, match="same folder"):
+        run_action(all_actions()[name], params, config=ParallelConfig(processing_type="serial"),
+                   report_dir=tmp_path / "r")
+    assert not (tmp_path / "out").exists()
