@@ -19,6 +19,7 @@ from ..dedup.catalog import Catalog, build_catalog, member_facts
 from ..dedup.clip import DEFAULT_MODEL, DEFAULT_WEIGHTS, ClipEmbedding
 from ..dedup.exact import ExactHash
 from ..dedup.features import encode_all
+from ..dedup.flat import drop_rows, find_flat, pixel_pairs
 from ..dedup.fileops import MODES, FileOp, perform, plan_ops
 from ..dedup.groups import KEEP_POLICIES, Member, choose_keep, connected_groups
 from ..dedup.index import Pairs
@@ -151,6 +152,34 @@ def _verify(ctx: RunContext, params: dict[str, Any], catalog: Catalog, cache: Fe
     return pairs.take(keep), scores[keep]
 
 
+def _with_flat(ctx: RunContext, method: Any, catalog: Catalog, enc: Any, cache: FeatureCache,
+               pairs: Pairs, report: Report) -> Pairs:
+    """Flat images leave the hash/embedding pairs and are paired by identical pixels only;
+    they are counted and listed (dedup_flat.csv)."""
+    flat, failures = find_flat(method, ctx, catalog.paths, enc, cache)
+    report.failures.extend(failures)
+    if not isinstance(method, ExactHash):
+        report.summary["too_flat"] = len(flat)
+    if len(flat) == 0:
+        return pairs
+    same, failures = pixel_pairs(ctx, catalog.paths, flat, cache, catalog.first_query,
+                                 1.0 if method.higher_is_closer else 0.0)
+    report.failures.extend(failures)
+    shown = [catalog.shown[r] for r in flat]
+    ctx.report_dir.mkdir(parents=True, exist_ok=True)
+    report.findings.append({"note": f"{len(shown)} image(s) too flat to compare perceptually "
+                                    "(near-constant after transparency is shown over grey); "
+                                    "they are grouped only with pixel-identical images "
+                                    "(dedup_flat.csv)"})
+    with RowWriter(ctx.report_dir / "dedup_flat.csv", ["file"]) as rows:
+        rows.write_many({"file": f} for f in shown)
+    report.files["flat_csv"] = str(ctx.report_dir / "dedup_flat.csv")
+    report.tables.append(Table(f"Too flat to compare perceptually (first "
+                               f"{min(len(shown), MAX_TABLE_ROWS)} of {len(shown)})",
+                               ["file"], [[f] for f in shown[:MAX_TABLE_ROWS]]))
+    return Pairs.concat([drop_rows(pairs, flat), same])
+
+
 def _groups(ctx: RunContext, params: dict[str, Any], catalog: Catalog, pairs: Pairs,
             verify_scores: np.ndarray | None, preferred: set[str]) -> list[GroupRecord]:
     components = connected_groups(len(catalog), pairs)
@@ -281,6 +310,7 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
         first = int(np.searchsorted(enc.rows, catalog.first_query))
         found = method.find_pairs(enc.features, first_query=first)
         pairs = Pairs(enc.rows[found.i], enc.rows[found.j], found.score)
+        pairs = _with_flat(ctx, method, catalog, enc, cache, pairs, report)
         report.summary.update({"images": len(catalog), "encoded": len(enc.rows),
                                "from_cache": enc.cached, "computed": enc.computed,
                                "method": method.key, "metric": method.metric})
@@ -297,11 +327,23 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
     if ops and params["apply"]:
         _apply(ctx, ops, params, report, known)
     elif ops:
-        report.findings.append({"note": f"dry run: {len(ops)} file operation(s) planned "
-                                        f"({params['mode']}); add --apply to carry them out"})
+        note = _dry_run_note(ops, params)
+        report.summary["next_step"] = note
+        report.findings.append({"note": note})
     _tables(report, records, ops, params)
     _report_unpaired(ctx, report, catalog)
     return report
+
+
+PAST_TENSE = {"move": "moved", "copy": "copied", "hardlink": "hard-linked",
+              "symlink": "symlinked", "trash": "sent to the system trash"}
+
+
+def _dry_run_note(ops: list[FileOp], params: dict[str, Any]) -> str:
+    """One line telling a dry run's user what --apply would do."""
+    where = f" to {params['dest']}" if params["dest"] is not None else ""
+    return (f"dry run: {len(ops)} file(s) would be {PAST_TENSE[ops[0].op]}{where}; "
+            f"add --apply to do it")
 
 
 def _report_unpaired(ctx: RunContext, report: Report, catalog: Catalog) -> None:

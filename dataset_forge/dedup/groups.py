@@ -17,6 +17,7 @@ from scipy.sparse.csgraph import connected_components
 from .index import Pairs
 
 KEEP_POLICIES = ("resolution", "size", "newest", "oldest", "shortest-path")
+SIZE_TIE_FRACTION = 0.05   # resolution policy: sizes this close count as a tie
 
 
 def connected_groups(n: int, pairs: Pairs) -> list[np.ndarray]:
@@ -71,5 +72,18 @@ def choose_keep(members: list[Member], policy: str, preferred: set[str] = frozen
     chosen = [k for k, m in enumerate(members) if m.path in preferred]
     if chosen:
         return chosen[:1]
+    if policy == "resolution":
+        return [_best_resolution(members)]
     key = _rank(policy)
     return [min(range(len(members)), key=lambda k: key(members[k]))]
+
+
+def _best_resolution(members: list[Member]) -> int:
+    """Most pixels; among those, files within `SIZE_TIE_FRACTION` of the largest count as the
+    same size (a mirrored or re-saved copy differs by a few bytes), and the shortest path, then
+    the alphabetically first, wins: `photo.jpg` over `photo_flipped.jpg`."""
+    top = max(m.pixels for m in members)
+    tied = [k for k, m in enumerate(members) if m.pixels == top]
+    biggest = max(members[k].bytes for k in tied)
+    near = [k for k in tied if members[k].bytes >= biggest * (1 - SIZE_TIE_FRACTION)]
+    return min(near, key=lambda k: (len(members[k].path), members[k].path))
