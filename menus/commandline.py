@@ -2,13 +2,27 @@
 
     headless_command(action, {"input": "assets/demo", "include_hidden": True})
     # -> "dataset-forge --action inventory --input assets/demo --include-hidden"
+    # lists are written comma-separated: --checks dark,blurry
 """
 from __future__ import annotations
 
 import shlex
 from typing import Any
 
-from dataset_forge.actions.registry import Action
+from dataset_forge.actions.registry import Action, Param
+from dataset_forge.errors import UsageError
+
+from .fields import as_text
+
+
+def _is_default(param: Param, raw: Any) -> bool:
+    """Whether `raw` means the declared default (compared as parsed values: "a, b" = [a, b])."""
+    if param.default is None:
+        return False
+    try:
+        return param.parse(raw) == param.default
+    except UsageError:
+        return as_text(raw).strip() == as_text(param.default)
 
 
 def headless_command(action: Action, values: dict[str, Any], settings_path: str | None = None) -> str:
@@ -22,9 +36,12 @@ def headless_command(action: Action, values: dict[str, Any], settings_path: str 
             if bool(raw) != bool(param.default):
                 parts.append(param.flag if raw else "--no-" + param.flag[2:])
             continue
-        if param.default is not None and str(raw).strip() == str(param.default):
+        text = as_text(raw).strip()
+        if param.type == "list" and isinstance(raw, str):
+            text = ",".join(item.strip() for item in raw.split(",") if item.strip())
+        if not text or _is_default(param, raw):
             continue
-        parts += [param.flag, str(raw).strip()]
+        parts += [param.flag, text]
     if settings_path:
         parts += ["--settings", settings_path]
     return shlex.join(parts)

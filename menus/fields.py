@@ -53,8 +53,8 @@ def from_param(param: Param) -> FieldSpec:
     def parse(raw: Any) -> Any:
         return param.parse(None if isinstance(raw, str) and not raw.strip() else raw)
     allowed = param.describe_allowed()
-    if not param.required and param.default not in (None, ""):
-        allowed += f"; default {param.default}"
+    if not param.required and param.default not in (None, "", []):
+        allowed += f"; default {as_text(param.default)}"
     return FieldSpec(param.name, param.name, _param_kind(param), param.help,
                      "required: " + allowed if param.required else allowed, param.default,
                      parse, tuple(param.choices), param.required)
@@ -72,7 +72,10 @@ def from_setting(spec: KeySpec) -> FieldSpec:
 
 
 def as_text(raw: Any) -> str:
-    """A raw value as the settings file and the command line spell it."""
+    """A raw value as the settings file and the command line spell it (lists comma-separated,
+    which is how `Param.parse` reads text back)."""
     if isinstance(raw, bool):
         return "true" if raw else "false"
+    if isinstance(raw, (list, tuple)):
+        return ",".join(str(item) for item in raw)
     return "" if raw is None else str(raw)

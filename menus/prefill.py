@@ -1,11 +1,18 @@
-"""First values of an action's form: the dataset folder the app was opened on, HQ/LQ
-sub-folders when the dataset has them, otherwise the declared defaults."""
+"""First values of an action's form: the dataset folder the app was opened on, or its HQ/LQ
+sub-folders when the dataset has them and the action takes pairs, otherwise the declared
+defaults (lists as comma-separated text, the way the command line and `Param.parse` read them).
+
+    initial_values(all_actions()["dedup"], "assets/demo")
+    # -> {"input": None, "hq": "assets/demo/hq", "lq": "assets/demo/lq_x2", ...}
+"""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 from dataset_forge.actions.registry import Action
+
+from .fields import as_text
 
 INPUT_NAMES = ("input", "folder", "root", "source")
 
@@ -15,20 +22,30 @@ def _first_lq(folder: Path) -> Path | None:
     return candidates[0] if candidates else None
 
 
-def initial_values(action: Action, folder: str) -> dict[str, Any]:
-    """{param name: raw value} for a fresh form."""
+def pair_folders(action: Action, folder: str) -> tuple[str, str] | None:
+    """(hq, lq) when the action declares both and the dataset has `hq/` and an `lq*/` folder."""
     root = Path(folder)
     names = {p.name for p in action.params}
-    # HQ/LQ are pre-filled where pairs are the action's only way in, never beside --input
-    pairs = any(p.name == "hq" and p.required for p in action.params) or not names & set(INPUT_NAMES)
+    lq = _first_lq(root)
+    if {"hq", "lq"} <= names and (root / "hq").is_dir() and lq is not None:
+        return str(root / "hq"), str(lq)
+    return None
+
+
+def initial_values(action: Action, folder: str) -> dict[str, Any]:
+    """{param name: raw value} for a fresh form.
+
+    With HQ/LQ pre-filled, an optional input is left empty: the pair is the way in (a dedup of
+    the whole root would report every LQ image as a duplicate of its HQ)."""
+    pairs = pair_folders(action, folder)
     values: dict[str, Any] = {}
     for param in action.params:
-        value: Any = param.default
-        if param.name in INPUT_NAMES and param.type in ("dir", "path"):
-            value = folder
-        elif param.name == "hq" and pairs and (root / "hq").is_dir():
-            value = str(root / "hq")
-        elif param.name == "lq" and pairs and _first_lq(root) is not None:
-            value = str(_first_lq(root))
+        value: Any = as_text(param.default) if param.type == "list" else param.default
+        if pairs and param.name == "hq":
+            value = pairs[0]
+        elif pairs and param.name == "lq":
+            value = pairs[1]
+        elif param.name in INPUT_NAMES and param.type in ("dir", "path"):
+            value = None if pairs and not param.required else folder
         values[param.name] = value
     return values

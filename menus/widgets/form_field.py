@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
-from ..fields import PICKER_KINDS, FieldSpec
+from ..fields import PICKER_KINDS, FieldSpec, as_text
 
 
 class FormField(Vertical):
@@ -46,7 +46,7 @@ class FormField(Vertical):
                 yield Select(options, value=value, allow_blank=not spec.required and value is Select.NULL,
                              classes="field-control", compact=True)
             else:
-                text = "" if self._initial is None else str(self._initial)
+                text = as_text(self._initial)
                 yield Input(text, placeholder=spec.allowed, classes="field-control", compact=True)
                 if spec.kind in PICKER_KINDS:
                     yield Button("Browse", classes="field-browse", compact=True)
@@ -71,7 +71,7 @@ class FormField(Vertical):
         elif self.spec.kind == "choice":
             self.query_one(Select).value = value
         else:
-            self.query_one(Input).value = "" if value is None else str(value)
+            self.query_one(Input).value = as_text(value)
 
     def validate(self) -> str | None:
         self.error = self.spec.check(self.raw)
