@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -32,7 +33,10 @@ MAX_FAILURE_ROWS = 1000
 
 
 class RunScreen(Screen):
-    BINDINGS = [Binding("escape", "cancel", "Cancel run")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel run"),
+        Binding("escape", "back", "Back to the form"),   # once the run could not start
+    ]
 
     def __init__(self, action: Action, raw_params: dict[str, Any]) -> None:
         super().__init__()
@@ -40,6 +44,7 @@ class RunScreen(Screen):
         self.raw_params = raw_params
         self.cancel_token = CancelToken()
         self.running = False
+        self.error: str | None = None        # why the run could not start
         self.failures = 0
         self.pending: Report | None = None   # a report that arrived while another screen was on top
 
@@ -102,11 +107,9 @@ class RunScreen(Screen):
     @on(RunEnded)
     def _ended(self, message: RunEnded) -> None:
         self.running = False
+        self.refresh_bindings()
         if message.report is None:
-            self.query_one("#run-title", Label).update(
-                f"[b red]{self.action_def.name} did not run[/b red]  Esc goes back")
-            self.query_one("#run-status", Static).update(message.error or "")
-            self.app.announce(f"{self.action_def.name}: {message.error}", error=True)
+            self._failed(message.error or "unknown error")
             return
         report = message.report
         self.app.announce(outcome_line(report), error=bool(report.failed) and not report.cancelled)
@@ -114,6 +117,26 @@ class RunScreen(Screen):
             self.app.show_results(report)
         else:
             self.pending = report
+
+    def _failed(self, error: str) -> None:
+        """The run could not start: the error in place of the progress, a toast, Esc goes back."""
+        self.error = error.splitlines()[0] if error else "unknown error"
+        self.add_class("-failed")
+        self.query_one("#run-title", Label).update(
+            f"[b red]{escape(self.action_def.name)} did not run[/b red]  Esc goes back to the form")
+        self.query_one(RunProgress).show_error(self.error)
+        self.query_one("#run-status", Static).update(f"Failed: {escape(self.error)}")
+        self.app.announce(f"{self.action_def.name}: {self.error}", error=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return self.running or self.error is None
+        if action == "back":
+            return not self.running and self.error is not None
+        return True
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
 
     def on_screen_resume(self) -> None:
         if self.pending is not None:

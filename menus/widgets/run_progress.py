@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, ProgressBar, Static
@@ -51,6 +52,12 @@ class RunProgress(Vertical):
         self.done, self.failed, self.total = done, failed, total
         self.query_one(ProgressBar).update(total=total, progress=done)
         self._show()
+
+    def show_error(self, error: str) -> None:
+        """The run ended before its first pass: say why where the progress would be."""
+        self.query_one("#pass-label", Label).update(f"Failed: {escape(error)}")
+        self.query_one("#pass-label", Label).add_class("-error")
+        self.query_one("#counts", Static).update("nothing ran")
 
     def _show(self) -> None:
         line = progress_line(self.done, self.failed, self.total, self.clock() - self._t0)
