@@ -48,10 +48,11 @@ class ForgeApp(App):
     TITLE = "Dataset Forge"
     CSS_PATH = str(STYLESHEET)
     COMMANDS = App.COMMANDS | {ActionCommands}
+    # single letters (q, s, ?) are bound on the main menu only: here they would fire while a
+    # form's button or switch has focus
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help"),
-        Binding("s", "settings", "Settings"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "help", "Help"),
     ]
 
     def __init__(self, folder: str = ".", settings_path: str | None = None, *,
@@ -110,13 +111,27 @@ class ForgeApp(App):
         if ui.bell:
             self.bell()
 
-    async def action_quit(self) -> None:
-        """Stop any running job first, so the worker thread ends within about a second."""
+    def running_jobs(self) -> list[Any]:
         from .screens.run import RunScreen
-        for screen in self.screen_stack:
-            if isinstance(screen, RunScreen):
-                screen.cancel_token.cancel()
-        await super().action_quit()
+        return [s for s in self.screen_stack if isinstance(s, RunScreen) and s.running]
+
+    async def action_quit(self) -> None:
+        """Quit; while a job runs, ask first, then stop it so its worker thread ends within
+        about a second."""
+        from .screens.confirm import Choice
+        if not self.running_jobs():
+            await super().action_quit()
+            return
+        if isinstance(self.screen, Choice):
+            return
+
+        async def answered(answer: str | None) -> None:
+            if answer == "quit":
+                for screen in self.running_jobs():
+                    screen.cancel_token.cancel()
+                await super(ForgeApp, self).action_quit()
+        self.push_screen(Choice("A job is running. Quit and stop it? Finished items are kept.",
+                                [("stay", "Keep running"), ("quit", "Stop and quit")]), answered)
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

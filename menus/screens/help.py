@@ -23,9 +23,9 @@ Every action here is also a headless command: the form shows the exact
 | Ctrl+P | command palette: search every action and screen |
 | Ctrl+R | run the action from its form |
 | Escape | back; on a running job: cancel it (finished items are kept) |
-| S | settings (from menus and results) |
-| ? | this help |
-| Q | quit |
+| S, ?, Q | on the main menu: settings, this help, quit |
+| F1 | this help, everywhere |
+| Ctrl+Q | quit, everywhere (asks first while a job runs) |
 
 ## Screens
 

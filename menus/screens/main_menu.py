@@ -16,6 +16,9 @@ from ..catalog import MenuEntry, MenuGroup, menu_groups, paragraphs
 
 class MainMenu(Screen):
     BINDINGS = [
+        Binding("q", "app.quit", "Quit"),
+        Binding("s", "app.settings", "Settings"),
+        Binding("question_mark", "app.help", "Help", show=False),
         Binding("right", "focus_entries", "Actions", show=False),
         Binding("left", "focus_groups", "Families", show=False),
         *[Binding(str(n), f"jump({n - 1})", f"Family {n}", show=False) for n in range(1, 7)],

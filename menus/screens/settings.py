@@ -64,28 +64,39 @@ class SettingsScreen(Screen):
         return out
 
     @on(Button.Pressed, "#save")
-    def action_save(self) -> None:
+    def action_save(self) -> bool:
+        """Write the changed keys; True when the file now matches the form."""
         invalid = [f for f in self.query(FormField) if f.validate() is not None]
         if invalid:
             self.notify(invalid[0].error or "", title="Not saved", severity="error")
             invalid[0].query(".field-control").first().focus()
-            return
+            return False
         changes = self.changed()
         if not changes:
             self.notify("Nothing changed")
-            return
+            return True
         try:
             for key, raw in changes.items():
                 loaded = set_value(self.app.settings_path, key, as_text(raw))
         except SettingsError as exc:
             self.notify(str(exc), title="Not saved", severity="error")
-            return
+            return False
         self.saved = loaded.settings.to_flat()
         self.notify(f"{len(changes)} setting(s) saved to {loaded.path}; the next run uses them",
                     title="Saved")
+        return True
 
     @on(Button.Pressed, "#back")
     def action_back(self) -> None:
-        if self.changed():
-            self.notify("Unsaved changes dropped", severity="warning")
-        self.app.pop_screen()
+        """Leave; with unsaved edits, ask whether to save them, drop them or stay."""
+        from .confirm import Choice
+        if not self.changed():
+            self.app.pop_screen()
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer == "save" and self.action_save() or answer == "discard":
+                self.app.pop_screen()
+        self.app.push_screen(Choice(f"{len(self.changed())} unsaved change(s).",
+                                    [("save", "Save"), ("discard", "Discard"), ("stay", "Stay")]),
+                             answered)
