@@ -57,7 +57,7 @@ class UndoManifest:
             self._write({"manifest": "dataset-forge undo", "version": MANIFEST_VERSION,
                          "action": action, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                          "cwd": os.getcwd(),
-                         "params": {k: str(v) for k, v in (params or {}).items()}})
+                         "params": json.loads(json.dumps(params or {}, default=str))})
 
     def _write(self, entry: dict[str, Any]) -> None:
         self._fh.write(json.dumps(entry) + "\n")
@@ -239,14 +239,31 @@ def _remove_created(step: UndoStep) -> None:
     os.unlink(step.op["dst"])
 
 
+def _prune_empty_parents(path: Path, stop: Path | None) -> None:
+    """Remove the folders a run created for `path` once they are empty, innermost first, never
+    above `stop` (the run's --dest) and never a folder that still holds anything."""
+    folder = path.parent
+    while folder != folder.parent and (stop is None or folder != stop.parent):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
 def replay(path: str | Path, *, apply: bool = True) -> Iterator[tuple[UndoStep, str | None]]:
     """Undo every operation (newest first); yields (step, error or None). Dry run unless apply."""
+    header, _ = read_manifest(path)
+    dest = (header.get("params") or {}).get("dest")
+    stop = Path(dest).resolve() if dest else None
     for step in plan_undo(path):
         if not apply or step.status not in ("restore", "remove-created"):
             yield step, None
             continue
         try:
             (_restore if step.status == "restore" else _remove_created)(step)
+            if step.op.get("dst") and stop is not None:
+                _prune_empty_parents(Path(step.op["dst"]).resolve(), stop)
             yield step, None
         except OSError as exc:
             yield step, f"{type(exc).__name__}: {exc.strerror or exc}"

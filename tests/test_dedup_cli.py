@@ -92,7 +92,7 @@ def test_dry_run_apply_undo_and_cache(run_cli, dupes, tmp_path):
     undo = run_cli("undo", report["files"]["undo_manifest"], "--apply")
     assert undo.returncode == 0, undo
     assert digest_tree(dupes) == before
-    assert digest_tree(tmp_path / "moved") == {}
+    assert not (tmp_path / "moved").exists()  # the folders the run created are gone too
 
 
 def test_remove_goes_to_trash_and_undo_restores(run_cli, dupes, tmp_path):
