@@ -230,3 +230,30 @@ def test_parse_size(text, value):
 def test_parse_size_rejects_nonsense(text):
     with pytest.raises(ValueError):
         parse_size(text)
+
+
+def test_search_bound_holds_and_easy_images_stop_after_two_probes():
+    import math
+    from dataset_forge.compress.search import _lowest_good_step
+    for last in (0, 1, 5, 40, 85, 99):
+        for answer in range(last + 2):          # last + 1: nothing is good
+            for easy in (False, True):
+                calls = []
+
+                def judge(step):
+                    calls.append(step)
+                    good = step >= answer
+                    return good, False, good and easy
+                found = _lowest_good_step(last, judge)
+                assert found == (answer if answer <= last else None)
+                assert len(calls) <= math.ceil(math.log2(last + 2))
+                if easy and answer == 0 and last == 85:
+                    assert len(calls) == 2
+
+
+def test_ssim_is_scored_on_a_bounded_copy(monkeypatch):
+    from dataset_forge.compress import search
+    monkeypatch.setattr(search, "SSIM_MAX_PIXELS", 1000)
+    im = Image.new("RGB", (90, 40), (10, 20, 30))   # 3600 px -> factor 2 -> 45 x 20
+    assert search.ssim_pixels(im).shape == (20, 45, 3)
+    assert search.ssim_pixels(im.resize((30, 30))).shape == (30, 30, 3)

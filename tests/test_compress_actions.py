@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -256,3 +257,60 @@ def test_cli_resumes_after_a_hard_kill(tmp_path, make_image, run_cli):
     assert summary["done_earlier"] + summary["written"] == 40
     assert sorted(p.name for p in out.glob("*.webp")) == [f"{i:02d}.webp" for i in range(40)]
     assert not list(out.rglob("*.forge-tmp"))
+
+
+def test_compress_keeps_originals_by_default_convert_does_not(tmp_path, make_image):
+    src = tmp_path / "in"
+    small = make_image(src / "tiny.jpg", size=(128, 96), quality=30)  # q90 re-encode grows
+    report = run("compress", input=src, output=tmp_path / "c")
+    assert (tmp_path / "c/tiny.jpg").read_bytes() == small.read_bytes()
+    assert report.summary["kept_original"] == 1
+    forced = run("compress", input=src, output=tmp_path / "f", only_if_smaller=False)
+    assert forced.summary["written"] == 1
+    assert (tmp_path / "f/tiny.jpg").stat().st_size > small.stat().st_size
+    converted = run("convert", input=src, output=tmp_path / "v", format="jpeg")
+    assert converted.summary["written"] == 1
+
+
+def test_keep_decides_by_content_png_named_jpg_stays_lossless(tmp_path, make_image):
+    src = tmp_path / "in"
+    png = make_image(src / "real.png", size=(40, 30))
+    disguised = src / "png_named.jpg"
+    png.rename(disguised)
+    report = run("compress", input=src, output=tmp_path / "out", only_if_smaller=False)
+    out = tmp_path / "out/png_named.jpg"
+    assert decoded(out) == ("PNG", (40, 30))
+    with Image.open(out) as a, Image.open(disguised) as b:
+        assert np.array_equal(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))
+    # the PNG row has no quality: the table shows "-" (never None)
+    images = report.tables[1]
+    assert images.rows[0][images.columns.index("quality")] == "-"
+    assert all(cell is not None for table in report.tables for row in table.rows for cell in row)
+
+
+def test_flat_image_search_takes_two_encodes(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.new("RGB", (64, 64), (90, 140, 200)).save(src / "flat.png")
+    report = run("convert", input=src, output=tmp_path / "out", format="webp", target_ssim=0.95)
+    with open(tmp_path / "out/convert_rows.csv", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    assert row["quality"] == "10" and int(row["encodes"]) <= 2
+    assert report.summary["encodes_per_image"] <= 2
+
+
+def test_in_place_undo_manifest_only_when_something_was_replaced(tmp_path, make_image,
+                                                                 trash_home):
+    src = tmp_path / "in"
+    make_image(src / "a.png", size=(48, 32))
+    report = run_action(get_action("compress"), {"input": src, "in_place": True},
+                        config=SERIAL, report_dir=tmp_path / "r")
+    assert "undo_manifest" not in report.files
+    assert not (tmp_path / "r/compress_undo.jsonl").exists()
+    converted = run_action(get_action("convert"), {"input": src, "format": "webp",
+                                                   "in_place": True},
+                           config=SERIAL, report_dir=tmp_path / "r")
+    manifest = Path(converted.files["undo_manifest"])
+    header, *ops = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert header["params"]["output"] is None and header["params"]["in_place"] is True
+    assert [op["op"] for op in ops] == ["copy", "trash"]

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import collections
 import functools
+import itertools
+import json
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,11 +23,12 @@ from ..compress import (DEFAULT_QUALITY, EXTENSIONS, FORMATS, ConvertSettings, E
                         Target, convert_file, parse_size)
 from ..context import RunContext
 from ..errors import UsageError
-from ..io import (Journal, check_output, fingerprint, iter_images, pair_folders,
+from ..io import (Journal, atomic_write, check_output, fingerprint, iter_images, pair_folders,
                   remove_leftover_temporaries)
 from ..parallel import Failure, WorkKind
 from ..report import Report, RowWriter, Table
-from ..undo import UndoManifest
+from ..io.sniff import sniff_format
+from ..undo import MANIFEST_VERSION
 from .common import HQ, INCLUDE_HIDDEN, LQ
 from .registry import Family, Param, action
 
@@ -33,9 +37,9 @@ MAX_TABLE_ROWS = 40
 COLUMNS = ["source", "output", "status", "format_in", "mode_in", "format_out", "mode_out", "width",
            "height", "bytes_in", "bytes_out", "ratio", "quality", "ssim", "encodes",
            "target_reached", "lost_alpha", "seconds", "notes"]
-#: extension of a source -> its format, for --format keep (anything else becomes PNG)
-KEEP_BY_EXTENSION = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".jfif": "jpeg",
-                     ".png": "png", ".webp": "webp", ".avif": "avif"}
+#: a source's content format (sniffed, not its name) -> its format for --format keep (anything
+#: else becomes PNG)
+KEEP_BY_CONTENT = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "AVIF": "avif"}
 
 INPUT = Param("input", "dir", help="folder of images to convert (or use --hq and --lq)")
 OUTPUT = Param("output", "path", help="folder for the converted tree, the journal and the report "
@@ -62,8 +66,6 @@ SHARED_PARAMS = [
           "lossless (smaller; the file may then decode as another mode, e.g. RGB as P)"),
     Param("png_compress_level", "int", 9, "PNG: zlib level when --no-oxipng", min=0, max=9),
     Param("avif_speed", "int", 6, "AVIF: encoder speed 0 (smallest) to 10 (fastest)", min=0, max=10),
-    Param("only_if_smaller", "bool", False, "keep the original where re-encoding does not make "
-          "it smaller (copied as it is into --output, or left alone --in-place)"),
     Param("in_place", "bool", False, "replace the originals (verified, atomic swap); with a "
           "new extension the old file goes to the system trash (dataset-forge undo restores it)"),
     Param("strip_metadata", "bool", False, "drop ICC profiles and EXIF"),
@@ -72,13 +74,23 @@ SHARED_PARAMS = [
           "(name or #rrggbb)"),
     INCLUDE_HIDDEN,
 ]
+
+
+def only_if_smaller(default: bool) -> Param:
+    return Param("only_if_smaller", "bool", default, "keep the original where re-encoding does "
+                 "not make it smaller (copied as it is into --output, or left alone --in-place)"
+                 + ("; on for compress, --no-only-if-smaller writes every re-encode" if default
+                    else ""))
+
+
 COMPRESS_PARAMS = [INPUT, OUTPUT, HQ, LQ,
                    Param("format", "choice", "keep", "target format; keep re-encodes each file in "
-                         "its own format (others become PNG)", choices=("keep",) + FORMATS),
-                   *SHARED_PARAMS]
+                         "the format of its content, whatever its name (others become PNG)",
+                         choices=("keep",) + FORMATS),
+                   *SHARED_PARAMS, only_if_smaller(True)]
 CONVERT_PARAMS = [INPUT, OUTPUT, HQ, LQ,
                   Param("format", "choice", None, "target format", choices=FORMATS, required=True),
-                  *SHARED_PARAMS]
+                  *SHARED_PARAMS, only_if_smaller(False)]
 
 
 @dataclass(frozen=True)
@@ -135,11 +147,10 @@ def run_conversion(ctx: RunContext, params: dict[str, Any], name: str) -> Report
                       "trees": [(t.name, str(t.source), str(t.dest)) for t in trees]})
     totals = Totals()
     ctx.report_dir.mkdir(parents=True, exist_ok=True)
+    undo_path = ctx.report_dir / f"{name}_undo.jsonl"
     if settings.in_place:   # workers append to it; created here so it has one header
-        undo_path = ctx.report_dir / f"{name}_undo.jsonl"
-        UndoManifest(undo_path, name, params).close()
         settings = replace(settings, undo_manifest=str(undo_path))
-        report.files["undo_manifest"] = str(undo_path)
+        start_undo_manifest(undo_path, name, params)
     t0 = time.perf_counter()
     with Journal(Path(journal_root) / JOURNAL_DIR / f"{name}.jsonl", fp) as journal, \
             RowWriter(ctx.report_dir / f"{name}_rows.csv", COLUMNS) as rows:
@@ -162,9 +173,34 @@ def run_conversion(ctx: RunContext, params: dict[str, Any], name: str) -> Report
     report.summary = totals.summary(len(jobs) + len(failures), len(report.failures), elapsed,
                                     cleaned, settings)
     report.tables = totals.tables(settings.target is not None or settings.measure)
+    if settings.in_place and finish_undo_manifest(undo_path):
+        report.files["undo_manifest"] = str(undo_path)
     report.files["rows_csv"] = str(rows.path)
     report.files["journal"] = str(journal.path)
     return report
+
+
+def start_undo_manifest(path: Path, name: str, params: dict[str, Any]) -> None:
+    """Write the manifest header once, params as JSON values (null, true, numbers, strings)."""
+    if path.exists() and path.stat().st_size:
+        return  # a rerun appends to the manifest it already started
+    header = {"manifest": "dataset-forge undo", "version": MANIFEST_VERSION, "action": name,
+              "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "cwd": os.getcwd(),
+              "params": json.loads(json.dumps(params, default=str))}
+    with atomic_write(path, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(header) + "\n")
+
+
+def finish_undo_manifest(path: Path) -> bool:
+    """True when the manifest logged an operation; one with only its header is removed."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            if any(line.strip() for line in itertools.islice(fh, 1, None)):
+                return True
+    except FileNotFoundError:
+        return False
+    path.unlink()
+    return False
 
 
 def build_settings(params: dict[str, Any]) -> ConvertSettings:
@@ -236,9 +272,11 @@ def plan_jobs(trees: list[Tree], params: dict[str, Any],
     for tree in trees:
         for path in _sources(tree, params):
             rel = path.relative_to(tree.source)
-            fmt = params["format"] if params["format"] in FORMATS else \
-                KEEP_BY_EXTENSION.get(path.suffix.lower(), "png")
-            same_format = params["format"] == "keep" and path.suffix.lower() in KEEP_BY_EXTENSION
+            content = KEEP_BY_CONTENT.get(sniff_format(path) or "") \
+                if params["format"] == "keep" else None
+            fmt = params["format"] if params["format"] in FORMATS else content or "png"
+            # keep: a file in one of the four formats keeps its name, even a PNG named .jpg
+            same_format = content is not None
             dest = tree.dest / (rel if same_format else rel.with_suffix(EXTENSIONS[fmt]))
             other = claimed.get(dest) or (dest if dest != path and dest in sources else None)
             if other is not None:
@@ -303,9 +341,8 @@ class Totals:
         if row["status"] != "done-earlier":
             self.encodes.append(row["encodes"])
         if len(self.preview) < MAX_TABLE_ROWS:
-            self.preview.append([row["source"], row["status"], row["format_out"], row["quality"],
-                                 row["bytes_in"], row["bytes_out"], row["ratio"], row["ssim"],
-                                 row["encodes"]])
+            self.preview.append([_cell(row[k]) for k in ("source", "status", "format_out",
+                                 "quality", "bytes_in", "bytes_out", "ratio", "ssim", "encodes")])
 
     def summary(self, images: int, failed: int, elapsed: float, cleaned: int,
                 settings: ConvertSettings) -> dict[str, Any]:
@@ -330,14 +367,14 @@ class Totals:
                                         if self.encodes else None)
         if cleaned:
             out["stale_temporaries_removed"] = cleaned
-        return out
+        return {k: v for k, v in out.items() if v is not None}  # nothing to say: no line
 
     def tables(self, show_scores: bool) -> list[Table]:
         formats = Table("Bytes by output format", ["format", "images", "before", "after", "ratio"],
-                        [[k, v[0], v[1], v[2], round(v[2] / v[1], 4) if v[1] else None]
+                        [[k, v[0], v[1], v[2], _ratio(v[2], v[1])]
                          for k, v in sorted(self.by_format.items())])
         formats.rows.append(["total", sum(self.status.values()), self.before, self.after,
-                             round(self.after / self.before, 4) if self.before else None])
+                             _ratio(self.after, self.before)])
         columns = ["source", "status", "format", "quality", "bytes in", "bytes out", "ratio"]
         rows = [r[:7] for r in self.preview]
         if show_scores:
@@ -345,3 +382,12 @@ class Totals:
             rows = [list(r) for r in self.preview]
         total = sum(self.status.values())
         return [formats, Table(f"Images (first {len(rows)} of {total})", columns, rows)]
+
+
+def _ratio(after: int, before: int) -> float | str:
+    return round(after / before, 4) if before else "-"
+
+
+def _cell(value: Any) -> Any:
+    """Table cells show "-" where a row has no value (no quality for PNG, no SSIM measured)."""
+    return "-" if value is None else value
