@@ -23,9 +23,13 @@ def _first_lq(folder: Path) -> Path | None:
 
 
 def pair_folders(action: Action, folder: str) -> tuple[str, str] | None:
-    """(hq, lq) when the action declares both and the dataset has `hq/` and an `lq*/` folder."""
+    """(hq, lq) when the action declares both, takes them instead of a required input, and the
+    dataset has `hq/` and an `lq*/` folder."""
     root = Path(folder)
     names = {p.name for p in action.params}
+    required = {p.name for p in action.params if p.required}
+    if required & set(INPUT_NAMES) and "hq" not in required:
+        return None  # HQ/LQ are extras beside a required input, not the way in
     lq = _first_lq(root)
     if {"hq", "lq"} <= names and (root / "hq").is_dir() and lq is not None:
         return str(root / "hq"), str(lq)

@@ -33,10 +33,10 @@ def test_headless_command_lists_only_what_differs_from_the_defaults():
 def test_fields_check_like_the_cli_and_the_settings_command(tmp_path):
     scale = from_param(ACTION.param("scale"))
     assert scale.kind == "text" and scale.check("4") is None and scale.check("") is None
-    assert scale.check("9") == "--scale '9': must be a int from 1 to 8"
+    assert scale.check("9") == "--scale '9': must be an integer from 1 to 8"
     folder = from_param(INPUT)
     assert folder.kind == "folder" and folder.required
-    assert folder.check("") == "--input is required (folder of images to read (never modified))"
+    assert folder.check("") == "--input is required: folder of images to read (never modified)"
     assert folder.check(str(tmp_path)) is None
     assert from_param(ACTION.param("mode")).kind == "choice"
     workers = from_setting(spec_for("parallel.max_workers"))
