@@ -33,7 +33,7 @@ from .errors import UsageError
 from .ops import FieldError, get_op
 from .ops.fields import Fixed, Spec
 from .ops.geometric import FILTERS
-from .ops.registry import DEGRADE, GEOMETRIC, PHOTOMETRIC, RESAMPLE, Op
+from .ops.registry import DEGRADE, RESAMPLE, Op
 
 STEP_KEYS = ("op", "p")
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import collections
 import functools
 import itertools
-import json
-import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,12 +21,12 @@ from ..compress import (DEFAULT_QUALITY, EXTENSIONS, FORMATS, ConvertSettings, E
                         Target, convert_file, parse_size)
 from ..context import RunContext
 from ..errors import UsageError
-from ..io import (Journal, atomic_write, check_output, fingerprint, iter_images, pair_folders,
+from ..io import (Journal, check_output, fingerprint, iter_images, pair_folders,
                   remove_leftover_temporaries)
 from ..parallel import Failure, WorkKind
 from ..report import Report, RowWriter, Table
 from ..io.sniff import sniff_format
-from ..undo import MANIFEST_VERSION
+from ..undo import UndoManifest
 from .common import HQ, INCLUDE_HIDDEN, LQ
 from .registry import Family, Param, action
 
@@ -181,14 +179,8 @@ def run_conversion(ctx: RunContext, params: dict[str, Any], name: str) -> Report
 
 
 def start_undo_manifest(path: Path, name: str, params: dict[str, Any]) -> None:
-    """Write the manifest header once, params as JSON values (null, true, numbers, strings)."""
-    if path.exists() and path.stat().st_size:
-        return  # a rerun appends to the manifest it already started
-    header = {"manifest": "dataset-forge undo", "version": MANIFEST_VERSION, "action": name,
-              "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "cwd": os.getcwd(),
-              "params": json.loads(json.dumps(params, default=str))}
-    with atomic_write(path, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(header) + "\n")
+    """Write the manifest header once (a rerun appends to the manifest it already started)."""
+    UndoManifest(path, name, params).close()
 
 
 def finish_undo_manifest(path: Path) -> bool:

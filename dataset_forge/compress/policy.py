@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
 from ..io import to_rgb
-from ..io.images import ALPHA_MODES, has_transparency
+from ..io.images import has_transparency
 from .options import EncodeOptions
 
 ORIENTATION_TAG = 0x0112
