@@ -60,9 +60,11 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
     """Validate parameters, run the action, write its JSON report, append the run log."""
     params = action.parse_params(raw_params)
     require_images(action, params)
+    if settings is None:  # library use: the user's settings file, as the CLI would read it
+        from .settings import load_settings, resolve_settings_path
+        settings = load_settings(resolve_settings_path()).settings
     if report_dir is None:
-        root = settings.reports_dir() if settings is not None else Path("forge-reports")
-        report_dir = default_report_dir(action, params, Path(root))
+        report_dir = default_report_dir(action, params, Path(settings.reports_dir()))
     t0 = time.perf_counter()
     with _one_cluster_per_run(config, action.kind) as config:
         ctx = RunContext(config=config, report_dir=Path(report_dir), sink=sink,
