@@ -192,6 +192,21 @@ def test_alignment_sees_shift_and_other_pictures(tmp_path):
     assert pairs.is_aligned({**same}, 0.6, 0.5) and not pairs.is_aligned(shifted, 0.6, 0.5)
 
 
+def test_no_phantom_shift_when_lq_noise_swamps_faint_content(tmp_path):
+    """A faint picture whose LQ carries degradation noise: phase correlation's peak is noise
+    there (found on real make-lq outputs), so an aligned pair must not report a shift."""
+    y, x = np.mgrid[0:480, 0:640].astype(np.float32)
+    faint = np.stack([200 + 3 * x / 640, 200 + 3 * y / 480, np.full_like(x, 201)], -1)
+    hq = Image.fromarray(faint.astype(np.uint8))
+    hq.save(tmp_path / "hq.png")
+    small = np.asarray(hq.resize((160, 120), Image.Resampling.BICUBIC)).astype(np.float32)
+    for seed in range(4):
+        noisy = small + np.random.default_rng(seed).normal(0, 2, small.shape)
+        Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(tmp_path / "lq.png")
+        row = pairs.alignment(tmp_path / "hq.png", tmp_path / "lq.png")
+        assert (row["shift_x"], row["shift_y"]) == (0, 0), (seed, row)
+
+
 def test_reduced_reads_and_alignment_honour_exif_orientation(tmp_path):
     from dataset_forge.analysis.loading import load_small
     upright = Image.fromarray(photo_like(192, 256, seed=4))      # portrait as the camera saw it

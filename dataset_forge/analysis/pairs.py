@@ -50,7 +50,24 @@ def phase_shift(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
     corr = np.fft.irfft2(cross, s=a.shape)
     dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
     h, w = a.shape
-    return (int(dx - w) if dx > w // 2 else int(dx)), (int(dy - h) if dy > h // 2 else int(dy))
+    dx, dy = (int(dx - w) if dx > w // 2 else int(dx)), (int(dy - h) if dy > h // 2 else int(dy))
+    # On flat or noisy content the correlation peak is noise: keep a shift only when the
+    # images really match better with it than without it.
+    if (dx, dy) != (0, 0) and _overlap_mse(a, b, dx, dy) > SHIFT_GAIN * _overlap_mse(a, b, 0, 0):
+        return 0, 0
+    return dx, dy
+
+
+SHIFT_GAIN = 0.5  # a shift must at least halve the mean squared error to be reported
+
+
+def _overlap_mse(a: np.ndarray, b: np.ndarray, dx: int, dy: int) -> float:
+    """Mean squared difference where `b`, displaced by (dx, dy), overlaps `a`."""
+    h, w = a.shape
+    ay, by = slice(max(0, -dy), min(h, h - dy)), slice(max(0, dy), min(h, h + dy))
+    ax, bx = slice(max(0, -dx), min(w, w - dx)), slice(max(0, dx), min(w, w + dx))
+    diff = a[ay, ax] - b[by, bx]
+    return float(np.mean(diff * diff)) if diff.size else float("inf")
 
 
 def alignment(hq: Path, lq: Path, size: int = ALIGN_SIZE,
