@@ -46,7 +46,8 @@ SHARED_PARAMS = [
     Param("quality", "int", None, "encoder quality for JPEG, lossy WebP and AVIF (default: "
           + ", ".join(f"{k} {v}" for k, v in DEFAULT_QUALITY.items()) + ")", min=1, max=100),
     Param("target_ssim", "float", None, "search each image's quality for the smallest file whose "
-          "SSIM to the source is at least this (e.g. 0.95)", min=0.5, max=1.0),
+          "SSIM to the source is at least this (e.g. 0.95; images over 2 Mpx are scored on a "
+          "shrunk copy, which is more lenient than full-resolution SSIM)", min=0.5, max=1.0),
     Param("target_bytes", "str", None, "search each image's quality for the best one that fits "
           "this size (e.g. 150k, 1.5MB, 200KiB)"),
     Param("min_quality", "int", 10, "lowest quality the search may pick", min=1, max=100),
