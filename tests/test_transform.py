@@ -183,3 +183,22 @@ def test_outputs_keep_the_inputs_icc_profile(tmp_path, make_image):
             with Image.open(path) as im:
                 got = im.info.get("icc_profile")
             assert got == (None if path.name.startswith("plain") else icc), (name, path)
+
+
+def test_grey_sources_stay_single_channel_and_colour_stays_colour(run_cli, tmp_path, make_image):
+    src = tmp_path / "src"
+    make_image(src / "grey.png", size=(64, 48), seed=1, mode="L")
+    make_image(src / "grey_alpha.png", size=(64, 48), seed=2, mode="LA")
+    make_image(src / "colour.png", size=(64, 48), seed=3)
+    out = tmp_path / "out"
+    result = run_cli("--action", "resize", "--input", src, "--output", out, "--scale", "0.5")
+    assert result.returncode == 0, result
+    modes = {p.name: Image.open(p).mode for p in out.glob("*.png")}
+    assert modes == {"grey.png": "L", "grey_alpha.png": "LA", "colour.png": "RGB"}
+    pipeline = '[{"op": "saturation", "factor": 2.0}, {"op": "gaussian_blur", "sigma": 1.0}]'
+    lq = tmp_path / "lq"
+    result = run_cli("--action", "make-lq", "--input", src, "--output", lq, "--scale", "2",
+                     "--pipeline", pipeline, "--seed", "1")
+    assert result.returncode == 0, result
+    assert Image.open(lq / "lq" / "grey.png").mode == "L"
+    assert Image.open(lq / "hq" / "grey.png").mode == "L"

@@ -14,7 +14,7 @@ from PIL import Image
 from ..context import RunContext
 from ..errors import UsageError
 from ..io import fingerprint
-from ..ops.files import icc_of, load_image, save_image
+from ..ops.files import icc_of, is_grey_source, load_image, save_image
 from ..ops.mix import cutmix, cutmix_box, mixup
 from ..parallel import WorkKind
 from ..pipeline import image_entropy, load_pipeline, step_rng
@@ -83,6 +83,7 @@ def mix_one(cfg: Mixing, job: MixJob) -> dict[str, Any]:
     a = load_image(job.source)
     icc = icc_of(a)
     b = load_image(job.partner)
+    grey = is_grey_source(a) and is_grey_source(b)
     mode = "RGBA" if "A" in a.mode + b.mode else "RGB"
     a, b = a.convert(mode), b.convert(mode).resize(a.size, Image.Resampling.BICUBIC)
     record: dict[str, Any] = {"input": str(job.source), "partner": str(job.partner),
@@ -95,7 +96,7 @@ def mix_one(cfg: Mixing, job: MixJob) -> dict[str, Any]:
     else:
         out = mixup(a, b, lam)
         record["lam"] = lam
-    path = save_image(out, out_path(cfg.out, job), cfg.quality, icc)
+    path = save_image(out, out_path(cfg.out, job), cfg.quality, icc, grey)
     record["outputs"] = [str(path.relative_to(cfg.out))]
     return record
 

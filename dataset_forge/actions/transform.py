@@ -19,7 +19,8 @@ from ..errors import UsageError
 from ..io import (Journal, check_output, fingerprint, iter_images, pair_folders, pair_key,
                   remove_leftover_temporaries)
 from ..ops import all_ops
-from ..ops.files import OUTPUT_FORMATS, icc_of, load_image, output_suffix, save_image
+from ..ops.files import (OUTPUT_FORMATS, icc_of, is_grey_source, load_image, output_suffix,
+                         save_image)
 from ..ops.geometric import FILTER_NAMES, modcrop
 from ..ops.registry import DEGRADE, RESAMPLE
 from ..ops.tiles import complexity, grey, is_flat, tile_boxes
@@ -124,24 +125,27 @@ def render(cfg: Render, job: Job) -> dict[str, Any]:
     ensure_plugins(cfg.plugins)
     hq = load_image(job.source)
     hq_icc = lq_icc = icc_of(hq)
+    hq_grey = lq_grey = is_grey_source(hq)
     frame = Frame(hq)
     if cfg.mode == "make_lq":
         frame.hq = modcrop(hq, cfg.scale)
         frame.lq, frame.snap, frame.scale = frame.hq.copy(), cfg.scale, cfg.scale
     elif cfg.mode == "pairs":
         frame.lq = load_image(job.lq)
-        lq_icc = icc_of(frame.lq)
+        lq_icc, lq_grey = icc_of(frame.lq), is_grey_source(frame.lq)
         frame.snap = frame.factor
     log = cfg.pipeline.run(frame, image_entropy(cfg.seed, job.key, job.variation))
     outputs = []
     if frame.lq is None:
-        outputs.append(save_image(frame.hq, out_path(cfg.out, job), cfg.quality, hq_icc))
+        outputs.append(save_image(frame.hq, out_path(cfg.out, job), cfg.quality, hq_icc,
+                                  hq_grey))
     else:
         frame.factor  # noqa: B018 - raises if the pair lost alignment
         if cfg.write_hq:
             outputs.append(save_image(frame.hq, out_path(cfg.out, job, "hq"), cfg.quality,
-                                      hq_icc))
-        outputs.append(save_image(frame.lq, out_path(cfg.out, job, "lq"), cfg.quality, lq_icc))
+                                      hq_icc, hq_grey))
+        outputs.append(save_image(frame.lq, out_path(cfg.out, job, "lq"), cfg.quality, lq_icc,
+                                  lq_grey))
     return {"input": str(job.source), **({"lq_input": str(job.lq)} if job.lq else {}),
             "seed": cfg.seed, "key": job.key, "variation": job.variation,
             "outputs": [str(p.relative_to(cfg.out)) for p in outputs],

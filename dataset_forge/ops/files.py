@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
+
 from PIL import Image, ImageOps
 
 from ..io import atomic_save, decode, open_image, to_rgb
@@ -16,6 +18,7 @@ SAVE_FORMAT = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", 
 
 
 ICC_SPACES = {"RGB": b"RGB ", "RGBA": b"RGB ", "L": b"GRAY", "LA": b"GRAY"}
+GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 ICC_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
 
 
@@ -31,6 +34,7 @@ def load_image(path: str | Path) -> Image.Image:
         out = out.copy() if out is im else out
         if icc:
             out.info["icc_profile"] = icc
+        out.info["grey_source"] = im.mode in GREY_MODES
         return out
 
 
@@ -38,6 +42,24 @@ def icc_of(img: Image.Image) -> bytes | None:
     """The ICC profile a loaded input carries (ops return new images without it: take it
     before transforming and give it to `save_image`)."""
     return img.info.get("icc_profile") or None
+
+
+def is_grey_source(img: Image.Image) -> bool:
+    """Whether a loaded input was single-channel (take it before transforming, like `icc_of`)."""
+    return bool(img.info.get("grey_source"))
+
+
+def as_grey(img: Image.Image) -> Image.Image:
+    """L / LA when every pixel is still grey (R = G = B); the image unchanged otherwise."""
+    if img.mode not in ("RGB", "RGBA"):
+        return img
+    arr = np.asarray(img)
+    if not (np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 1], arr[..., 2])):
+        return img
+    grey = Image.fromarray(arr[..., 0], "L")
+    if img.mode == "RGBA":
+        grey = Image.merge("LA", (grey, img.getchannel("A")))
+    return grey
 
 
 def output_suffix(source: Path, fmt: str) -> str:
@@ -48,10 +70,14 @@ def output_suffix(source: Path, fmt: str) -> str:
     return suffix if suffix in WRITABLE else ".png"
 
 
-def encode(img: Image.Image, suffix: str, quality: int, icc: bytes | None = None) -> bytes:
+def encode(img: Image.Image, suffix: str, quality: int, icc: bytes | None = None,
+           grey: bool = False) -> bytes:
     """Encoded bytes; `icc` is embedded where the format stores one and the profile's colour
-    space fits the image (a CMYK source's profile never lands on RGB pixels)."""
+    space fits the image (a CMYK source's profile never lands on RGB pixels). With `grey` (the
+    source was single-channel) a still-grey result is stored as L / LA, not three channels."""
     fmt = SAVE_FORMAT[suffix]
+    if grey:
+        img = as_grey(img)
     if fmt in ("JPEG", "BMP") and img.mode not in ("RGB", "L"):
         img = to_rgb(img)
     options: dict = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
@@ -63,7 +89,8 @@ def encode(img: Image.Image, suffix: str, quality: int, icc: bytes | None = None
 
 
 def save_image(img: Image.Image, path: Path, quality: int = 95,
-               icc: bytes | None = None) -> Path:
-    """Encode by the path's extension (embedding `icc`) and write atomically."""
-    data = encode(img, path.suffix.lower(), quality, icc)
+               icc: bytes | None = None, grey: bool = False) -> Path:
+    """Encode by the path's extension (embedding `icc`, keeping grey sources grey) and write
+    atomically."""
+    data = encode(img, path.suffix.lower(), quality, icc, grey)
     return atomic_save(path, lambda fh: fh.write(data))
