@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench_parallel import cpu_task, trivial  # the same workloads as the process-pool benchmark
-from dataset_forge.cluster import ClusterSpec, open_cluster
+from dataset_forge.parallel.cluster import ClusterSpec, open_cluster
 from dataset_forge.io import iter_images
 from dataset_forge.parallel import ParallelConfig, ParallelProcessor, WorkKind
 

@@ -17,7 +17,7 @@ from dataset_forge.actions.registry import get_action
 from dataset_forge.actions.transform import Render, make_jobs, render
 from dataset_forge.io import iter_images
 from dataset_forge.parallel import ParallelConfig
-from dataset_forge.pipeline import load_pipeline
+from dataset_forge.transforms.pipeline import load_pipeline
 from dataset_forge.runner import run_action
 
 REPO = Path(__file__).resolve().parents[1]

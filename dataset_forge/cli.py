@@ -26,7 +26,7 @@ from . import __version__
 from .actions.registry import Action, Family, all_actions, get_action
 from .errors import EXIT_CANCELLED, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from .parallel import CancelToken, ParallelConfig, ProcessingType
-from .render import ProgressRenderer, render_report
+from .reports.terminal import ProgressRenderer, render_report
 
 EXIT_INTERNAL = 3
 PIPE_WIDTH = 1000  # columns assumed when output is not a terminal

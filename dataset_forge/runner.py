@@ -16,7 +16,7 @@ from .io.sniff import sniff_format
 from .parallel import CancelToken, ParallelConfig, ProcessingType, RunSummary, Sink, WorkKind
 from .parallel.events import null_sink
 from .parallel.runlog import append_run
-from .report import Report
+from .reports.report import Report
 
 
 #: parameters that name folders of images to read; an empty one is a usage error for any action
@@ -95,7 +95,7 @@ def _one_cluster_per_run(config: ParallelConfig, kind: WorkKind):
     if config.resolved_type(kind) is not ProcessingType.DASK or config.dask.scheduler_address:
         yield config
         return
-    from .cluster import open_cluster
+    from .parallel.cluster import open_cluster
     conn = open_cluster(config.dask, config.max_workers or config.workers(WorkKind.CPU))
     try:
         shared = replace(config.dask, scheduler_address=conn.address,

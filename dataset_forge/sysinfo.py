@@ -165,12 +165,12 @@ def collect(path: str | Path | None = None) -> SystemInfo:
 def with_cluster(info: SystemInfo, spec: Any, default_workers: int) -> SystemInfo:
     """``info`` plus the Dask cluster's workers (address, name, threads, memory_bytes).
 
-    ``spec`` is a :class:`dataset_forge.cluster.ClusterSpec`; a local cluster is started for the
+    ``spec`` is a :class:`dataset_forge.parallel.cluster.ClusterSpec`; a local cluster is started for the
     look and stopped again; raises ``UsageError`` when the scheduler cannot be reached.
     """
     from dataclasses import replace
 
-    from .cluster import cluster_facts
+    from .parallel.cluster import cluster_facts
     return replace(info, cluster=tuple(cluster_facts(spec, default_workers)))
 
 

@@ -20,7 +20,7 @@ from textual.screen import Screen
 
 from dataset_forge.actions.registry import Action, all_actions
 from dataset_forge.errors import EXIT_OK, EXIT_USAGE
-from dataset_forge.report import Report
+from dataset_forge.reports.report import Report
 from dataset_forge.settings import load_settings, resolve_settings_path
 from dataset_forge.sysinfo import live_sample
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from dataset_forge.report import Report
+from dataset_forge.reports.report import Report
 
 MEMBER_KEYS = ("files", "members", "paths")
 STALE_KEYS = ("keep", "kept", "duplicates")  # recomputed from the reviewed choice

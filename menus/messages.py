@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from dataset_forge.parallel import Advanced, Event, Finished, ItemFailed, RunSummary, Started
-from dataset_forge.report import Report
+from dataset_forge.reports.report import Report
 
 
 class RunStarted(Message):

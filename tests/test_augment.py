@@ -11,12 +11,12 @@ from PIL import Image
 from dataset_forge.actions.registry import get_action
 from dataset_forge.errors import UsageError
 from dataset_forge.parallel import ParallelConfig
-from dataset_forge.plugins import load_plugin
+from dataset_forge.transforms.plugins import load_plugin
 from dataset_forge.runner import run_action
 
 PLUGIN = '''
 import numpy as np
-from dataset_forge.plugins import transform
+from dataset_forge.transforms.plugins import transform
 
 @transform("invert_lq", kind="degrade", strength=1.0)
 def invert(img, rng, strength):
@@ -55,7 +55,7 @@ def test_broken_plugin_and_unknown_op_are_usage_errors(tmp_path, image_folder):
     with pytest.raises(UsageError, match=r"bad.py: line 2: RuntimeError: boom"):
         load_plugin(bad)
     clash = tmp_path / "clash.py"
-    clash.write_text("from dataset_forge.plugins import transform\n"
+    clash.write_text("from dataset_forge.transforms.plugins import transform\n"
                      "@transform('jpeg')\ndef f(img, rng):\n    return img\n")
     with pytest.raises(UsageError, match="'jpeg' is already declared by builtin"):
         load_plugin(clash)
@@ -145,7 +145,7 @@ def test_mixup_restarts_when_the_partner_pool_changes(image_folder, tmp_path):
 
 def test_edited_plugin_file_is_reloaded(image_folder, tmp_path):
     plugin = tmp_path / "fill.py"
-    code = ("from PIL import Image\nfrom dataset_forge.plugins import transform\n\n"
+    code = ("from PIL import Image\nfrom dataset_forge.transforms.plugins import transform\n\n"
             "@transform('fill_reload_test')\ndef fill(img, rng):\n"
             "    return Image.new(img.mode, img.size, (VALUE,) * len(img.getbands()))\n")
     for value in (10, 200):

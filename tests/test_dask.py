@@ -20,7 +20,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from dataset_forge.actions.registry import all_actions  # noqa: E402
-from dataset_forge.cluster import ClusterSpec, make_jobqueue_cluster, open_cluster  # noqa: E402
+from dataset_forge.parallel.cluster import ClusterSpec, make_jobqueue_cluster, open_cluster  # noqa: E402
 from dataset_forge.errors import UsageError  # noqa: E402
 from dataset_forge.parallel import (CancelToken, ParallelConfig, ParallelProcessor,  # noqa: E402
                                     WorkKind, smart_map)

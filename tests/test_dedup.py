@@ -13,7 +13,7 @@ from dataset_forge.dedup.fileops import FileOp, perform, plan_ops
 from dataset_forge.dedup.groups import Member, choose_keep, connected_groups
 from dataset_forge.dedup.index import Pairs, cosine_pairs, equal_pairs, hamming_pairs
 from dataset_forge.dedup.perceptual import PerceptualHash, hash_image
-from dataset_forge.undo import UndoManifest, plan_undo, replay, sha256_of
+from dataset_forge.io.undo import UndoManifest, plan_undo, replay, sha256_of
 
 
 def brute_hamming(codes: np.ndarray, d: int) -> set[tuple[int, int]]:
@@ -193,7 +193,7 @@ def test_group_best_scores_match_each_members_closest_pair(tmp_path):
 def test_trash_index_finds_newest_matching_copy_in_a_trash(tmp_path, monkeypatch):
     """A freedesktop trash written by hand (send2trash fixes its folder at import)."""
     import hashlib
-    from dataset_forge.undo import TrashIndex
+    from dataset_forge.io.undo import TrashIndex
     trash = tmp_path / "share" / "Trash"
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     target, other = tmp_path / "photos" / "a.png", tmp_path / "photos" / "b.png"

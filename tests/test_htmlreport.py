@@ -7,7 +7,7 @@ import re
 
 from PIL import Image
 
-from dataset_forge.htmlreport import (histogram_svg, html_page, image_grid, section, table_html,
+from dataset_forge.reports.html import (histogram_svg, html_page, image_grid, section, table_html,
                                       thumbnail_uri, write_html)
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dataset_forge.ops import get_op
-from dataset_forge.ops.tiles import complexity, grey, is_flat, tile_boxes
-from dataset_forge.pipeline import single_step, Frame, image_entropy
+from dataset_forge.transforms.ops import get_op
+from dataset_forge.transforms.ops.tiles import complexity, grey, is_flat, tile_boxes
+from dataset_forge.transforms.pipeline import single_step, Frame, image_entropy
 
 from conftest import photo_like
 

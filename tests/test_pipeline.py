@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dataset_forge.pipeline import (Frame, PipelineError, image_entropy, load_pipeline,
+from dataset_forge.transforms.pipeline import (Frame, PipelineError, image_entropy, load_pipeline,
                                     parse_pipeline)
 
 from conftest import photo_like
@@ -73,7 +73,7 @@ def test_entropy_is_fixed_across_machines():
     # the words come from blake2b and explicit little-endian decoding, not from hash() or state
     assert image_entropy(7, "a/b.png", 2) == (7, *np.frombuffer(
         __import__("hashlib").blake2b(b"a/b.png", digest_size=16).digest(), "<u4").tolist(), 2)
-    from dataset_forge.pipeline import step_rng
+    from dataset_forge.transforms.pipeline import step_rng
     assert step_rng((1, 2, 3), 1).integers(0, 1_000_000) == step_rng((1, 2, 3), 1).integers(0, 1_000_000)
 
 

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, OptionList, Select, Switch
 from dataset_forge.actions.common import INPUT
 from dataset_forge.actions.registry import Action, Family, all_actions
 from dataset_forge.parallel import WorkKind
-from dataset_forge.report import Report
+from dataset_forge.reports.report import Report
 from dataset_forge.settings import load_settings
 from dataset_forge.sysinfo import LiveSample
 from menus.app import ForgeApp

@@ -6,7 +6,7 @@ import json
 
 from dataset_forge.actions.common import INPUT
 from dataset_forge.actions.registry import Action, Family, Param
-from dataset_forge.report import Report
+from dataset_forge.reports.report import Report
 from dataset_forge.settings import spec_for
 from dataset_forge.sysinfo import LiveSample
 from menus.commandline import headless_command

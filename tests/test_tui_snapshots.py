@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from dataset_forge.actions.common import INPUT, OUTPUT
 from dataset_forge.actions.registry import Action, Family, Param
 from dataset_forge.parallel import Failure, RunSummary
-from dataset_forge.report import Report, Table
+from dataset_forge.reports.report import Report, Table
 from dataset_forge.settings import default_toml
 from dataset_forge.sysinfo import LiveSample
 from menus.app import ForgeApp

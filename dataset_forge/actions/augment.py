@@ -14,16 +14,16 @@ from PIL import Image
 from ..context import RunContext
 from ..errors import UsageError
 from ..io import fingerprint
-from ..ops.files import icc_of, is_grey_source, load_image, save_image
-from ..ops.mix import cutmix, cutmix_box, mixup
+from ..transforms.ops.files import icc_of, is_grey_source, load_image, save_image
+from ..transforms.ops.mix import cutmix, cutmix_box, mixup
 from ..parallel import WorkKind
-from ..pipeline import image_entropy, load_pipeline, step_rng
-from ..plugins import ensure_plugins
-from ..report import Report
-from .common import SEED
+from ..transforms.pipeline import image_entropy, load_pipeline, step_rng
+from ..transforms.plugins import ensure_plugins
+from ..reports.report import Report
+from ..transforms.engine import Job, gather, make_jobs, out_path, run_jobs, run_pipeline
+from .common import (FORMAT, HQ_IN, IN, LQ_IN, OUT, PIPELINE, PLUGIN, QUALITY, SEED,
+                     VARIATIONS)
 from .registry import Family, Param, action
-from .transform import (FORMAT, HQ_IN, IN, LQ_IN, OUT, PIPELINE, PLUGIN, QUALITY, VARIATIONS, Job,
-                        gather, make_jobs, out_path, run_jobs, run_pipeline)
 
 
 @action("augment", Family.AUGMENT, "Run a pipeline file: seeded variations, HQ/LQ pairs in lockstep",

@@ -24,9 +24,9 @@ from ..errors import UsageError
 from ..io import (Journal, check_output, fingerprint, iter_images, pair_folders,
                   remove_leftover_temporaries)
 from ..parallel import Failure, WorkKind
-from ..report import Report, RowWriter, Table
+from ..reports.report import Report, RowWriter, Table
 from ..io.sniff import sniff_format
-from ..undo import UndoManifest
+from ..io.undo import UndoManifest
 from .common import HQ, INCLUDE_HIDDEN, LQ
 from .registry import Family, Param, action
 

@@ -30,8 +30,8 @@ from ..dedup.perceptual import HASHES, PerceptualHash
 from ..errors import UsageError
 from ..io import check_output
 from ..parallel import Failure, WorkKind
-from ..report import Report, RowWriter, Table
-from ..undo import UndoManifest, sha256_of
+from ..reports.report import Report, RowWriter, Table
+from ..io.undo import UndoManifest, sha256_of
 from .common import APPLY, HQ, INCLUDE_HIDDEN, LQ, OUTPUT
 from .registry import Family, Param, action
 

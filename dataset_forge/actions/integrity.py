@@ -6,40 +6,24 @@ decode when the marker is missing); `--deep` decodes every frame in full.
 from __future__ import annotations
 
 import collections
-import functools
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..analysis import integrity as checks
 from ..analysis.htmlparts import discover, grid, relative, write_page
 from ..context import RunContext
-from ..htmlreport import section
+from ..reports.html import section
 from ..parallel import Failure, WorkKind
-from ..report import Report, RowWriter, Table
-from .common import INCLUDE_HIDDEN, INPUT
-from .inventory import MAX_PIXELS
-from .registry import Family, Param, action
+from ..reports.report import Report, RowWriter, Table
+from ..analysis.passes import check_rows
+from .common import DEEP_INTEGRITY, INCLUDE_HIDDEN, INPUT, MAX_PIXELS
+from .registry import Family, action
 
-DEEP = Param("deep", "bool", False, "decode every frame of every image in full (slower, finds "
-             "damage inside the data); default: header tier")
 MAX_TABLE_ROWS = 200
 
 
-def check_rows(ctx: RunContext, paths: list[Path], *, deep: bool,
-               max_pixels: int) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """(path, integrity row) for each path, in order, computed on the parallel core."""
-    check = functools.partial(checks.check_file, deep=deep, max_pixels=max_pixels)
-    for outcome in ctx.map(check, paths, label="integrity",
-                           kind=WorkKind.CPU if deep else WorkKind.IO):
-        if outcome.ok:
-            yield outcome.item, outcome.value
-        else:  # a timeout or a dead worker: still one line, never the end of the run
-            yield outcome.item, {"status": "unreadable",
-                                 "message": f"{outcome.error.error_type}: {outcome.error.message}"}
-
-
 @action("integrity", Family.ANALYSIS, "Find truncated, corrupt, empty, non-image and "
-        "decompression-bomb files", params=[INPUT, INCLUDE_HIDDEN, DEEP, MAX_PIXELS],
+        "decompression-bomb files", params=[INPUT, INCLUDE_HIDDEN, DEEP_INTEGRITY, MAX_PIXELS],
         kind=WorkKind.IO,
         examples=("dataset-forge --action integrity --input photos/",
                   "dataset-forge --action integrity --input photos/ --deep --max-pixels 50000000"))

@@ -15,20 +15,16 @@ from typing import Any
 from ..analysis import header
 from ..analysis.htmlparts import dataset_histograms, discover, grid, relative, write_page
 from ..context import RunContext
-from ..htmlreport import section
-from ..io.images import DEFAULT_MAX_PIXELS
+from ..reports.html import section
 from ..parallel import WorkKind
-from ..report import Report, RowWriter, Table
-from .common import INCLUDE_HIDDEN, INPUT
+from ..reports.report import Report, RowWriter, Table
+from .common import INCLUDE_HIDDEN, INPUT, MAX_PIXELS
 from .registry import Family, Param, action
 
 MAX_TABLE_ROWS = 40
 PREVIEW_COLUMNS = ["path", "format", "mode", "bits", "width", "height", "bytes", "frames"]
 DEEP = Param("deep", "bool", False, "decode every image in full (slower): also confirms the "
              "data is complete and fills alpha_used")
-MAX_PIXELS = Param("max_pixels", "int", DEFAULT_MAX_PIXELS,
-                   "decompression-bomb limit: images with more pixels are reported, not opened",
-                   min=1)
 
 
 def _counts(counter: collections.Counter, name: str) -> Table:

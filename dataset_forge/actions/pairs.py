@@ -7,73 +7,21 @@ height scales, how they relate to the dataset's dominant integer scale, and (unl
 from __future__ import annotations
 
 import collections
-import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .. import htmlreport as hr
+from ..reports import html as hr
 from ..analysis import pairs as pa
 from ..analysis.htmlparts import grid, relative, write_page
 from ..context import RunContext
-from ..io import Pairing, pair_folders
-from ..parallel import Failure, WorkKind
-from ..report import Report, RowWriter, Table
-from .common import HQ, INCLUDE_HIDDEN, LQ
-from .inventory import MAX_PIXELS
-from .registry import Family, Param, action
+from ..parallel import WorkKind
+from ..reports.report import Report, RowWriter, Table
+from ..analysis.passes import check_pairs
+from .common import HQ, INCLUDE_HIDDEN, LQ, PAIR_PARAMS
+from .registry import Family, action
 
 MAX_TABLE_ROWS = 100
-PAIR_PARAMS = [
-    Param("align", "bool", True, "compare HQ downsized to LQ (SSIM, PSNR, shift); "
-          "--no-align checks sizes only (headers, much faster)"),
-    Param("align_size", "int", pa.ALIGN_SIZE, "long side in pixels at which pairs are compared",
-          min=32, max=4096),
-    Param("min_ssim", "float", 0.6, "pairs below this SSIM are flagged as not the same picture "
-          "(cropped differently, swapped, ...)", min=-1, max=1),
-    Param("max_shift", "float", 0.5, "pairs shifted by more LQ pixels than this are flagged",
-          min=0),
-    Param("pixel_tolerance", "float", 2.0, "LQ sizes within this many pixels of HQ/scale are "
-          "listed as off_by_pixels rather than non_integer", min=0),
-    MAX_PIXELS,
-]
-
-
-@dataclass
-class PairCheck:
-    pairing: Pairing
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    scale: int | None = None
-    failures: list[Failure] = field(default_factory=list)
-
-    @property
-    def bad_scale(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r["scale_status"] != "ok"]
-
-    @property
-    def misaligned(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r["aligned"] is False]
-
-
-def check_pairs(ctx: RunContext, hq_root: Path, lq_root: Path, params: dict[str, Any]) -> PairCheck:
-    """Pair the folders, measure every pair on the parallel core and classify it."""
-    result = PairCheck(pair_folders(hq_root, lq_root, include_hidden=params["include_hidden"]))
-    measure = functools.partial(pa.measure_pair, align=params["align"],
-                                size=params["align_size"], max_pixels=params["max_pixels"])
-    kind = WorkKind.CPU if params["align"] else WorkKind.IO
-    for outcome in ctx.map(measure, result.pairing.pairs, label="pairs", kind=kind):
-        hq, lq = outcome.item
-        if not outcome.ok:
-            result.failures.append(Failure(f"{hq} | {lq}", outcome.error.error_type,
-                                           outcome.error.message))
-            continue
-        result.rows.append({"hq": relative(hq, hq_root), "lq": relative(lq, lq_root),
-                            **outcome.value})
-    result.scale = pa.dominant_scale(result.rows)
-    for row in result.rows:
-        row["scale_status"] = pa.classify(row, result.scale, params["pixel_tolerance"])
-        row["aligned"] = pa.is_aligned(row, params["min_ssim"], params["max_shift"])
-    return result
 
 
 def _pair_cells(row: dict[str, Any]) -> list[Any]:

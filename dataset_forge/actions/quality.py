@@ -7,72 +7,20 @@ quartiles in IQRs). Per-image scores go to quality.csv for pandas.
 """
 from __future__ import annotations
 
-import collections
-import functools
 from pathlib import Path
 from typing import Any
 
-from .. import htmlreport as hr
+from ..reports import html as hr
 from ..analysis import quality as q
-from ..analysis.htmlparts import dataset_histograms, discover, grid, relative, write_page
+from ..analysis.htmlparts import dataset_histograms, discover, grid, write_page
 from ..context import RunContext
-from ..parallel import Failure, WorkKind
-from ..report import Report, RowWriter, Table
-from .common import INCLUDE_HIDDEN, INPUT
-from .inventory import MAX_PIXELS
-from .registry import Family, Param, action
+from ..parallel import WorkKind
+from ..reports.report import Report, RowWriter, Table
+from ..analysis.passes import flagged_by_check, score_images, thresholds
+from .common import INCLUDE_HIDDEN, INPUT, QUALITY_PARAMS
+from .registry import Family, action
 
 MAX_TABLE_ROWS = 100
-
-SIZE = Param("analysis_size", "int", q.DEFAULT_SIZE, "long side, in pixels, of the reduced "
-             "decode the scores are computed on", min=32, max=4096)
-CHECKS = Param("checks", "list", [c.name for c in q.CHECKS], "checks to run, comma-separated: "
-               + ", ".join(c.name for c in q.CHECKS))
-THRESHOLDS = [Param(f"{c.name}_threshold", "float", c.threshold,
-                    f"flag {c.name} when {c.score} is {c.direction} this ({c.help})")
-              for c in q.CHECKS]
-PARAMS = [SIZE, CHECKS, *THRESHOLDS, MAX_PIXELS]
-
-
-def thresholds(params: dict[str, Any]) -> dict[str, float]:
-    """Thresholds of the enabled checks; unknown check names are a usage error."""
-    from ..errors import UsageError
-    unknown = [n for n in params["checks"] if n not in q.CHECKS_BY_NAME]
-    if unknown:
-        raise UsageError(f"--checks: unknown check {unknown[0]!r}; choose from "
-                         + ", ".join(q.CHECKS_BY_NAME))
-    return {n: params[f"{n}_threshold"] for n in params["checks"]}
-
-
-def score_images(ctx: RunContext, paths: list[Path], root: Path, params: dict[str, Any]
-                 ) -> tuple[list[dict[str, Any]], list[Failure]]:
-    """Rows with every score and `flags`, plus a failure per unreadable image."""
-    limits = thresholds(params)
-    measure = functools.partial(q.measure, size=params["analysis_size"],
-                                max_pixels=params["max_pixels"])
-    rows, failures = [], []
-    for outcome in ctx.map(measure, paths, label="quality", kind=WorkKind.CPU):
-        if outcome.ok:
-            rows.append({"path": relative(outcome.item, root), **outcome.value})
-        else:
-            failures.append(outcome.error)
-    q.add_outlier_scores(rows)
-    for row in rows:
-        row["flags"] = " ".join(q.flags_for(row, limits))
-    return rows, failures
-
-
-def flagged_by_check(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Check name -> its flagged rows, worst score first."""
-    out: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
-    for row in rows:
-        for name in row["flags"].split():
-            out[name].append(row)
-    for name, items in out.items():
-        check = q.CHECKS_BY_NAME[name]
-        items.sort(key=lambda r: r[check.score], reverse=check.direction == "above")
-    return dict(out)
-
 
 def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
@@ -85,7 +33,7 @@ def score_histograms(rows: list[dict[str, Any]]) -> str:
 
 @action("quality", Family.ANALYSIS, "Flag dark, light, blurry, low-information, grayscale, "
         "odd-sized and blocky images (scores + thresholds)",
-        params=[INPUT, INCLUDE_HIDDEN, *PARAMS], kind=WorkKind.CPU,
+        params=[INPUT, INCLUDE_HIDDEN, *QUALITY_PARAMS], kind=WorkKind.CPU,
         examples=("dataset-forge --action quality --input photos/",
                   "dataset-forge --action quality --input photos/ --checks dark,blurry "
                   "--blurry-threshold 0.5"))

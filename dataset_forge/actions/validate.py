@@ -11,17 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import htmlreport as hr
+from ..reports import html as hr
 from ..analysis import quality as q
 from ..analysis.htmlparts import discover, grid, write_page
 from ..context import RunContext
 from ..errors import UsageError
 from ..parallel import Failure, WorkKind
-from ..report import Report, Table
-from . import quality as quality_action
-from .common import HQ, INCLUDE_HIDDEN, LQ
-from .integrity import DEEP, check_rows
-from .pairs import PAIR_PARAMS, PairCheck, check_pairs
+from ..reports.report import Report, Table
+from ..analysis.passes import (PairCheck, check_pairs, check_rows, flagged_by_check,
+                               score_images, thresholds)
+from .common import DEEP_INTEGRITY, HQ, INCLUDE_HIDDEN, LQ, PAIR_PARAMS, QUALITY_PARAMS
 from .registry import Family, Param, action
 
 STEPS = ("pairing", "integrity", "scale", "dimensions", "formats and modes", "quality")
@@ -181,8 +180,8 @@ class Validation:
         wanted = set(self.data.hq_images if self.pair_mode else self.data.images)
         paths = [p for p in self.headers if p in wanted]
         root = self.data.roots[0]
-        rows, _ = quality_action.score_images(self.ctx, paths, root, self.params)
-        flagged = quality_action.flagged_by_check(rows)
+        rows, _ = score_images(self.ctx, paths, root, self.params)
+        flagged = flagged_by_check(rows)
         step.paths = [root / r["path"] for items in flagged.values() for r in items]
         step.judge({}, {name: [r["path"] for r in items] for name, items in flagged.items()})
         if self.pair_mode:
@@ -191,12 +190,12 @@ class Validation:
 
 
 def _quality_params() -> list[Param]:
-    return [p for p in quality_action.PARAMS if p.name != "max_pixels"]
+    return [p for p in QUALITY_PARAMS if p.name != "max_pixels"]
 
 
 @action("validate", Family.ANALYSIS, "Validate a dataset step by step (pairing, integrity, "
         "scale, dimensions, formats, quality): pass / warn / fail",
-        params=[INPUT, HQ, LQ, INCLUDE_HIDDEN, DEEP, STOP, *PAIR_PARAMS, *_quality_params()],
+        params=[INPUT, HQ, LQ, INCLUDE_HIDDEN, DEEP_INTEGRITY, STOP, *PAIR_PARAMS, *_quality_params()],
         kind=WorkKind.CPU,
         examples=("dataset-forge --action validate --input photos/",
                   "dataset-forge --action validate --hq data/hq --lq data/lq_x4 --stop-on-fail"))
@@ -205,7 +204,7 @@ def validate(ctx: RunContext, params: dict[str, Any]) -> Report:
     warns, else pass. Failing: missing partners, unreadable files, pairs off the dominant
     scale. Warning: ambiguous names, misaligned pairs, odd sizes, extension mismatches, unusual
     modes, animations, quality flags. Exit code 1 when the verdict is fail."""
-    quality_action.thresholds(params)
+    thresholds(params)
     run = Validation(ctx, params)
     report = Report("validate", params)
     results: list[Step] = []

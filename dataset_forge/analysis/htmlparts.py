@@ -6,10 +6,10 @@ import functools
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .. import htmlreport as hr
+from ..reports import html as hr
 from ..errors import UsageError
 from ..io.sniff import Survey, survey
-from ..report import Report, Table
+from ..reports.report import Report, Table
 
 THUMB_SIDE = 160
 MAX_THUMBS_PER_GRID = 60

@@ -16,7 +16,7 @@ import json
 from rich.console import Console
 
 from dataset_forge.errors import EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE
-from dataset_forge.undo import ManifestError, read_manifest, replay
+from dataset_forge.io.undo import ManifestError, read_manifest, replay
 
 PROBLEMS = ("conflict", "missing")
 

@@ -21,7 +21,7 @@ from typing import Any
 from PIL import Image
 
 from ..io import atomic_copy, atomic_save, decode, open_image
-from ..undo import UndoManifest, sha256_of
+from ..io.undo import UndoManifest, sha256_of
 from .encoders import encode
 from .options import PIL_NAMES, EncodeOptions
 from .policy import prepare

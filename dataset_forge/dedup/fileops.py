@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..io import atomic_copy
-from ..undo import UndoManifest, sha256_of
+from ..io.undo import UndoManifest, sha256_of
 
 MODES = ("report", "move", "copy", "hardlink", "symlink", "remove")
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import htmlreport
+from ..reports import html as htmlreport
 from ..io import atomic_write
 from ..parallel import WorkKind
-from ..report import RowWriter
+from ..reports.report import RowWriter
 from .groups import Member
 
 HTML_GROUPS = 200          # groups shown on the page; the CSV and JSON hold all

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from ..cluster import ClusterSpec
+from .cluster import ClusterSpec
 
 
 class ProcessingType(str, Enum):

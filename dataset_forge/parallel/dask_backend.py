@@ -21,7 +21,7 @@ from typing import Any
 
 from distributed import KilledWorker
 
-from ..cluster import open_cluster
+from .cluster import open_cluster
 from .backends import Backend
 from .config import ParallelConfig, ProcessingType, WorkKind
 from .worker import ChunkResult, pack_function, run_chunk

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
-from dataset_forge.report import Report
+from dataset_forge.reports.report import Report
 
 from ..widgets.title_bar import TitleBar
 from ..dedup_groups import DuplicateGroup, load_groups, resolve, write_choices

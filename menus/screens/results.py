@@ -6,7 +6,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from dataset_forge.report import Report
+from dataset_forge.reports.report import Report
 
 from ..widgets.title_bar import TitleBar
 from ..dedup_groups import has_groups

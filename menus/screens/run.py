@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 from dataset_forge.actions.registry import Action
 from dataset_forge.errors import UsageError
 from dataset_forge.parallel import CancelToken, ParallelConfig
-from dataset_forge.report import Report
+from dataset_forge.reports.report import Report
 from dataset_forge.runner import run_action
 from dataset_forge.settings import load_settings
 

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
-from dataset_forge.report import Report, Table
+from dataset_forge.reports.report import Report, Table
 
 MAX_ROWS = 500      # tables in the report are already capped; this guards the widget
 MAX_CELL = 80

@@ -8,7 +8,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, Text
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table as RichTable
 
-from .parallel import Advanced, Event, Finished, ItemFailed, Started
+from ..parallel import Advanced, Event, Finished, ItemFailed, Started
 from .report import Report, Table
 
 MAX_FAILURE_LINES = 20

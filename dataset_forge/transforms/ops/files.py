@@ -8,8 +8,8 @@ import numpy as np
 
 from PIL import Image, ImageOps
 
-from ..io import atomic_save, decode, open_image, to_rgb
-from ..io.images import ALPHA_MODES
+from ...io import atomic_save, decode, open_image, to_rgb
+from ...io.images import ALPHA_MODES
 
 OUTPUT_FORMATS = ("same", "png", "jpg", "webp")
 WRITABLE = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .io.atomic import atomic_write
-from .parallel import Failure, RunSummary
+from ..io.atomic import atomic_write
+from ..parallel import Failure, RunSummary
 
 MAX_FAILURES_IN_JSON = 10_000
 

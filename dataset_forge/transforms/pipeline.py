@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .errors import UsageError
+from ..errors import UsageError
 from .ops import FieldError, get_op
 from .ops.fields import Fixed, Spec
 from .ops.geometric import FILTERS

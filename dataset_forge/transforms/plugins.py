@@ -1,7 +1,7 @@
 """User plugins: a Python file that registers custom operations by name.
 
     # my_ops.py
-    from dataset_forge.plugins import transform
+    from dataset_forge.transforms.plugins import transform
 
     @transform("posterize", kind="degrade", bits=4)
     def posterize(img, rng, bits):
@@ -11,7 +11,7 @@
     dataset-forge --action augment --plugin my_ops.py --pipeline lq.toml ...
 
 Keyword defaults declare the fields (their Python type is the field type: int, float, bool,
-str); pass `dataset_forge.ops.Field` objects for bounds or choices. `kind` is "photometric"
+str); pass `dataset_forge.transforms.ops.Field` objects for bounds or choices. `kind` is "photometric"
 (applied alike to HQ and LQ) or "degrade" (LQ only). The function gets the PIL image, a seeded
 numpy Generator and the drawn values, and returns a PIL image or a uint8 array.
 
@@ -30,10 +30,10 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
-from .errors import UsageError
+from ..errors import UsageError
 from .ops.fields import Field
 from .ops.registry import DEGRADE, PHOTOMETRIC, Op, OpKind, all_ops, register
-from .parallel import worker_state
+from ..parallel import worker_state
 
 PLUGIN_KINDS = (PHOTOMETRIC, DEGRADE)
 _loading: list[str] = []   # the plugin file being executed, so `transform` knows its source
@@ -46,7 +46,7 @@ def _field(name: str, default: Any) -> Field:
         if isinstance(default, py):
             return Field(name, kind, default)
     raise TypeError(f"plugin field {name!r}: default {default!r} must be int, float, bool, str "
-                    "or a dataset_forge.ops.Field")
+                    "or a dataset_forge.transforms.ops.Field")
 
 
 def _as_image(value: Any, like: Image.Image) -> Image.Image:

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .analysis.loading import small_rgb
-from .io import atomic_write
+from ..analysis.loading import small_rgb
+from ..io import atomic_write
 
 MAX_GRID_ITEMS = 400  # a grid larger than this is cut, with a note; the CSV has every row
 

@@ -1,10 +1,10 @@
 """The operation library: geometric, colour and degradation ops, each declared once.
 
-    from dataset_forge.ops import all_ops, get_op
+    from dataset_forge.transforms.ops import all_ops, get_op
     blur = get_op("gaussian_blur")
     out = blur.apply(img, {"sigma": 1.5}, rng, 1)
 
-Pipelines (`dataset_forge.pipeline`) draw each op's field values and apply them; see
+Pipelines (`dataset_forge.transforms.pipeline`) draw each op's field values and apply them; see
 docs/transforms.md for the list of ops and their fields.
 """
 from .fields import Bool, Choice, Field, FieldError, Float, Int, Str
