@@ -95,25 +95,8 @@ def _action_parser(action: Action) -> argparse.ArgumentParser:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     group = parser.add_argument_group(f"{action.name} options")
     for param in action.params:
-        shown = param.default not in (None, "", [], ()) and not param.required
-        text = param.help + (f" (default: {_flag_value(param.default)})" if shown else "")
-        if param.type == "bool":
-            group.add_argument(param.flag, dest=param.name, default=None, help=text,
-                               action=argparse.BooleanOptionalAction)
-        else:
-            group.add_argument(param.flag, dest=param.name, default=None, help=text,
-                               metavar=param.type.upper() if not param.choices else
-                               "{" + ",".join(map(str, param.choices)) + "}")
+        param.add_argument(group)
     return parser
-
-
-def _flag_value(value: Any) -> str:
-    """A default as it would be typed on the command line."""
-    if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)
 
 
 def _load_settings(path: str | None, console: Console):

@@ -11,9 +11,7 @@ validation, the commented default file, `dataset-forge settings show` and the TU
 
 import dataclasses
 import difflib
-import math
 import os
-import re
 import shutil
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -24,23 +22,15 @@ import platformdirs
 import tomlkit
 
 from .io.atomic import atomic_write
+from .schema import Field, FieldError
+from .schema import toml_text as format_value
 
 APP_NAME = "dataset-forge"
 ENV_VAR = "DATASET_FORGE_SETTINGS"
 FILE_NAME = "settings.toml"
-_BOOL_WORDS = {**dict.fromkeys(("true", "yes", "1", "on"), True),
-               **dict.fromkeys(("false", "no", "0", "off"), False)}
 
 
 # --------------------------------------------------------------------------- errors
-
-def format_value(value: Any) -> str:
-    """A value as written in TOML: true/false, "quoted strings", numbers."""
-    try:
-        return tomlkit.item(value).as_string()
-    except Exception:  # values tomlkit cannot write (None, odd objects): fall back to repr
-        return repr(value)
-
 
 @dataclass(frozen=True)
 class SettingError:
@@ -92,76 +82,32 @@ def setting(default: Any, help: str, *, choices: tuple[str, ...] = (), min: floa
     return field(default=default, metadata=meta)
 
 
+_TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str"}
+
+
 @dataclass(frozen=True)
-class KeySpec:
-    """The declaration of one key, as listed by `SCHEMA` / `iter_keys()`."""
+class KeySpec(Field):
+    """The declaration of one key, as listed by `SCHEMA` / `iter_keys()`: a `schema.Field`
+    named by its leaf, in a section, whose errors are `SettingsError`s naming the dotted key."""
 
-    key: str  # dotted: "parallel.max_workers", or "cpu_only" at top level
-    type: type
-    default: Any
-    help: str
-    choices: tuple[str, ...] = ()
-    min: float | None = None
-    max: float | None = None
-    pattern: str | None = None
-    pattern_help: str = ""
+    section: str | None = None
 
     @property
-    def section(self) -> str | None:
-        return self.key.rpartition(".")[0] or None
-
-    @property
-    def name(self) -> str:
-        return self.key.rpartition(".")[2]
-
-    @property
-    def allowed(self) -> str:
-        """What the key accepts, as in 'must be an integer >= 0'."""
-        if self.choices:
-            return "must be one of " + ", ".join(self.choices)
-        if self.type is bool:
-            return "must be true or false"
-        if self.type in (int, float):
-            noun = "an integer" if self.type is int else "a number"
-            if self.min is not None and self.max is not None:
-                return f"must be {noun} between {self.min} and {self.max}"
-            if self.min is not None:
-                return f"must be {noun} >= {self.min}"
-            return f"must be {noun}" + (f" <= {self.max}" if self.max is not None else "")
-        return f"must be {self.pattern_help}" if self.pattern else "must be a string"
+    def key(self) -> str:
+        """Dotted: "parallel.max_workers", or "cpu_only" at top level."""
+        return f"{self.section}.{self.name}" if self.section else self.name
 
     def validate(self, value: Any) -> Any:
         """Return `value` (ints widened to float for float keys) or raise SettingsError."""
-        t, given = self.type, value
-        if t is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        ok = isinstance(value, t) and not (t is not bool and isinstance(value, bool))
-        if ok and t is float:
-            ok = math.isfinite(value)
-        if ok and self.min is not None:
-            ok = value >= self.min
-        if ok and self.max is not None:
-            ok = value <= self.max
-        if ok and self.choices:
-            ok = value in self.choices
-        if ok and self.pattern:
-            ok = re.fullmatch(self.pattern, value) is not None
-        if not ok:
-            raise SettingsError([SettingError(self.key, given, self.allowed)])
-        return value
+        try:
+            return super().validate(value)
+        except FieldError as exc:
+            raise SettingsError([SettingError(self.key, exc.value, exc.problem)]) from None
 
     def parse(self, raw: str) -> Any:
-        """Parse a command-line string to this key's type (bool: true/false/yes/no/1/0/on/off)."""
-        text = raw.strip()
-        value: Any = raw
-        try:
-            if self.type is bool:
-                value = _BOOL_WORDS.get(text.lower(), raw)
-            elif self.type in (int, float):  # "2" stays 2 (validate widens it) so errors echo the input
-                value = int(text) if self.type is int or text.lstrip("+-").isdigit() else float(text)
-        except ValueError:
-            pass  # keep the raw string; validate() reports it with the allowed values
-        return self.validate(value)
+        """Parse a command-line string to this key's type (bool: the words in
+        `schema.BOOL_WORDS`), then validate it."""
+        return self.validate(self.from_text(raw))
 
 
 @dataclass(frozen=True)
@@ -321,7 +267,8 @@ SECTIONS: tuple[tuple[str, type], ...] = tuple(
     (f.name, f.type) for f in fields(Settings) if "help" not in f.metadata)
 _PREFIX: dict[type, str] = {Settings: "", **{cls: name + "." for name, cls in SECTIONS}}
 SCHEMA: tuple[KeySpec, ...] = tuple(
-    KeySpec(key=prefix + f.name, type=f.type, default=f.default, **f.metadata)
+    KeySpec(f.name, _TYPE_NAMES[f.type], f.default, section=prefix.rstrip(".") or None,
+            **f.metadata)
     for cls, prefix in _PREFIX.items() for f in fields(cls) if "help" in f.metadata)
 SPEC_BY_KEY: dict[str, KeySpec] = {spec.key: spec for spec in SCHEMA}
 _SECTION_CLASSES = dict(SECTIONS)
@@ -469,8 +416,8 @@ _HEADER = """\
 
 
 def _key_lines(spec: KeySpec) -> list[str]:
-    shown = spec.choices or spec.type in (int, float)
-    hint = spec.allowed.removeprefix("must be ") + "; " if shown else ""
+    shown = spec.choices or spec.type in ("int", "float")
+    hint = spec.allowed + "; " if shown else ""
     return [f"# {spec.help}. [{hint}default {format_value(spec.default)}]",
             f"{spec.name} = {format_value(spec.default)}", ""]
 

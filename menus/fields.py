@@ -1,7 +1,8 @@
 """One description of a form field for both action parameters and settings keys.
 
-`FieldSpec` adapts a registry `Param` or a settings `KeySpec` to what a form needs: the kind of
-control, the allowed values, and `check(raw)` that returns the one-line problem or None.
+`FieldSpec` adapts a `schema.Field` (an action's `Param` or a settings `KeySpec`) to what a form
+needs: the control (`Field.widget`), the allowed values with the default, and `check(raw)` that
+returns the one-line problem or None.
 
     spec = from_param(action.param("input"))
     spec.check("no/such/folder")   # -> "--input no/such/folder: no such folder"
@@ -13,9 +14,13 @@ from typing import Any, Callable
 
 from dataset_forge.actions.registry import Param
 from dataset_forge.errors import UsageError
+from dataset_forge.schema import Field, as_text
 from dataset_forge.settings import KeySpec, SettingsError
 
-# control kinds: bool -> Switch, choice -> Select, folder/file/path -> Input with a picker
+__all__ = ["FieldSpec", "PICKER_KINDS", "as_text", "from_param", "from_setting"]
+
+# control kinds (`schema.Field.widget`): bool -> Switch, choice -> Select, folder/file/path ->
+# Input with a picker, text -> Input
 PICKER_KINDS = ("folder", "file", "path")
 
 
@@ -40,42 +45,24 @@ class FieldSpec:
         return None
 
 
-def _param_kind(param: Param) -> str:
-    if param.type == "bool":
-        return "bool"
-    if param.choices:
-        return "choice"
-    return {"dir": "folder", "file": "file", "path": "path"}.get(param.type, "text")
+def _spec(field: Field, key: str, label: str, parse: Callable[[Any], Any]) -> FieldSpec:
+    allowed = field.allowed
+    if not field.required and field.default not in (None, "", []):
+        allowed += f"; default {as_text(field.default)}"
+    return FieldSpec(key, label, field.widget, field.help,
+                     "required: " + allowed if field.required else allowed, field.default,
+                     parse, field.choices, field.required)
 
 
 def from_param(param: Param) -> FieldSpec:
     """A field for an action parameter; empty text means "use the default"."""
     def parse(raw: Any) -> Any:
         return param.parse(None if isinstance(raw, str) and not raw.strip() else raw)
-    allowed = param.describe_allowed()
-    if not param.required and param.default not in (None, "", []):
-        allowed += f"; default {as_text(param.default)}"
-    return FieldSpec(param.name, param.name, _param_kind(param), param.help,
-                     "required: " + allowed if param.required else allowed, param.default,
-                     parse, tuple(param.choices), param.required)
+    return _spec(param, param.name, param.name, parse)
 
 
 def from_setting(spec: KeySpec) -> FieldSpec:
     """A field for a settings key; values are checked exactly as `settings set` checks them."""
-    kind = "bool" if spec.type is bool else "choice" if spec.choices else "text"
-
     def parse(raw: Any) -> Any:
-        return spec.validate(raw) if isinstance(raw, bool) else spec.parse(str(raw))
-    return FieldSpec(spec.key, spec.name, kind, spec.help,
-                     spec.allowed.removeprefix("must be ") + f"; default {spec.default!r}",
-                     spec.default, parse, tuple(spec.choices))
-
-
-def as_text(raw: Any) -> str:
-    """A raw value as the settings file and the command line spell it (lists comma-separated,
-    which is how `Param.parse` reads text back)."""
-    if isinstance(raw, bool):
-        return "true" if raw else "false"
-    if isinstance(raw, (list, tuple)):
-        return ",".join(str(item) for item in raw)
-    return "" if raw is None else str(raw)
+        return spec.parse(raw) if isinstance(raw, str) else spec.validate(raw)
+    return _spec(spec, spec.key, spec.name, parse)

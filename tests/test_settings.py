@@ -41,7 +41,7 @@ def test_schema_lists_every_key_once_with_metadata():
     assert len(keys) == len(set(keys)) == 20
     assert keys[0] == "cpu_only" and "dask.queue" in keys
     spec = st.SPEC_BY_KEY["gpu.memory_fraction"]
-    assert (spec.type, spec.default, spec.min, spec.max) == (float, 0.9, 0.1, 1.0)
+    assert (spec.type, spec.default, spec.min, spec.max) == ("float", 0.9, 0.1, 1.0)
     assert st.SPEC_BY_KEY["parallel.processing_type"].choices == ("auto", "serial", "thread", "process", "dask")
     assert all(spec.help for spec in st.SCHEMA)
 
@@ -80,7 +80,7 @@ def test_invalid_values_name_key_value_and_allowed(tmp_path):
     assert messages(loaded) == [
         "parallel.max_workers = -3: must be an integer >= 0",
         "parallel.processing_type = 'fast': must be one of auto, serial, thread, process, dask",
-        "gpu.memory_fraction = 1.5: must be a number between 0.1 and 1.0",
+        "gpu.memory_fraction = 1.5: must be a number from 0.1 to 1",
         "gpu.use_gpu = 'yes': must be true or false",
     ]
     err = loaded.errors[0]
@@ -137,7 +137,7 @@ def test_overrides_return_new_validated_settings():
         base.with_overrides({"parallel.max_workers": -1, "gpu.memory_fraction": True, "x.y": 1})
     assert [str(e) for e in exc.value.errors] == [
         "parallel.max_workers = -1: must be an integer >= 0",
-        "gpu.memory_fraction = true: must be a number between 0.1 and 1.0",
+        "gpu.memory_fraction = true: must be a number from 0.1 to 1",
         "unknown key 'x.y'",
     ]
     with pytest.raises(st.SettingsError, match="did you mean 'parallel.max_workers'"):
@@ -210,7 +210,7 @@ def test_set_value_creates_missing_file_and_adds_sections(tmp_path):
     ("gpu.use_gpu", "maybe", "gpu.use_gpu = 'maybe': must be true or false"),
     ("gpu.device", "cuda1", "gpu.device = 'cuda1': must be auto, cpu, cuda, cuda:N or mps"),
     ("dask.cores", "0", "dask.cores = 0: must be an integer >= 1"),
-    ("gpu.memory_fraction", "2", "gpu.memory_fraction = 2: must be a number between 0.1 and 1.0"),
+    ("gpu.memory_fraction", "2", "gpu.memory_fraction = 2: must be a number from 0.1 to 1"),
     ("parallel.timeout", "inf", "parallel.timeout = inf: must be a number >= 0"),
     ("parallel.wokers", "1", "unknown key 'parallel.wokers' (did you mean 'parallel.max_workers'?)"),
 ])

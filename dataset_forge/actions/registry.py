@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UsageError
 from ..parallel import WorkKind
+from ..schema import TYPES, Field, FieldError
 
-PARAM_TYPES = ("str", "int", "float", "bool", "choice", "path", "dir", "file", "list")
+PARAM_TYPES = TYPES
 
 
 class Family(str, Enum):
@@ -37,83 +38,30 @@ class Family(str, Enum):
                 "augment": "Augmentation"}[self.value]
 
 
-@dataclass(frozen=True)
-class Param:
-    """One typed parameter. `dir`/`file` must exist when given; `path` need not."""
+class Param(Field):
+    """One typed action parameter: a `schema.Field` whose errors name the flag and end as one
+    line with exit 2. `dir`/`file` must exist when given; `path` need not.
 
-    name: str
-    type: str
-    default: Any = None
-    help: str = ""
-    choices: tuple = ()
-    min: float | None = None
-    max: float | None = None
-    required: bool = False
+        Param("quality", "int", 95, "output quality", min=1, max=100)
+    """
 
-    def __post_init__(self) -> None:
-        if self.type not in PARAM_TYPES:
-            raise ValueError(f"param {self.name}: unknown type {self.type!r}")
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+    @classmethod
+    def of(cls, field: Field, **changes: Any) -> "Param":
+        """The same declaration as a parameter (an op's field offered as a flag)."""
+        values = {f.name: getattr(field, f.name) for f in fields(Field)}
+        return cls(**{**values, **changes})
 
     def describe_allowed(self) -> str:
-        if self.choices:
-            return "one of " + ", ".join(map(str, self.choices))
-        noun = {"int": "an integer", "float": "a number"}.get(self.type, f"a {self.type}")
-        if self.min is not None and self.max is not None:
-            return f"{noun} from {self.min:g} to {self.max:g}"
-        if self.min is not None:
-            return f"{noun} >= {self.min:g}"
-        return {"bool": "true or false", "dir": "an existing folder",
-                "file": "an existing file"}.get(self.type, f"a {self.type}")
+        return self.allowed
 
     def parse(self, raw: Any) -> Any:
         """Convert a raw value (CLI string, form text, TOML value) and validate it."""
-        if raw is None:
-            if self.required:
-                raise UsageError(f"{self.flag} is required: {self.help}")
-            return self.default
         try:
-            value = self._convert(raw)
-        except (TypeError, ValueError):
-            raise UsageError(f"{self.flag} {raw!r}: must be {self.describe_allowed()}") from None
-        self._check(value, raw)
-        return value
-
-    def _convert(self, raw: Any) -> Any:
-        if self.type == "int":
-            if isinstance(raw, float) and not raw.is_integer():
-                raise ValueError
-            return int(raw)
-        if self.type == "float":
-            return float(raw)
-        if self.type == "bool":
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text not in {"true", "false", "yes", "no", "1", "0", "on", "off"}:
-                raise ValueError
-            return text in {"true", "yes", "1", "on"}
-        if self.type in ("path", "dir", "file"):
-            return Path(raw).expanduser()
-        if self.type == "list":
-            return [s.strip() for s in raw.split(",") if s.strip()] if isinstance(raw, str) else list(raw)
-        return str(raw)
-
-    def _check(self, value: Any, raw: Any) -> None:
-        if self.choices and value not in self.choices:
-            raise UsageError(f"{self.flag} {raw!r}: must be {self.describe_allowed()}")
-        if self.min is not None and value < self.min or self.max is not None and value > self.max:
-            raise UsageError(f"{self.flag} {raw!r}: must be {self.describe_allowed()}")
-        if self.type == "dir":
-            if not value.exists():
-                raise UsageError(f"{self.flag} {raw}: no such folder")
-            if not value.is_dir():
-                raise UsageError(f"{self.flag} {raw}: is a file, expected a folder")
-        if self.type == "file" and not value.is_file():
-            raise UsageError(f"{self.flag} {raw}: no such file")
+            return super().parse(raw)
+        except FieldError as exc:
+            if raw is None:
+                raise UsageError(f"{self.flag} is required: {self.help}") from None
+            raise UsageError(f"{self.flag} {exc.shown(raw)}: {exc.problem}") from None
 
 
 @dataclass(frozen=True)
