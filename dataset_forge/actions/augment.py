@@ -20,7 +20,8 @@ from ..parallel import WorkKind
 from ..transforms.pipeline import image_entropy, load_pipeline, step_rng
 from ..transforms.plugins import ensure_plugins
 from ..reports.report import Report
-from ..transforms.engine import Job, gather, make_jobs, out_path, run_jobs, run_pipeline
+from ..transforms.engine import (Job, gather, load_partner, make_jobs, out_path, run_jobs,
+                                 run_pipeline)
 from .common import (FORMAT, HQ_IN, IN, LQ_IN, OUT, PIPELINE, PLUGIN, QUALITY, SEED,
                      VARIATIONS)
 from .registry import Family, Param, action
@@ -82,7 +83,7 @@ def mix_one(cfg: Mixing, job: MixJob) -> dict[str, Any]:
     lam = float(rng.beta(cfg.alpha, cfg.alpha))
     a = load_image(job.source)
     icc = icc_of(a)
-    b = load_image(job.partner)
+    b = load_partner(job.partner, f"mixup partner of {job.source}")
     grey = is_grey_source(a) and is_grey_source(b)
     mode = "RGBA" if "A" in a.mode + b.mode else "RGB"
     a, b = a.convert(mode), b.convert(mode).resize(a.size, Image.Resampling.BICUBIC)

@@ -21,8 +21,8 @@ from ..compress import (DEFAULT_QUALITY, EXTENSIONS, FORMATS, ConvertSettings, E
                         Target, convert_file, parse_size)
 from ..context import RunContext
 from ..errors import UsageError
-from ..io import (Journal, check_output, fingerprint, iter_images, pair_folders,
-                  remove_leftover_temporaries)
+from ..io import (Journal, OutputClaims, check_output, fingerprint, iter_images,
+                  pair_folders, remove_leftover_temporaries)
 from ..parallel import Failure, WorkKind
 from ..reports.report import Report, RowWriter, Table
 from ..io.sniff import sniff_format
@@ -260,8 +260,8 @@ def plan_jobs(trees: list[Tree], params: dict[str, Any],
     """One job per source image; sources whose outputs would collide become failures."""
     jobs: list[Job] = []
     failures: list[Failure] = []
-    claimed: dict[Path, Path] = {}
-    sources = {p for t in trees for p in _sources(t, params)} if settings.in_place else set()
+    claims = OutputClaims({p for t in trees for p in _sources(t, params)}
+                          if settings.in_place else ())
     for tree in trees:
         for path in _sources(tree, params):
             rel = path.relative_to(tree.source)
@@ -271,13 +271,10 @@ def plan_jobs(trees: list[Tree], params: dict[str, Any],
             # keep: a file in one of the four formats keeps its name, even a PNG named .jpg
             same_format = content is not None
             dest = tree.dest / (rel if same_format else rel.with_suffix(EXTENSIONS[fmt]))
-            other = claimed.get(dest) or (dest if dest != path and dest in sources else None)
-            if other is not None:
-                failures.append(Failure(str(path), "NameCollision",
-                                        f"{dest} is already the output of {other} (same name "
-                                        "stem); rename one of them"))
+            clash = claims.claim(path, dest)
+            if clash:
+                failures.append(Failure(str(path), "NameCollision", clash))
                 continue
-            claimed[dest] = path
             # keyed by output, so an in-place rerun also knows the files it already converted
             key, label = (_tree_key(tree, dest.relative_to(tree.dest)),
                           _tree_key(tree, rel))

@@ -11,7 +11,8 @@ from ..errors import UsageError
 from ..io import fingerprint
 from ..parallel import WorkKind
 from ..reports.report import Report
-from ..transforms.engine import Job, gather, make_jobs, out_path, run_jobs, run_pipeline
+from ..transforms.engine import (Job, gather, load_partner, make_jobs, out_path, run_jobs,
+                                 run_pipeline)
 from ..transforms.ops.files import icc_of, load_image, save_image
 from ..transforms.ops.geometric import FILTER_NAMES
 from ..transforms.ops.registry import DEGRADE, RESAMPLE
@@ -103,7 +104,7 @@ class Tiling:
 def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
     """Worker: cut one image (or HQ/LQ pair) into tiles and write the kept ones."""
     hq = load_image(job.source)
-    lq = load_image(job.lq) if job.lq else None
+    lq = load_partner(job.lq, f"LQ partner of {job.source}") if job.lq else None
     hq_icc, lq_icc = icc_of(hq), icc_of(lq) if lq is not None else None
     factor = Frame(hq, lq).factor if lq is not None else 1
     if cfg.tile % factor or cfg.overlap % factor:

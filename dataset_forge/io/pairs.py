@@ -5,6 +5,7 @@
     result.missing_lq     # HQ files with no LQ partner
     result.missing_hq     # LQ files with no HQ partner
     result.ambiguous      # keys with more than one file on a side (e.g. a.png and a.jpg)
+    result.left_out       # [(file, the file of its stem that was paired instead)]
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Pairing:
     missing_lq: list[Path] = field(default_factory=list)
     missing_hq: list[Path] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
+    left_out: list[tuple[Path, Path]] = field(default_factory=list)
 
 
 def _index(root: Path, include_hidden: bool) -> dict[str, list[Path]]:
@@ -46,6 +48,7 @@ def pair_folders(hq_root: str | Path, lq_root: str | Path, *,
             continue
         if len(hq[key]) > 1 or len(lq[key]) > 1:
             result.ambiguous.append(key)
+            result.left_out += [(p, side[0]) for side in (hq[key], lq[key]) for p in side[1:]]
         result.pairs.append((hq[key][0], lq[key][0]))
     result.missing_hq = sorted(p for key in lq if key not in hq for p in lq[key])
     return result

@@ -21,3 +21,27 @@ def check_output(output: Path, inputs: Iterable[Path | None], flag: str = "--out
         if src.is_relative_to(out):
             raise UsageError(f"{flag} {output} contains the input folder {folder}; choose a "
                              "folder outside it")
+
+
+class OutputClaims:
+    """Output paths claimed before anything is written, so two inputs never share one output.
+
+        claims = OutputClaims()
+        clash = claims.claim(source, dest)   # None, or a one-line reason naming both inputs
+
+    The first claim on a path wins (call in the deterministic input order); `reserved` paths
+    (the originals of an in-place run) may only be claimed by themselves.
+    """
+
+    def __init__(self, reserved: Iterable[Path] = ()) -> None:
+        self._owner: dict[Path, Path] = {}
+        self._reserved = frozenset(reserved)
+
+    def claim(self, source: Path, dest: Path) -> str | None:
+        other = self._owner.get(dest)
+        if other is None and dest != source and dest in self._reserved:
+            other = dest
+        if other is not None:
+            return f"{dest} is already the output of {other} (same name stem); rename one of them"
+        self._owner[dest] = source
+        return None

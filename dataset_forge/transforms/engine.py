@@ -4,6 +4,11 @@ Every writing run is a list of `Job`s (one input or HQ/LQ pair x one variation) 
 `ctx.map`; each worker loads, transforms and atomically writes its outputs and returns a record
 appended to `<action>_log.jsonl` (inputs, seed, drawn parameters, outputs). A journal keyed by a
 fingerprint of everything that shapes outputs makes reruns skip finished work.
+
+Before anything is written, jobs whose output names collide (a.jpg and a.webp both to a.png)
+become `NameCollision` failures: the first input in sorted order keeps the name. A worker that
+cannot read a second input (a pair's LQ, a mixup partner) raises `PartnerError`, so the report
+blames that file rather than the job's own source.
 """
 from __future__ import annotations
 
@@ -16,8 +21,9 @@ from typing import Any, Callable, Iterable
 
 from ..context import RunContext
 from ..errors import UsageError
-from ..io import (Journal, check_output, fingerprint, iter_images, pair_folders, pair_key,
-                  remove_leftover_temporaries)
+from ..io import (Journal, OutputClaims, check_output, fingerprint, iter_images, pair_folders,
+                  pair_key, remove_leftover_temporaries)
+from ..parallel import Failure
 from ..reports.report import Report, Table
 from .ops.files import icc_of, is_grey_source, load_image, output_suffix, save_image
 from .ops.geometric import modcrop
@@ -40,7 +46,8 @@ class Job:
 
     @property
     def id(self) -> str:
-        return f"{self.key}#{self.variation}"
+        """The journal key: the output name (unique per run, unlike the key of a.jpg and a.webp)."""
+        return f"{self.name}{self.suffix}"
 
     def __str__(self) -> str:
         """How a failure names this job in reports: the input file (and its output, if renamed)."""
@@ -85,6 +92,32 @@ def out_path(out: Path, job: Job, sub: str = "", name: str | None = None) -> Pat
     return (out / sub if sub else out) / f"{name or job.name}{job.suffix}"
 
 
+class PartnerError(Exception):
+    """A job's second input (an LQ partner, a mixup partner) could not be read."""
+
+    def __init__(self, path: Path, role: str, error: Exception) -> None:
+        super().__init__(f"{error} ({role})")
+        self.path, self.error_type = path, type(error).__name__
+
+
+def load_partner(path: Path, role: str) -> Any:
+    """`load_image(path)`, raising PartnerError (which names `path` and its `role`) on failure."""
+    try:
+        return load_image(path)
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the report names this file
+        raise PartnerError(path, role, exc) from None
+
+
+def blaming(worker: Callable[[Job], dict], job: Job) -> dict[str, Any]:
+    """Run `worker`; a PartnerError becomes a record that run_jobs turns into a failure of the
+    partner's path (what went wrong travels back from any backend as plain data)."""
+    try:
+        return worker(job)
+    except PartnerError as exc:
+        return {"failed": {"item": str(exc.path), "error_type": exc.error_type,
+                           "message": f"{exc}; {job.name}{job.suffix} not written"}}
+
+
 def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     """Worker: load, run the pipeline, write the outputs; return the log record."""
     ensure_plugins(cfg.plugins)
@@ -96,7 +129,7 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
         frame.hq = modcrop(hq, cfg.scale)
         frame.lq, frame.snap, frame.scale = frame.hq.copy(), cfg.scale, cfg.scale
     elif cfg.mode == "pairs":
-        frame.lq = load_image(job.lq)
+        frame.lq = load_partner(job.lq, f"LQ partner of {job.source}")
         lq_icc, lq_grey = icc_of(frame.lq), is_grey_source(frame.lq)
         frame.snap = frame.factor
     log = cfg.pipeline.run(frame, image_entropy(cfg.seed, job.key, job.variation))
@@ -133,6 +166,9 @@ def gather(params: dict[str, Any], report: Report, allow_pairs: bool = True
             report.findings.append({"path": str(path), "finding": "no LQ partner; skipped"})
         for path in pairing.missing_hq:
             report.findings.append({"path": str(path), "finding": "no HQ partner; skipped"})
+        for path, kept in pairing.left_out:
+            report.add_failure(Failure(str(path), "NameCollision", f"{path} has the same name "
+                                       f"stem as {kept}, which is paired instead; rename one"))
         return [(h, l, pair_key(h, hq)) for h, l in pairing.pairs], True
     if not single:
         raise UsageError("--input is required" + (" (or --hq and --lq)" if allow_pairs else ""))
@@ -143,6 +179,7 @@ def gather(params: dict[str, Any], report: Report, allow_pairs: bool = True
 def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], jobs: list[Job],
              out: Path, print_fingerprint: str, label: str) -> None:
     """Run `worker` over jobs not yet journaled; log records; fill the report's counts."""
+    planned, jobs = len(jobs), _without_collisions(jobs, out, report)
     out.mkdir(parents=True, exist_ok=True)
     remove_leftover_temporaries(out)  # a hard-killed earlier run's half-written files
     log_path = out / f"{report.action}_log.jsonl"
@@ -150,13 +187,14 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     if len(journal) == 0 and log_path.exists():
         log_path.unlink()  # a fresh run (new parameters): the old log no longer describes outputs
     pending = [j for j in jobs if not _finished(journal, j, out)]
-    written, preview = 0, []
+    written, failed, preview = 0, 0, []
     with journal, open(log_path, "a", encoding="utf-8") as log:
-        for outcome in ctx.map(worker, pending, label=label):
-            if not outcome.ok:
-                report.add_failure(outcome.error)
+        for outcome in ctx.map(functools.partial(blaming, worker), pending, label=label):
+            record = outcome.value if outcome.ok else None
+            if record is None or "failed" in record:
+                report.add_failure(outcome.error or Failure(**record["failed"]))
+                failed += 1
                 continue
-            record = outcome.value
             log.write(json.dumps(record, default=str) + "\n")
             log.flush()
             journal.mark(outcome.item.id, record["outputs"])
@@ -164,13 +202,25 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
             if len(preview) < 30:
                 preview.append([outcome.item.key, outcome.item.variation,
                                 ", ".join(record["outputs"]), _applied(record.get("ops", []))])
-    report.summary.update({"jobs": len(jobs), "done_now": len(pending) - len(report.failures),
+    report.summary.update({"jobs": planned, "done_now": len(pending) - failed,
                            "skipped_already_done": len(jobs) - len(pending),
                            "files_written": written, "failed": len(report.failures),
                            "output": str(out)})
     report.files.update({"output": str(out), "log": str(log_path)})
     report.tables.append(Table(f"Outputs (first {len(preview)})",
                                ["input", "variation", "outputs", "ops applied"], preview))
+
+
+def _without_collisions(jobs: list[Job], out: Path, report: Report) -> list[Job]:
+    """Jobs whose output name no earlier job claimed; the others become failures."""
+    claims, kept = OutputClaims(), []
+    for job in jobs:
+        clash = claims.claim(job.source, out_path(out, job))
+        if clash:
+            report.add_failure(Failure(str(job), "NameCollision", clash))
+        else:
+            kept.append(job)
+    return kept
 
 
 def _finished(journal: Journal, job: Job, out: Path) -> bool:
