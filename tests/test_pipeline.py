@@ -22,14 +22,17 @@ def error_of(data) -> str:
 def test_validation_errors_name_op_and_field():
     assert error_of([{"op": "flip"}, {"op": "jpg"}]) == \
         "p.toml: op 2 (jpg): unknown operation 'jpg'; did you mean 'jpeg'?"
-    assert "op 1 (jpeg): field 'quality': 120 is above the maximum 100" in \
+    assert "op 1 (jpeg): field 'quality' = 120: must be an integer from 1 to 100" in \
         error_of([{"op": "jpeg", "quality": [50, 120]}])
     assert "op 1 (gaussian_blur): unknown field 'sigm'" in error_of([{"op": "gaussian_blur", "sigm": 1}])
     assert "field 'sigma': a range is [low, high]" in error_of([{"op": "gaussian_blur", "sigma": [1, 2, 3]}])
     assert "field 'sigma': range low 3.0 is above high 1.0" in error_of([{"op": "gaussian_blur", "sigma": [3, 1]}])
     assert "field 'p': 1.5 is not a probability" in error_of([{"op": "flip", "p": 1.5}])
-    assert "field 'direction': 'up' is not one of horizontal" in error_of([{"op": "flip", "direction": "up"}])
-    assert "field 'quality': 'high' is not int" in error_of([{"op": "jpeg", "quality": "high"}])
+    assert "field 'direction' = 'up': must be one of horizontal" in error_of([{"op": "flip", "direction": "up"}])
+    assert "field 'quality' = 'high': must be an integer from 1 to 100" in \
+        error_of([{"op": "jpeg", "quality": "high"}])
+    assert "field 'fill' = 'zzz': must be a colour such as #ff8800 or red" in \
+        error_of([{"op": "rotate", "fill": "zzz"}])
     assert "op 1 (one_of) choice 2 (webp): field 'quality'" in error_of(
         [{"op": "one_of", "ops": [{"op": "jpeg"}, {"op": "webp", "quality": 0}]}])
     assert "field 'weights'" in error_of([{"op": "one_of", "ops": [{"op": "jpeg"}], "weights": [1, 2]}])

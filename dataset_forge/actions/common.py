@@ -43,9 +43,7 @@ def op_params(op_name: str, skip: tuple[str, ...] = ()) -> list[Param]:
     """An op's fields as action parameters, so an action and its op are declared once.
     A field whose default lies outside its range has no usable default: the flag is required."""
     op = all_ops()[op_name]
-    kinds = {"int": "int", "float": "float", "bool": "bool", "choice": "choice", "str": "str"}
-    return [Param(f.name, kinds[f.type], f.default, f.help, tuple(f.choices), f.min, f.max,
-                  required=f.min is not None and f.default is not None and f.default < f.min)
+    return [Param.of(f, required=f.min is not None and f.default is not None and f.default < f.min)
             for f in op.fields if f.name not in skip]
 
 

@@ -31,7 +31,7 @@ from PIL import Image
 
 from ..errors import UsageError
 from .ops import FieldError, get_op
-from .ops.fields import Fixed, Spec
+from .ops.fields import Fixed, Spec, value_spec
 from .ops.geometric import FILTERS
 from .ops.registry import DEGRADE, RESAMPLE, Op
 
@@ -207,7 +207,7 @@ def _parse_step(raw: Any, where: str) -> Step:
             names = ", ".join(f.name for f in op.fields) or "none"
             raise PipelineError(f"{where}: unknown field {key!r} (fields: {names}, p)")
     try:
-        specs = tuple((f.name, f.parse(given[f.name]) if f.name in given else Fixed(f.default))
+        specs = tuple((f.name, value_spec(f, given[f.name]) if f.name in given else Fixed(f.default))
                       for f in op.fields)
     except FieldError as exc:
         raise PipelineError(f"{where}: {exc}") from None

@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
 from .channels import array_op, colour_only
-from .fields import Choice, Float, Str
+from .fields import Choice, Colour, Float
 from .geometric import color
 from .registry import PHOTOMETRIC, op
 
@@ -52,7 +52,7 @@ def gamma(img: Image.Image, p: dict, rng, factor: int) -> Image.Image:
 
 
 @op("remove_alpha", PHOTOMETRIC, "Composite transparency onto a background colour",
-    fields=[Str("background", "#ffffff", "colour under transparent pixels")])
+    fields=[Colour("background", "#ffffff", "colour under transparent pixels")])
 def remove_alpha(img: Image.Image, p: dict, rng, factor: int) -> Image.Image:
     if img.mode not in ("RGBA", "LA"):
         return img

@@ -10,7 +10,7 @@ from typing import Any
 
 from PIL import Image, ImageColor
 
-from .fields import Bool, Choice, Float, Int, Str
+from .fields import Bool, Choice, Colour, Float, Int
 from .registry import GEOMETRIC, op
 
 FILTERS = {"nearest": Image.Resampling.NEAREST, "box": Image.Resampling.BOX,
@@ -63,7 +63,7 @@ def plan_resize(p: dict, size: tuple[int, int], snap: int, rng) -> dict:
         Choice("filter", "lanczos", FILTER_NAMES, "resampling filter"),
         Choice("fit", "stretch", ("stretch", "crop", "pad"),
                "with width and height: stretch, fill then centre-crop, or fit then pad"),
-        Str("pad_color", "#000000", "padding colour for fit = pad")])
+        Colour("pad_color", "#000000", "padding colour for fit = pad")])
 def resize(img: Image.Image, p: dict, rng, factor: int) -> Image.Image:
     tw, th = (v // factor for v in p["size"])
     rw, rh = (v // factor for v in p["resized"])
@@ -129,7 +129,7 @@ EXACT = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
     Float("angle", 90.0, "degrees counter-clockwise", min=-360.0, max=360.0),
     Bool("expand", True, "grow the canvas to hold the whole rotated image"),
     Choice("filter", "bicubic", ("nearest", "bilinear", "bicubic"), "for angles not a multiple of 90"),
-    Str("fill", "#000000", "colour of the uncovered corners")])
+    Colour("fill", "#000000", "colour of the uncovered corners")])
 def rotate(img: Image.Image, p: dict, rng, factor: int) -> Image.Image:
     angle = p["angle"] % 360
     if angle in EXACT and (p["expand"] or angle == 180 or img.width == img.height):
