@@ -3,7 +3,8 @@
     dataset-forge --list-actions
     dataset-forge --action inventory --input photos/ --workers 4
     dataset-forge --action inventory --help        # flags generated from the declaration
-    dataset-forge settings show | sysinfo | app [DIR] | ...
+    dataset-forge settings show | sysinfo | app [DIR] | run RECIPE | undo MANIFEST
+    dataset-forge                                  # on a terminal: opens the app on this folder
 
 Exit codes: 0 all items ok, 1 finished with failed items, 2 usage or configuration error,
 3 unexpected internal error, 130 cancelled with Ctrl-C.
@@ -62,6 +63,15 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, metavar="S", help="seconds per item (0 = none)")
     p.add_argument("--gpu-memory-fraction", type=float, metavar="F", help="0.1 to 1.0")
     p.add_argument("--cpu-only", action="store_true", default=None, help="never use a GPU")
+
+
+def accept_global_options(parser: argparse.ArgumentParser) -> None:
+    """Let a subcommand take the global options after its name too (`run X --json`), without
+    resetting the ones given before it."""
+    known = {id(a) for a in parser._actions}
+    _global_options(parser)
+    for added in (a for a in parser._actions if id(a) not in known):
+        added.default = argparse.SUPPRESS
 
 
 def _base_parser(add_help: bool) -> argparse.ArgumentParser:
@@ -188,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     out, err = _console(), _console(stderr=True)
     debug = "--debug" in argv
+    if not argv and sys.stdin.isatty() and sys.stdout.isatty():
+        argv = ["app", "."]  # bare `dataset-forge` on a terminal opens the workbench
     try:
         ns, rest = _base_parser(add_help=False).parse_known_args(argv)
         subcommands = _subcommands()

@@ -136,10 +136,19 @@ def image_grid(items: Sequence[dict[str, Any]], max_side: int = 160,
     return '<div class="grid">' + "".join(cells) + "</div>" + note
 
 
+class Markup(str):
+    """Text that is already HTML (a link built by the caller): tables do not escape it."""
+
+
+def link(href: str, text: str) -> Markup:
+    return Markup(f'<a href="{esc(href)}">{esc(text)}</a>')
+
+
 def table_html(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A plain HTML table; cells are escaped."""
+    """A plain HTML table; cells are escaped unless they are `Markup`."""
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{c if isinstance(c, Markup) else esc(c)}</td>"
+                                    for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
