@@ -30,12 +30,13 @@ class Family(str, Enum):
     COMPRESS = "compress"
     TRANSFORM = "transform"
     AUGMENT = "augment"
+    EXPORT = "export"
 
     @property
     def title(self) -> str:
         return {"analysis": "Analysis and validation", "dedup": "Deduplication",
                 "compress": "Compression and conversion", "transform": "Transforms",
-                "augment": "Augmentation"}[self.value]
+                "augment": "Augmentation", "export": "Export"}[self.value]
 
 
 class Param(Field):

@@ -1,0 +1,91 @@
+"""Columns from earlier reports (a quality CSV's scores, a dedup CSV's group) joined onto the
+manifest by file path.
+
+    extra = ExtraColumns.load([Path("reports/quality.csv")])
+    extra.columns                 # {"sharpness": "float64", "group": "int64", ...}
+    extra.lookup(record, root)    # {"sharpness": 12.5, ...} or {} when the file is not listed
+
+A CSV row's file is its `path` (or `file`, `hq`, `source`) column, absolute or relative to the
+folder the report was made on. Values are typed per column (int, float, bool, else text); a
+name that clashes with a manifest column or an earlier CSV's gets the CSV's stem as a prefix.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+PATH_COLUMNS = ("path", "file", "hq", "source")
+
+
+def _fits(kind: str, value: str) -> bool:
+    if kind == "bool":
+        return value in ("True", "False", "true", "false")
+    try:
+        {"int64": int, "float64": float}[kind](value)
+    except ValueError:
+        return False
+    return True
+
+
+def _typed(values: list[str]) -> str:
+    present = [v for v in values if v != ""]
+    for kind in ("bool", "int64", "float64"):
+        if present and all(_fits(kind, v) for v in present):
+            return kind
+    return "string"
+
+
+def _convert(value: str, kind: str) -> Any:
+    if value == "":
+        return None
+    if kind == "bool":
+        return value.lower() == "true"
+    return {"int64": int, "float64": float}.get(kind, str)(value)
+
+
+@dataclass
+class ExtraColumns:
+    columns: dict[str, str] = field(default_factory=dict)      # name -> type
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, paths: list[Path], taken: tuple[str, ...] = ()) -> "ExtraColumns":
+        extra = cls()
+        for path in map(Path, paths):
+            try:
+                with open(path, newline="", encoding="utf-8") as fh:
+                    table = list(csv.DictReader(fh))
+            except (OSError, UnicodeDecodeError, csv.Error) as exc:
+                raise UsageError(f"--columns-from {path}: cannot read ({exc})") from None
+            header = list(table[0]) if table else []
+            key_col = next((c for c in PATH_COLUMNS if c in header), None)
+            if key_col is None:
+                raise UsageError(f"--columns-from {path}: no path column (one of "
+                                 f"{', '.join(PATH_COLUMNS)})")
+            names = {}
+            for col in header:
+                if col == key_col:
+                    continue
+                name = col if col not in taken and col not in extra.columns else f"{path.stem}.{col}"
+                names[col] = name
+                extra.columns[name] = _typed([row[col] or "" for row in table])
+            for row in table:
+                values = extra.rows.setdefault(row[key_col], {})
+                values.update({names[c]: _convert(row[c] or "", extra.columns[names[c]])
+                               for c in names})
+        return extra
+
+    def lookup(self, record: dict[str, Any], root: Path) -> dict[str, Any]:
+        """The joined values for a manifest record (file `record["path"]` under `root`)."""
+        if not self.rows:
+            return {}
+        rel = record["path"]
+        for candidate in (rel, f"{record['role']}/{rel}", str(root / rel),
+                          str((root / rel).resolve())):
+            if candidate in self.rows:
+                return self.rows[candidate]
+        return {}
