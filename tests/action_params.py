@@ -25,4 +25,5 @@ ACTION_PARAMS = {
                 '[{"op": "flip"}, {"op": "gaussian_noise", "sigma": 5.0}]'},
     "mixup": {"input": DEMO / "hq", "output": "OUT", "seed": 4},
     "dedup": {"input": DEMO / "mixed", "output": "OUT", "pixels": True, "cache": "off"},
+    "export": {**PAIR, "output": "OUT", "formats": "webdataset,parquet"},
 }

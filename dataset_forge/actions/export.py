@@ -24,7 +24,7 @@ from ..export.stats import StatsAccumulator, provenance, stats_document
 from ..export.worker import PARTS_DIR, ExportConfig, export_shard
 from ..io import Journal, atomic_write, check_output, fingerprint, remove_leftover_temporaries
 from ..parallel import Failure, WorkKind
-from ..report import Report, Table
+from ..reports.report import Report, Table
 from .common import HQ, INCLUDE_HIDDEN, LQ, SEED
 from .registry import Family, Param, action
 
