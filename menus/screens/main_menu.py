@@ -21,7 +21,7 @@ class MainMenu(Screen):
         Binding("question_mark", "app.help", "Help", show=False),
         Binding("right", "focus_entries", "Actions", show=False),
         Binding("left", "focus_groups", "Families", show=False),
-        *[Binding(str(n), f"jump({n - 1})", f"Family {n}", show=False) for n in range(1, 7)],
+        *[Binding(str(n), f"jump({n - 1})", f"Family {n}", show=False) for n in range(1, 10)],
     ]
 
     def __init__(self) -> None:
