@@ -162,7 +162,7 @@ def _run_action(name: str, argv: Sequence[str], out: Console, err: Console) -> i
     try:
         report = run_action(action, raw, config=config, settings=settings, sink=renderer,
                             cancel=cancel, report_dir=Path(ns.report_dir) if ns.report_dir else None,
-                            log_dir=settings.log_dir(), debug=ns.debug)
+                            log_dir=settings.log_dir())
     finally:
         renderer.stop()
         signal.signal(signal.SIGINT, previous)

@@ -55,8 +55,7 @@ def default_report_dir(action: Action, params: dict[str, Any], reports_root: Pat
 
 def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelConfig,
                settings: Any = None, sink: Sink = null_sink, cancel: CancelToken | None = None,
-               report_dir: Path | None = None, log_dir: Path | None = None,
-               debug: bool = False) -> Report:
+               report_dir: Path | None = None, log_dir: Path | None = None) -> Report:
     """Validate parameters, run the action, write its JSON report, append the run log."""
     params = action.parse_params(raw_params)
     require_images(action, params)
@@ -68,8 +67,7 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
     t0 = time.perf_counter()
     with _one_cluster_per_run(config, action.kind) as config:
         ctx = RunContext(config=config, report_dir=Path(report_dir), sink=sink,
-                         cancel=cancel or CancelToken(), kind=action.kind, settings=settings,
-                         debug=debug)
+                         cancel=cancel or CancelToken(), kind=action.kind)
         report: Report = action.run(ctx, params)
     report.cancelled = report.cancelled or ctx.cancelled
     report.run = _combine(ctx.summaries, time.perf_counter() - t0, action, config, report)
@@ -83,6 +81,7 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
             "duration_s": round(report.run.elapsed, 3), "ok": report.run.ok,
             "failed": report.run.failed, "cancelled": report.cancelled,
             "peak_rss_mb": round(report.run.peak_rss_mb, 1),
+            "busy_s": round(report.run.busy_seconds, 3),
             "utilisation": round(report.run.utilisation, 3), "report": report.files.get("report"),
         })
     return report
@@ -113,10 +112,9 @@ def _combine(summaries: list[RunSummary], elapsed: float, action: Action,
                           workers=1, processing_type=config.resolved_type(action.kind).value,
                           cancelled=report.cancelled)
     main = max(summaries, key=lambda s: s.total)
-    busy = sum(s.utilisation * s.elapsed * s.workers for s in summaries)
     return replace(main, label=action.name, elapsed=elapsed,
                    failed=max(main.failed, len(report.failures)),
                    ok=main.total - max(main.failed, len(report.failures)),
                    cancelled=report.cancelled or any(s.cancelled for s in summaries),
-                   utilisation=min(1.0, busy / (elapsed * main.workers)) if elapsed else 0.0,
+                   busy_seconds=sum(s.busy_seconds for s in summaries),
                    peak_rss_mb=max(s.peak_rss_mb for s in summaries))

@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
+from .scope import commit
+
 TMP_SUFFIX = ".forge-tmp"
 
 
@@ -62,7 +64,7 @@ def _staged(path: Path, mode: str, verify: Callable[[Path], None] | None = None,
             os.fsync(fh.fileno())
         if verify is not None:
             verify(Path(tmp))
-        os.replace(tmp, path)
+        commit(tmp, path)  # os.replace, refused if the item has been abandoned (io.scope)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -10,18 +10,21 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from .batch import BatchProcessor
-from .cancel import CancelToken, Cancelled
+from .cancel import CancelToken
 from .config import ParallelConfig, ProcessingType, WorkKind
-from .events import Advanced, Event, Fanout, Finished, ItemFailed, RunSummary, Sink, Started
+from .events import Advanced, Event, Finished, ItemFailed, RunSummary, Sink, Started
 from .image import ImageProcessor, is_out_of_memory, resolve_device
-from .processor import FailFastError, Failure, Outcome, ParallelProcessor
+from .outcome import FailFastError, Failure, Outcome
+from .processor import ParallelProcessor
+from .tracking import RunTracker
 from .worker import worker_state
 
 __all__ = [
-    "Advanced", "BatchProcessor", "CancelToken", "Cancelled", "Event", "FailFastError", "Failure",
-    "Fanout", "Finished", "ImageProcessor", "ItemFailed", "Outcome", "ParallelConfig",
-    "ParallelProcessor", "ProcessingType", "RunSummary", "Sink", "Started", "WorkKind",
-    "batch_map", "image_map", "is_out_of_memory", "resolve_device", "smart_map", "worker_state",
+    "Advanced", "BatchProcessor", "CancelToken", "Event", "FailFastError", "Failure",
+    "Finished", "ImageProcessor", "ItemFailed", "Outcome", "ParallelConfig",
+    "ParallelProcessor", "ProcessingType", "RunSummary", "RunTracker", "Sink", "Started",
+    "WorkKind", "batch_map", "image_map", "is_out_of_memory", "resolve_device", "smart_map",
+    "worker_state",
 ]
 
 

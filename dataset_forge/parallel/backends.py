@@ -1,7 +1,7 @@
 """Executors behind `ParallelProcessor`: a tiny surface (submit, wait, close) over each engine.
 
-A backend hands out future-like objects with `done()`, `result()` and `cancel()`. The Dask
-backend (dataset_forge.parallel.dask_backend) implements the same surface.
+A backend hands out future-like objects with `done()`, `result()`, `cancel()` and `cancelled()`.
+The Dask backend (dataset_forge.parallel.dask_backend) implements the same surface.
 """
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ import multiprocessing as mp
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
+from ..io.scope import WriteScope
 from .config import ParallelConfig, ProcessingType
 from .worker import init_process_worker, pack_function, run_chunk
+
+#: imported by the forkserver when it starts, so it exits when the main process dies
+FORKSERVER_PRELOAD = ["dataset_forge.parallel.forkserver_lifeline"]
 
 BROKEN_ERRORS: tuple[type[BaseException], ...] = (BrokenProcessPool,)
 
@@ -21,13 +25,20 @@ class Backend:
 
     kind: ProcessingType
     workers: int
+    #: True where a timed-out task cannot be interrupted and is abandoned from outside (threads)
+    abandons_timeouts = False
 
     def prepare(self, fn: Callable) -> Any:
         """Turn `fn` into what `submit` ships (the function itself, or a pickled blob)."""
         return fn
 
-    def submit(self, payload: Any, chunk: list, timeout: float, started: list | None) -> Any:
+    def submit(self, payload: Any, chunk: list, timeout: float,
+               scope: WriteScope | None = None) -> Any:
+        """Run the chunk; `scope` (threads only) times it and lets the caller abandon it."""
         raise NotImplementedError
+
+    def abandon(self, future: Any) -> None:
+        """Stop waiting for a timed-out task that cannot be interrupted."""
 
     def wait(self, future: Any, timeout: float) -> bool:
         done, _ = cf.wait([future], timeout=timeout)
@@ -49,15 +60,20 @@ class Backend:
 
 class ThreadBackend(Backend):
     kind = ProcessingType.THREAD
+    abandons_timeouts = True
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.abandoned = 0  # timed-out tasks still running: do not wait for them on close
         self._pool = cf.ThreadPoolExecutor(workers, thread_name_prefix="forge")
 
-    def submit(self, payload, chunk, timeout, started):
-        # Threads cannot be interrupted: the caller enforces timeouts from outside via `started`.
-        return self._pool.submit(run_chunk, payload, chunk, 0.0, started)
+    def submit(self, payload, chunk, timeout, scope=None):
+        # Threads cannot be interrupted: the caller enforces timeouts from outside via `scope`.
+        return self._pool.submit(run_chunk, payload, chunk, 0.0, scope)
+
+    def abandon(self, future) -> None:
+        future.cancel()
+        self.abandoned += 1  # a thread cannot be interrupted: leave it behind on close
 
     def close(self, cancel: bool = False) -> None:
         self._pool.shutdown(wait=not (cancel or self.abandoned), cancel_futures=cancel)
@@ -69,6 +85,8 @@ class ProcessBackend(Backend):
     def __init__(self, workers: int, start_method: str) -> None:
         self.workers = workers
         self._context = mp.get_context(start_method)
+        if start_method == "forkserver":
+            self._context.set_forkserver_preload(FORKSERVER_PRELOAD)
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
@@ -78,7 +96,7 @@ class ProcessBackend(Backend):
     def prepare(self, fn):
         return pack_function(fn)
 
-    def submit(self, payload, chunk, timeout, started):
+    def submit(self, payload, chunk, timeout, scope=None):
         return self._pool.submit(run_chunk, payload, chunk, timeout)
 
     def recover(self) -> None:

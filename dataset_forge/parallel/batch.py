@@ -16,7 +16,9 @@ from typing import Any, Callable, Iterable, Iterator
 from .cancel import CancelToken
 from .config import ParallelConfig, WorkKind
 from .events import Sink, null_sink
-from .processor import Failure, Outcome, ParallelProcessor, _Run, describe_item
+from .outcome import Outcome, failed
+from .processor import ParallelProcessor
+from .tracking import RunTracker
 
 
 @dataclass(frozen=True)
@@ -66,25 +68,31 @@ class BatchProcessor:
 
     def map(self, fn: Callable[[list], list], items: Iterable[Any], *, total: int | None = None,
             label: str = "") -> Iterator[Outcome]:
+        """Yield per-item outcomes in input order; progress counts items, not batches."""
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
-        run = _Run(self.sink, label or getattr(fn, "__name__", "batch"), total)
+        tracker = RunTracker(self.sink, label or getattr(fn, "__name__", "batch"), total)
         batches = _batched(enumerate(items), self.batch_size)
         try:
-            for outcome in self.processor.map(_BatchCall(fn), batches, label=run.label):
-                indexed = outcome.item
-                results = outcome.value if outcome.ok else \
-                    [(False, (outcome.error.error_type, outcome.error.message))] * len(indexed)
-                for (index, item), (ok, value) in zip(indexed, results):
-                    single = Outcome(index, item, value) if ok else \
-                        Outcome(index, item, error=Failure(describe_item(item), *value))
-                    run.record(single)
+            for outcome in self.processor.map(_BatchCall(fn), batches, label=tracker.label):
+                for single in _per_item(outcome):
+                    tracker.record(single)
                     yield single
         finally:
             inner = self.processor.summary
-            run.busy = inner.utilisation * inner.elapsed * inner.workers if inner else 0.0
-            run.cancelled = bool(inner and inner.cancelled)
-            self.summary = run.finish(self.processor.workers, self.processor.processing_type)
+            tracker.add_busy(inner.busy_seconds if inner else 0.0)
+            self.summary = tracker.finish(self.processor.workers,
+                                          self.processor.processing_type.value,
+                                          bool(inner and inner.cancelled))
+
+
+def _per_item(outcome: Outcome) -> Iterator[Outcome]:
+    """A batch's outcome as one outcome per item (a failed batch fails each of its items)."""
+    pairs = outcome.item
+    results = outcome.value if outcome.ok else \
+        [(False, (outcome.error.error_type, outcome.error.message))] * len(pairs)
+    for (index, item), (ok, value) in zip(pairs, results):
+        yield Outcome(index, item, value) if ok else failed(index, item, *value)
 
 
 def _batched(pairs: Iterator, size: int) -> Iterator[list]:

@@ -4,10 +4,6 @@ from __future__ import annotations
 import threading
 
 
-class Cancelled(Exception):
-    """Raised inside engine code that notices its run was cancelled."""
-
-
 class CancelToken:
     """A flag that any thread may set; the core checks it at least every ~0.1 s."""
 
@@ -20,10 +16,6 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
-
-    def raise_if_cancelled(self) -> None:
-        if self._event.is_set():
-            raise Cancelled("run cancelled")
 
     def wait(self, timeout: float) -> bool:
         return self._event.wait(timeout)

@@ -60,6 +60,9 @@ class DaskTask:
         self.future.cancel()
         return True
 
+    def cancelled(self) -> bool:
+        return self.future.cancelled()
+
 
 class DaskBackend(Backend):
     """Runs chunks on the cluster that `config.dask` names or starts; closes it when done."""
@@ -82,7 +85,7 @@ class DaskBackend(Backend):
     def prepare(self, fn):
         return pack_function(fn)
 
-    def submit(self, payload, chunk, timeout, started):
+    def submit(self, payload, chunk, timeout, scope=None):
         if self._conn is None:
             raise RuntimeError("the Dask backend is closed")
         future = self._conn.client.submit(run_chunk, payload, chunk, timeout, pure=False)

@@ -5,7 +5,7 @@ serialise and compare easily.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Optional
 
 
@@ -38,9 +38,8 @@ class RunSummary:
     workers: int
     processing_type: str
     cancelled: bool = False
-    utilisation: float = 0.0  # busy worker-seconds / (elapsed * workers)
+    busy_seconds: float = 0.0  # worker-seconds spent on items, summed over workers
     peak_rss_mb: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -50,8 +49,15 @@ class RunSummary:
     def throughput(self) -> float:
         return self.total / self.elapsed if self.elapsed > 0 else 0.0
 
+    @property
+    def utilisation(self) -> float:
+        """Share of the workers' time spent on items: busy / (elapsed x workers), at most 1."""
+        capacity = self.elapsed * self.workers
+        return min(1.0, self.busy_seconds / capacity) if capacity > 0 else 0.0
+
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "total": self.total, "throughput": round(self.throughput, 3)}
+        return {**asdict(self), "total": self.total, "throughput": round(self.throughput, 3),
+                "utilisation": round(self.utilisation, 3)}
 
 
 @dataclass(frozen=True)
@@ -66,13 +72,3 @@ Sink = Callable[[Event], None]
 def null_sink(event: Event) -> None:
     """A sink that ignores everything."""
 
-
-class Fanout:
-    """A sink that forwards each event to several sinks."""
-
-    def __init__(self, *sinks: Sink) -> None:
-        self.sinks = [s for s in sinks if s is not None]
-
-    def __call__(self, event: Event) -> None:
-        for sink in self.sinks:
-            sink(event)

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import itertools
 import sys
+import time
 from typing import Any, Callable, Iterable, Iterator
 
 from .cancel import CancelToken
 from .config import ParallelConfig, ProcessingType, WorkKind
 from .events import Sink, null_sink
-from .processor import Failure, Outcome, ParallelProcessor, _Run, describe_item
+from .outcome import Outcome, failed
+from .processor import ParallelProcessor
+from .tracking import RunTracker
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -53,10 +56,9 @@ class ImageProcessor:
         self.batch_size = batch_size or self._auto_batch_size()
         # decoded items wait for the model: never more than two batches of them in memory
         loader = self.config.with_(processing_type=ProcessingType.THREAD, chunk_size=0,
-                                   max_in_flight=2 * self.batch_size)
+                                   max_items_in_flight=2 * self.batch_size)
         self._loader = ParallelProcessor(loader, WorkKind.IO, cancel=self.cancel_token)
         self.summary = None
-        self.oom_events = 0
 
     def __enter__(self) -> "ImageProcessor":
         return self
@@ -93,19 +95,22 @@ class ImageProcessor:
         """Yield per-item outcomes in input order."""
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
-        run = _Run(self.sink, label or getattr(fn, "__name__", "model"), total)
+        tracker = RunTracker(self.sink, label or getattr(fn, "__name__", "model"), total)
         loaded = self._loader.map(load, items) if load else \
             (Outcome(i, item, item) for i, item in enumerate(items))
         try:
             while batch := list(itertools.islice(loaded, self.batch_size)):
                 if self.cancel_token.cancelled:
-                    run.cancelled = True
                     break
-                for outcome in sorted(self._run_batch(fn, batch), key=lambda o: o.index):
-                    run.record(outcome)
+                t0 = time.perf_counter()
+                outcomes = sorted(self._run_batch(fn, batch), key=lambda o: o.index)
+                tracker.add_busy(time.perf_counter() - t0)
+                for outcome in outcomes:
+                    tracker.record(outcome)
                     yield outcome
         finally:
-            self.summary = run.finish(1, ProcessingType.SERIAL)
+            self.summary = tracker.finish(1, ProcessingType.SERIAL.value,
+                                          self.cancel_token.cancelled)
 
     def _run_batch(self, fn, batch: list[Outcome]) -> Iterator[Outcome]:
         """Run the loaded items of `batch`; halve on out-of-memory until it fits."""
@@ -118,17 +123,15 @@ class ImageProcessor:
                 values = list(fn([o.value for o in part]))
             except Exception as exc:  # noqa: BLE001
                 if is_out_of_memory(exc):
-                    self.oom_events += 1
                     self._empty_cache()
                     if size > 1:
                         self.batch_size = max(1, size // 2)
                         continue
-                failure = (type(exc).__name__, str(exc) or repr(exc))
                 if size > 1:  # not memory: find the bad item by running one at a time
                     yield from self._one_by_one(fn, part)
                 else:
-                    yield Outcome(part[0].index, part[0].item,
-                                  error=Failure(describe_item(part[0].item), *failure))
+                    yield failed(part[0].index, part[0].item, type(exc).__name__,
+                                 str(exc) or repr(exc))
                 pending = rest
                 continue
             for o, value in zip(part, values, strict=True):
@@ -140,5 +143,4 @@ class ImageProcessor:
             try:
                 yield Outcome(o.index, o.item, list(fn([o.value]))[0])
             except Exception as exc:  # noqa: BLE001
-                yield Outcome(o.index, o.item, error=Failure(
-                    describe_item(o.item), type(exc).__name__, str(exc) or repr(exc)))
+                yield failed(o.index, o.item, type(exc).__name__, str(exc) or repr(exc))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import hashlib
-import os
 import signal
 import threading
 import time
@@ -16,6 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import cloudpickle
+
+from ..io.scope import WriteScope, write_scope
+from .lifeline import watch_parent
 
 _fn_cache: "collections.OrderedDict[bytes, Callable]" = collections.OrderedDict()
 FN_CACHE_SIZE = 32  # long-lived (Dask) workers see many functions over their life
@@ -26,8 +28,7 @@ _state_lock = threading.Lock()
 @dataclass(frozen=True)
 class ChunkResult:
     items: list[tuple[int, bool, Any]]  # (index, ok, value or (error_type, message))
-    busy: float                          # seconds spent working, for utilisation
-    pid: int
+    busy: float                          # seconds spent working on the chunk's items
 
 
 def pack_function(fn: Callable) -> bytes:
@@ -65,13 +66,15 @@ def worker_state(key: str, factory: Callable[[], Any]) -> Any:
 
 
 def init_process_worker() -> None:
-    """Process-pool initializer: Ctrl-C is the parent's business; SIGTERM unwinds cleanly.
+    """Process-pool initializer: Ctrl-C is the parent's business; SIGTERM unwinds cleanly;
+    the worker ends when its parent dies (lifeline).
 
     Turning SIGTERM into SystemExit runs `finally` blocks, so atomic writers remove their
     temporary files when the parent terminates a cancelled run.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_term)
+    watch_parent()
 
 
 def _exit_on_term(signum, frame):  # pragma: no cover - runs in a child being terminated
@@ -106,23 +109,25 @@ def can_use_alarm() -> bool:
 
 
 def run_chunk(fn: Callable | bytes, chunk: list[tuple[int, Any]], timeout: float = 0.0,
-              started: list | None = None) -> ChunkResult:
+              scope: WriteScope | None = None) -> ChunkResult:
     """Apply `fn` to each `(index, item)`; record failures instead of raising.
 
-    `fn` is a callable (threads, serial) or a cloudpickle blob (processes, Dask). `started`, when
-    given, receives the start time so a thread-mode caller can enforce its timeout from outside.
+    `fn` is a callable (threads, serial) or a cloudpickle blob (processes, Dask). `scope`, in
+    thread mode with a timeout, records when the work began (the caller enforces the timeout
+    from outside) and lets the caller abandon the chunk's writes (io.scope).
     """
     if isinstance(fn, bytes):
         fn = _unpack(fn)
-    if started is not None:
-        started.append(time.monotonic())
+    if scope is not None:
+        scope.start()
     enforce = can_use_alarm()
     out: list[tuple[int, bool, Any]] = []
     t0 = time.perf_counter()
-    for index, item in chunk:
-        try:
-            with _deadline(timeout, enforce):
-                out.append((index, True, fn(item)))
-        except Exception as exc:  # noqa: BLE001 - one item's failure is one line in the report
-            out.append((index, False, (type(exc).__name__, str(exc) or repr(exc))))
-    return ChunkResult(out, time.perf_counter() - t0, os.getpid())
+    with write_scope(scope):
+        for index, item in chunk:
+            try:
+                with _deadline(timeout, enforce):
+                    out.append((index, True, fn(item)))
+            except Exception as exc:  # noqa: BLE001 - one item's failure is one line in the report
+                out.append((index, False, (type(exc).__name__, str(exc) or repr(exc))))
+    return ChunkResult(out, time.perf_counter() - t0)
