@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from dataset_forge.actions.registry import get_action  # noqa: E402
 from dataset_forge.analysis import header, quality  # noqa: E402
-from dataset_forge.io.sniff import survey  # noqa: E402
+from dataset_forge.io.discover import discover  # noqa: E402
 from dataset_forge.parallel import ParallelConfig, ParallelProcessor, WorkKind  # noqa: E402
 from dataset_forge.runner import run_action  # noqa: E402
 
@@ -112,7 +112,7 @@ def main() -> None:
     ap.add_argument("--cleanvision", default="/tmp/cv-venv/bin/python")
     args = ap.parse_args()
     folder = Path(args.folder)
-    paths = survey(folder).images
+    paths = discover(folder).images
     n = len(paths)
     print(f"{n} files under {folder}, {args.workers} workers, {os.cpu_count()} CPUs visible, "
           f"median of {args.repeats}")

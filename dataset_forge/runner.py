@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -11,38 +10,47 @@ from typing import Any
 from .actions.registry import Action
 from .context import RunContext
 from .errors import UsageError
-from .io import iter_files, iter_images
-from .io.sniff import sniff_format
+from .io.discover import WalkProblem, iter_images
 from .parallel import CancelToken, ParallelConfig, ProcessingType, RunSummary, Sink, WorkKind
 from .parallel.events import null_sink
 from .parallel.runlog import append_run
-from .reports.report import Report
+from .reports.report import Report, Table
 
 
 #: parameters that name folders of images to read; an empty one is a usage error for any action
 IMAGE_FOLDER_PARAMS = ("input", "hq", "lq")
 
 
-def require_images(action: Action, params: dict[str, Any]) -> None:
-    """Refuse, in one line, an image folder with no images in it, or HQ and LQ folders that
-    are one and the same (before anything starts)."""
+def require_images(action: Action, params: dict[str, Any]) -> list[WalkProblem]:
+    """Refuse, in one line, an image folder with no images in it (by the one discovery rule,
+    `io.discover`), or HQ and LQ folders that are one and the same (before anything starts).
+    Returns what could not be walked in those folders (dangling links, unreadable folders)."""
     hq, lq = params.get("hq"), params.get("lq")
     if hq and lq and Path(hq).resolve() == Path(lq).resolve():
         raise UsageError(f"--hq and --lq are the same folder ({hq}): pairs need two folders")
+    problems: list[WalkProblem] = []
     for name in IMAGE_FOLDER_PARAMS:
         folder = params.get(name)
         if folder is None or action.param(name).type != "dir":
             continue
-        if not has_images(folder, include_hidden=bool(params.get("include_hidden"))):
-            raise UsageError(f"--{name} {folder}: no images found")
+        before = len(problems)
+        images = iter_images(folder, include_hidden=bool(params.get("include_hidden")),
+                             problems=problems)
+        if not sum(1 for _ in images):  # the whole walk: every problem is reported
+            found = problems[before:]
+            hint = f" ({len(found)} could not be read, first {found[0]})" if found else ""
+            raise UsageError(f"--{name} {folder}: no images found{hint}")
+    return problems
 
 
-def has_images(folder, *, include_hidden: bool, sniff_limit: int = 1000) -> bool:
-    """An image by extension, else by content among the first files (renamed images count)."""
-    if next(iter_images(folder, include_hidden=include_hidden), None) is not None:
-        return True
-    files = itertools.islice(iter_files(folder, include_hidden=include_hidden), sniff_limit)
-    return any(sniff_format(path, identify=False) for path in files)
+def report_walk_problems(report: Report, problems: list[WalkProblem]) -> None:
+    """What discovery could not walk becomes findings and a table, never a silent skip."""
+    if not problems:
+        return
+    report.findings.extend(problem.finding() for problem in problems)
+    report.summary["not_walked"] = len(problems)
+    report.tables.append(Table("Not read while finding images", ["path", "problem", "reason"],
+                               [[str(p.path), p.kind, p.reason] for p in problems]))
 
 
 def default_report_dir(action: Action, params: dict[str, Any], reports_root: Path) -> Path:
@@ -58,7 +66,7 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
                report_dir: Path | None = None, log_dir: Path | None = None) -> Report:
     """Validate parameters, run the action, write its JSON report, append the run log."""
     params = action.parse_params(raw_params)
-    require_images(action, params)
+    walk_problems = require_images(action, params)
     if settings is None:  # library use: the user's settings file, as the CLI would read it
         from .settings import load_settings, resolve_settings_path
         settings = load_settings(resolve_settings_path()).settings
@@ -70,6 +78,7 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
                          cancel=cancel or CancelToken(), kind=action.kind)
         report: Report = action.run(ctx, params)
     report.cancelled = report.cancelled or ctx.cancelled
+    report_walk_problems(report, walk_problems)
     report.run = _combine(ctx.summaries, time.perf_counter() - t0, action, config, report)
     ctx.report_dir.mkdir(parents=True, exist_ok=True)
     report.files = {name: str(Path(path).resolve()) for name, path in report.files.items()}

@@ -10,7 +10,8 @@ from PIL import Image, ImageFilter
 
 from conftest import DEMO, photo_like
 from dataset_forge.analysis import header, integrity, pairs, quality
-from dataset_forge.io.sniff import extension_mismatch, sniff_format, survey
+from dataset_forge.io.discover import discover
+from dataset_forge.io.sniff import extension_mismatch, sniff_format
 
 MODES = {  # mode -> a format that stores it
     "1": "png", "L": "png", "LA": "png", "P": "png", "PA": "tif", "RGB": "png", "RGBA": "png",
@@ -82,7 +83,7 @@ def test_sniffing_finds_renamed_and_fake_images(tmp_path, make_image):
     assert sniff_format(tmp_path / "fake.jpg") is None
     assert extension_mismatch(tmp_path / "png_named.jpg", "PNG")
     assert not extension_mismatch(tmp_path / "real.png", "PNG")
-    found = survey(tmp_path)
+    found = discover(tmp_path)
     assert sorted(p.name for p in found.images) == ["fake.jpg", "jpeg_named.dat",
                                                       "png_named.jpg", "real.png"]
     assert [(p.name, f) for p, f in found.renamed] == [("jpeg_named.dat", "JPEG")]

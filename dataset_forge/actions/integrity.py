@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis import integrity as checks
-from ..analysis.htmlparts import discover, grid, relative, write_page
+from ..io.discover import discover
+from ..analysis.htmlparts import grid, relative, write_page
 from ..context import RunContext
 from ..reports.html import section
 from ..parallel import Failure, WorkKind

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis import header
-from ..analysis.htmlparts import dataset_histograms, discover, grid, relative, write_page
+from ..io.discover import discover
+from ..analysis.htmlparts import dataset_histograms, grid, relative, write_page
 from ..context import RunContext
 from ..reports.html import section
 from ..parallel import WorkKind

@@ -12,7 +12,8 @@ from typing import Any
 
 from ..reports import html as hr
 from ..analysis import quality as q
-from ..analysis.htmlparts import dataset_histograms, discover, grid, write_page
+from ..io.discover import discover
+from ..analysis.htmlparts import dataset_histograms, grid, write_page
 from ..context import RunContext
 from ..parallel import WorkKind
 from ..reports.report import Report, RowWriter, Table

@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from ..reports import html as hr
 from ..analysis import quality as q
-from ..analysis.htmlparts import discover, grid, write_page
+from ..io.discover import discover
+from ..analysis.htmlparts import grid, write_page
 from ..context import RunContext
 from ..errors import UsageError
 from ..parallel import Failure, WorkKind
@@ -78,8 +79,7 @@ def _dataset(params: dict[str, Any]) -> Dataset:
     if params["input"] is not None and (params["hq"] or params["lq"]):
         raise UsageError("give either --input or --hq/--lq, not both")
     roots = [params["input"]] if params["input"] else [params["hq"], params["lq"]]
-    flags = ["--input"] if params["input"] else ["--hq", "--lq"]
-    surveys = [discover(r, params["include_hidden"], f) for r, f in zip(roots, flags)]
+    surveys = [discover(r, params["include_hidden"]) for r in roots]
     return Dataset([p for s in surveys for p in s.images], roots, surveys[0].images,
                    [x for s in surveys for x in s.renamed])
 

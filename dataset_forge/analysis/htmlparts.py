@@ -1,5 +1,6 @@
-"""Report pieces the analysis actions share: discovery, thumbnails in parallel, histograms of
-a dataset, and the HTML page with the summary and tables of a `Report`."""
+"""Report pieces the analysis actions share: thumbnails in parallel, histograms of a dataset,
+and the HTML page with the summary and tables of a `Report`. (Discovery lives in
+`dataset_forge.io.discover`.)"""
 from __future__ import annotations
 
 import functools
@@ -7,21 +8,10 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ..reports import html as hr
-from ..errors import UsageError
-from ..io.sniff import Survey, survey
 from ..reports.report import Report, Table
 
 THUMB_SIDE = 160
 MAX_THUMBS_PER_GRID = 60
-
-
-def discover(root: Path, include_hidden: bool, flag: str = "--input") -> Survey:
-    """Images under `root` by name and content (see `dataset_forge.io.sniff.survey`); a folder
-    without any is a one-line usage error."""
-    found = survey(root, include_hidden=include_hidden)
-    if not found.images:
-        raise UsageError(f"{flag} {root}: no images found")
-    return found
 
 
 def relative(path: Path, root: Path) -> str:

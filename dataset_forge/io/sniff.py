@@ -2,20 +2,16 @@
 
     sniff_format(path)          # 'JPEG', 'PNG', ... from magic bytes (None if unknown)
     extension_format(path)      # the format the file name promises ('JPEG' for .jpg)
-    survey(root)                # discovery by content: images, renamed images, non-images
 
 Magic bytes decide for the common formats (one 64-byte read); formats without a signature
-(TGA, some ICO/PCX variants) fall back to Pillow's identify, and only for files whose name
-claims an image extension, so a folder of text files costs one small read each.
+(TGA, some ICO/PCX variants) fall back to Pillow's identify. Which files count as images is
+decided in one place, `dataset_forge.io.discover`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
-
-from .discover import IMAGE_EXTENSIONS, iter_files
 
 HEAD_BYTES = 64
 
@@ -26,6 +22,9 @@ EXTENSION_FORMATS = {
     ".tga": "TGA", ".ico": "ICO", ".jp2": "JPEG2000", ".j2k": "JPEG2000", ".qoi": "QOI",
     ".dds": "DDS", ".psd": "PSD", ".pcx": "PCX", ".sgi": "SGI", ".im": "IM", ".xbm": "XBM",
 }
+
+#: file extensions that name an image format (discovery takes these files without reading them)
+IMAGE_EXTENSIONS = frozenset(EXTENSION_FORMATS)
 
 #: formats Pillow reports under another name than the one we sniff (MPO is a multi-picture JPEG)
 _SAME_FORMAT = {"MPO": "JPEG", "APNG": "PNG", "DIB": "BMP", "JPEG2000": "JPEG2000"}
@@ -106,30 +105,3 @@ def extension_mismatch(path: str | Path, content_format: str | None) -> bool:
     if expected is None:
         return content_format is not None
     return canonical(content_format) != expected
-
-
-@dataclass
-class Survey:
-    """Discovery by content. `images` holds every file named like an image (workers open them
-    and report content, mismatches and corruption) plus files with another name whose content
-    is an image (also listed in `renamed` with their real format)."""
-
-    images: list[Path] = field(default_factory=list)
-    renamed: list[tuple[Path, str]] = field(default_factory=list)
-    other_files: int = 0        # neither an image name nor image content
-
-
-def survey(root: str | Path, *, include_hidden: bool = False) -> Survey:
-    """Walk `root` once: one stat per image-named file, one 64-byte read per other file."""
-    result = Survey()
-    for path in iter_files(root, include_hidden=include_hidden):
-        if path.suffix.lower() in IMAGE_EXTENSIONS:
-            result.images.append(path)
-            continue
-        fmt = sniff_format(path, identify=False)
-        if fmt is None:
-            result.other_files += 1
-        else:
-            result.images.append(path)
-            result.renamed.append((path, fmt))
-    return result
