@@ -29,10 +29,12 @@ def thumbnails(ctx, paths: Sequence[Path]) -> dict[Path, str]:
 
 
 def grid(ctx, items: Sequence[dict[str, Any]], limit: int = MAX_THUMBS_PER_GRID) -> str:
-    """An image grid with thumbnails made in parallel (first `limit` items)."""
+    """An image grid of the first `limit` items; thumbnails not given as `uri` are made in
+    parallel."""
     shown = list(items)[:limit]
-    uris = thumbnails(ctx, [i["path"] for i in shown])
-    html = hr.image_grid([{**i, "uri": uris.get(i["path"], "")} for i in shown])
+    uris = thumbnails(ctx, [i["path"] for i in shown if "uri" not in i])
+    html = hr.image_grid([{**i, "uri": i["uri"] if "uri" in i else uris.get(i["path"], "")}
+                          for i in shown])
     if len(items) > limit:
         html += f'<p class="note">{len(items) - limit:,} more; see the CSV for all.</p>'
     return html

@@ -15,7 +15,8 @@ from ..parallel import Failure, WorkKind
 from . import integrity as checks
 from . import pairs as pa
 from . import quality as q
-from .htmlparts import relative
+from .htmlparts import MAX_THUMBS_PER_GRID, relative
+from .previews import PreviewKeeper, make_preview
 
 
 def check_rows(ctx: RunContext, paths: list[Path], *, deep: bool,
@@ -77,16 +78,32 @@ def thresholds(params: dict[str, Any]) -> dict[str, float]:
     return {n: params[f"{n}_threshold"] for n in params["checks"]}
 
 
-def score_images(ctx: RunContext, paths: list[Path], root: Path, params: dict[str, Any]
-                 ) -> tuple[list[dict[str, Any]], list[Failure]]:
-    """Rows with every score and `flags`, plus a failure per unreadable image."""
+def assess_row(path: Path, limits: dict[str, float], size: int, max_pixels: int,
+               previews: bool = True) -> dict[str, Any]:
+    """One image's row with its per-image `flags` (a list) and, when flagged and `previews`,
+    the report pictures made from the same decode (`_preview`). Runs in a worker."""
+    assessment = q.assess(path, limits, size=size, max_pixels=max_pixels)
+    row = {**assessment.row, "flags": assessment.flags}
+    if previews and assessment.flags:
+        row["_preview"] = make_preview(assessment)
+    return row
+
+
+def score_images(ctx: RunContext, paths: list[Path], root: Path, params: dict[str, Any],
+                 previews: bool = True) -> tuple[list[dict[str, Any]], list[Failure]]:
+    """Rows with every score and `flags` (space-separated), plus a failure per unreadable
+    image. Each image is decoded once; flagged rows keep `_preview` pictures for the report
+    (at most MAX_THUMBS_PER_GRID per check, the worst)."""
     limits = thresholds(params)
-    measure = functools.partial(q.measure, size=params["analysis_size"],
-                                max_pixels=params["max_pixels"])
+    assess = functools.partial(assess_row, limits=limits, size=params["analysis_size"],
+                               max_pixels=params["max_pixels"], previews=previews)
+    keeper = PreviewKeeper(MAX_THUMBS_PER_GRID)
     rows, failures = [], []
-    for outcome in ctx.map(measure, paths, label="quality", kind=WorkKind.CPU):
+    for outcome in ctx.map(assess, paths, label="quality", kind=WorkKind.CPU):
         if outcome.ok:
-            rows.append({"path": relative(outcome.item, root), **outcome.value})
+            row = {"path": relative(outcome.item, root), **outcome.value}
+            keeper.offer(row)
+            rows.append(row)
         else:
             failures.append(outcome.error)
     q.add_outlier_scores(rows)

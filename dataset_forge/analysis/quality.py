@@ -1,29 +1,32 @@
 """Quality scores: each check is a continuous score and a threshold the user can change.
 
     row = measure(path, size=256)                 # per image, in a worker
+    row = assess(path, thresholds)                # the same plus per-image `flags` (list)
     rows = add_outlier_scores(rows)               # odd size / aspect: relative to the dataset
     flags = flags_for(row, thresholds)            # ["dark", "blurry"]
 
-Pixel scores are computed on a reduced decode (at most `size` pixels on the long side), so they
-cost a fraction of a full decode. An image flagged `low_information` gets no dark, light, blurry
-or grayscale flag: for an image without content those say nothing more.
+Each image is decoded once, at full resolution (`loading.load_native`). Sharpness, upscaling
+and blockiness are measured on full-resolution tiles chosen by content (`native`); brightness,
+entropy and colourfulness on the same pixels reduced to at most `size` on the long side. A
+signal that cannot be measured (tiny or flat images) is None and named in `unmeasured`; no
+score is ever NaN. An image flagged `low_information` gets no dark, light, blurry, upscaled or
+grayscale flag: for an image without content those say nothing more.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..io.images import DEFAULT_MAX_PIXELS
+from . import native
 from .header import GREY_MODES
-from .loading import load_small
+from .loading import Small, load_native
 
 DEFAULT_SIZE = 256
-#: a flat image (mean gradient below this, in 8-bit levels) has no sharpness to measure
-FLAT_GRADIENT = 0.5
 #: IJG standard luminance quantisation table (natural order); its sum scales with quality
 _IJG_LUMA_SUM = sum([
     16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
@@ -52,9 +55,10 @@ class Check:
 CHECKS: tuple[Check, ...] = (
     Check("dark", "brightness", "below", 0.15, "mean brightness, 0 (black) to 1 (white)"),
     Check("light", "brightness", "above", 0.90, "mean brightness, 0 (black) to 1 (white)"),
-    Check("blurry", "sharpness", "below", 0.60,
-          "mean |Laplacian| / mean |gradient| of the luma: ~1 or more for sharp photos, "
-          "lower when edges are smeared; independent of contrast"),
+    Check("blurry", "sharpness", "below", 0.50,
+          "edge sharpness at native resolution on the busiest full-resolution tiles: about 1 "
+          "for sharp photographs (more for fine texture), 0.5 at a Gaussian blur of about 2 px, "
+          "falling as blur grows; empty when too small or flat to measure"),
     Check("low_information", "entropy", "below", 0.35,
           "entropy of the luma histogram in bits / 8: 0 for a flat image, ~0.9 for photos"),
     Check("grayscale", "colourfulness", "below", 0.04,
@@ -65,19 +69,27 @@ CHECKS: tuple[Check, ...] = (
     Check("odd_aspect_ratio", "aspect_outlier", "above", 3.0,
           "distance of log(width/height) beyond the dataset's quartiles, in IQRs"),
     Check("blocky", "blockiness", "above", 0.50,
-          "JPEG only: 1 - quality/100, quality estimated from the quantisation tables "
-          "(0.5 = quality 50); empty for other formats"),
+          "JPEG block-grid strength from the decoded full-resolution pixels, any format: "
+          "~0-0.3 for clean photographs, 0.5+ for heavy JPEG damage (also once stored as PNG)"),
+    Check("upscaled", "upscale_factor", "above", 1.5,
+          "estimated upscale factor (1 = detail down to the pixel, 2/3/4 = no detail finer than "
+          "2/3/4 pixels: an upscaled or equally soft source); empty when not measurable"),
 )
 CHECKS_BY_NAME = {c.name: c for c in CHECKS}
 #: checks whose flag a low-information image does not also get
-NEEDS_CONTENT = frozenset({"dark", "light", "blurry", "grayscale"})
+NEEDS_CONTENT = frozenset({"dark", "light", "blurry", "grayscale", "upscaled"})
+#: checks measured per image (the others are relative to the dataset)
+PER_IMAGE = frozenset(c.name for c in CHECKS) - {"odd_size", "odd_aspect_ratio"}
 #: smallest IQR used for outliers (in log units), so a uniform dataset does not flag 1-pixel noise
 MIN_IQR = 0.1
+#: signals that may be "not measurable" and are then listed in the row's `unmeasured`
+NATIVE_SIGNALS = ("sharpness", "upscale_factor", "blockiness")
 
 SCORE_COLUMNS = ["brightness", "sharpness", "entropy", "colourfulness", "size_outlier",
-                 "aspect_outlier", "blockiness"]
+                 "aspect_outlier", "blockiness", "upscale_factor"]
 COLUMNS = ["path", "format", "mode", "width", "height", "bytes", "jpeg_quality",
-           *SCORE_COLUMNS, "flags"]
+           "brightness", "sharpness", "blur_px", "entropy", "colourfulness", "size_outlier",
+           "aspect_outlier", "blockiness", "upscale_factor", "detail_2x", "unmeasured", "flags"]
 
 
 def jpeg_quality(quantization: dict[int, list[int]] | None) -> float | None:
@@ -90,49 +102,80 @@ def jpeg_quality(quantization: dict[int, list[int]] | None) -> float | None:
 
 
 def entropy(luma8: np.ndarray) -> float:
-    """Shannon entropy of the 8-bit histogram, in bits / 8 (0..1)."""
+    """Shannon entropy of the 8-bit histogram, in bits / 8 (0..1; never -0.0)."""
     hist = np.bincount(luma8.ravel(), minlength=256).astype(np.float64)
     p = hist[hist > 0] / luma8.size
-    return float(-(p * np.log2(p)).sum() / 8.0)
+    return max(float(-(p * np.log2(p)).sum() / 8.0), 0.0)
 
 
-def sharpness(luma: np.ndarray) -> float:
-    """Mean |Laplacian| over mean |gradient|: how abruptly edges change, whatever the contrast.
-    NaN for images too small or too flat to tell."""
-    if min(luma.shape) < 3:
-        return float("nan")
-    c = luma[1:-1, 1:-1]
-    lap = 4 * c - luma[:-2, 1:-1] - luma[2:, 1:-1] - luma[1:-1, :-2] - luma[1:-1, 2:]
-    grad = np.abs(luma[1:-1, 2:] - c) + np.abs(luma[2:, 1:-1] - c)
-    mean_grad = float(grad.mean())
-    if mean_grad < FLAT_GRADIENT:
-        return float("nan")
-    return float(np.abs(lap).mean() / mean_grad)
+def _whole_image_scores(small: Small) -> dict[str, float]:
+    """Brightness, entropy and colourfulness of the reduced copy."""
+    arr = np.asarray(small.rgb, dtype=np.float32)
+    luma = arr @ native.LUMA
+    if small.mode in GREY_MODES:
+        colour = 0.0
+    else:
+        spread = (arr.max(axis=2) - arr.min(axis=2)).ravel()
+        k = int(0.99 * (spread.size - 1))
+        colour = float(np.partition(spread, k)[k] / 255.0)
+    return {"brightness": float(luma.mean() / 255.0),
+            "entropy": entropy((luma + 0.5).astype(np.uint8)), "colourfulness": colour}
+
+
+def native_scores(pixels: np.ndarray, small_rgb) -> tuple[dict[str, Any], list[native.Tile]]:
+    """Sharpness, upscaling and blockiness on content-chosen full-resolution tiles."""
+    tiles = native.choose_tiles(pixels, native.luma_of(np.asarray(small_rgb)))
+    sharp, up, block = native.sharpness(tiles), native.upscale(tiles), native.blockiness(tiles)
+    scores = {"sharpness": None if sharp is None else round(sharp.score, 4),
+              "blur_px": None if sharp is None else round(sharp.blur_px, 2),
+              "blockiness": None if block is None else round(block, 4),
+              "upscale_factor": None if up is None else up.factor,
+              "detail_2x": None if up is None else round(up.detail_2x, 4)}
+    scores["unmeasured"] = " ".join(n for n in NATIVE_SIGNALS if scores[n] is None)
+    return scores, tiles
+
+
+def _measure(path: str | Path, size: int, max_pixels: int
+             ) -> tuple[dict[str, Any], Small, list[native.Tile]]:
+    small = load_native(path, size, max_pixels=max_pixels)
+    scores, tiles = native_scores(small.pixels, small.rgb)
+    quality = jpeg_quality(small.quantization) if small.format in ("JPEG", "MPO") else None
+    row = {"format": small.format, "mode": small.mode, "width": small.width,
+           "height": small.height, "bytes": Path(path).stat().st_size,
+           "jpeg_quality": None if quality is None else round(quality, 1),
+           **_whole_image_scores(small), **scores}
+    return row, small, tiles
 
 
 def measure(path: str | Path, size: int = DEFAULT_SIZE,
             max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
     """Per-image scores (see CHECKS) and header facts; raises `ImageReadError` when unreadable."""
-    small = load_small(path, size, max_pixels=max_pixels)
-    arr = np.asarray(small.rgb)
-    r, g, b = arr[..., 0], arr[..., 1], arr[..., 2]
-    luma = r * np.float32(0.299) + g * np.float32(0.587) + b * np.float32(0.114)
-    luma8 = (luma + 0.5).astype(np.uint8)
-    if small.mode in GREY_MODES:
-        colour = 0.0
-    else:
-        spread = (np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)).ravel()
-        k = int(0.99 * (spread.size - 1))
-        colour = float(np.partition(spread, k)[k] / 255.0)
-    quality = jpeg_quality(small.quantization) if small.format in ("JPEG", "MPO") else None
-    return {
-        "format": small.format, "mode": small.mode, "width": small.width,
-        "height": small.height, "bytes": Path(path).stat().st_size,
-        "jpeg_quality": None if quality is None else round(quality, 1),
-        "brightness": float(luma.mean() / 255.0), "sharpness": sharpness(luma),
-        "entropy": entropy(luma8), "colourfulness": colour,
-        "blockiness": None if quality is None else 1.0 - quality / 100.0,
-    }
+    return _measure(path, size, max_pixels)[0]
+
+
+@dataclass
+class Assessment:
+    """`measure`'s row with the per-image `flags`, and the pixels a report shows for them."""
+
+    row: dict[str, Any]
+    flags: list[str]
+    small: Small
+    tiles: list[native.Tile]
+
+    def crop(self) -> np.ndarray | None:
+        """The busiest full-resolution tile (the one the native signals weigh most)."""
+        return native.crop(self.small.pixels, self.tiles[0]) if self.tiles else None
+
+
+def assess(path: str | Path, thresholds: Mapping[str, float] | None = None,
+           size: int = DEFAULT_SIZE, max_pixels: int = DEFAULT_MAX_PIXELS) -> Assessment:
+    """Measure one image and flag it against the per-image checks (`thresholds`: check name ->
+    limit for the enabled checks; default: every check at its default). The engine call that
+    `quality`, `validate` and curation rules share."""
+    limits = {c.name: c.threshold for c in CHECKS} if thresholds is None else dict(thresholds)
+    row, small, tiles = _measure(path, size, max_pixels)
+    per_image = {n: v for n, v in limits.items() if n in PER_IMAGE}
+    return Assessment(row, flags_for(row, per_image), small, tiles)
 
 
 def outlier_scores(values: Sequence[float]) -> np.ndarray:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+from PIL import Image
 
 from ..analysis.loading import small_rgb
 from ..io import atomic_write
@@ -36,6 +37,9 @@ th{background:#f0f0f0}
 font-size:.75em;word-break:break-all}
 .cell.hl{border-color:#d9534f}
 .cell img{max-width:160px;max-height:160px;display:block;margin:0 auto 4px}
+.cell:has(.pics){width:auto}.pics{display:flex;gap:6px;align-items:flex-start}
+.pics figure{margin:0}.pics img.crop{image-rendering:pixelated;max-width:none;max-height:none}
+.pics figcaption{color:#666;font-size:.9em}
 .noimg{width:160px;height:90px;background:#eee;color:#888;display:flex;align-items:center;
 justify-content:center}
 .hists{display:flex;flex-wrap:wrap;gap:14px}
@@ -50,20 +54,25 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def thumbnail_uri(path: str | Path, max_side: int = 160) -> str:
-    """A data: URI with a small JPEG (or PNG for tiny images) of `path`; "" if unreadable."""
-    try:
-        im = small_rgb(path, max_side=max_side)
-    except Exception:  # any unreadable file simply has no thumbnail
-        return ""
+def image_uri(im: Image.Image, lossless: bool = False) -> str:
+    """A data: URI of an in-memory RGB image: JPEG, or PNG when `lossless` or tiny."""
     buf = io.BytesIO()
-    if im.width * im.height <= 32 * 32:
+    if lossless or im.width * im.height <= 32 * 32:
         im.save(buf, "PNG")
         mime = "image/png"
     else:
         im.save(buf, "JPEG", quality=80)
         mime = "image/jpeg"
     return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
+
+
+def thumbnail_uri(path: str | Path, max_side: int = 160) -> str:
+    """A data: URI with a small JPEG (or PNG for tiny images) of `path`; "" if unreadable."""
+    try:
+        im = small_rgb(path, max_side=max_side)
+    except Exception:  # any unreadable file simply has no thumbnail
+        return ""
+    return image_uri(im)
 
 
 def _nice(value: float) -> str:
@@ -77,15 +86,20 @@ def _nice(value: float) -> str:
 
 
 def histogram_svg(values: Iterable[float], bins: int = 30, title: str = "", unit: str = "",
-                  width: int = 420, height: int = 200) -> str:
-    """An inline SVG bar chart of the distribution of `values` (non-finite values ignored)."""
+                  width: int = 420, height: int = 200,
+                  marks: Sequence[tuple[float, str]] = ()) -> str:
+    """An inline SVG bar chart of the distribution of `values` (non-finite values ignored).
+    `marks` are (value, label) pairs drawn as dashed vertical lines, e.g. thresholds; the
+    axis widens to show them."""
     data = np.asarray([v for v in values if v is not None], dtype=np.float64)
     data = data[np.isfinite(data)]
     label = esc(f"{title} ({unit})" if unit and title else title or unit)
     if data.size == 0:
         return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="40">'
                 f'<text x="4" y="24" font-size="12">{label}: no data</text></svg>')
-    lo, hi = float(data.min()), float(data.max())
+    marks = [(float(v), text) for v, text in marks if v is not None and math.isfinite(v)]
+    lo = min([float(data.min())] + [v for v, _ in marks])
+    hi = max([float(data.max())] + [v for v, _ in marks])
     counts, edges = np.histogram(data, bins=max(1, min(bins, len(np.unique(data)) or 1)),
                                  range=(lo, hi) if hi > lo else (lo - 0.5, hi + 0.5))
     left, top, bottom = 40, 22, 30
@@ -100,12 +114,21 @@ def histogram_svg(values: Iterable[float], bins: int = 30, title: str = "", unit
         bars.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(bar_w - 1, 0.5):.1f}" '
                     f'height="{h:.1f}" fill="#4a7fb5"><title>{tip}</title></rect>')
     axis_y = top + plot_h
+    span = edges[-1] - edges[0]
+    lines = []
+    for value, text in marks:
+        x = left + plot_w * ((value - edges[0]) / span if span else 0.5)
+        lines.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{axis_y}" stroke="#c62828" '
+                     f'stroke-width="1.5" stroke-dasharray="4 3" class="mark"><title>'
+                     f'{esc(text)}: {esc(_nice(value))}</title></line>'
+                     f'<text x="{x + 3:.1f}" y="{top + 10}" font-size="10" fill="#c62828">'
+                     f'{esc(text)}</text>')
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'role="img" aria-label="{label}">'
         f'<text x="{left}" y="14" font-size="12" font-weight="bold">{label}'
         f' <tspan font-weight="normal" fill="#666">n={data.size:,}</tspan></text>'
-        + "".join(bars) +
+        + "".join(bars) + "".join(lines) +
         f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>'
         f'<text x="{left}" y="{axis_y + 14}" font-size="10">{esc(_nice(lo))}</text>'
         f'<text x="{left + plot_w}" y="{axis_y + 14}" font-size="10" text-anchor="end">'
@@ -122,13 +145,19 @@ def histograms(charts: Sequence[str]) -> str:
 
 def image_grid(items: Sequence[dict[str, Any]], max_side: int = 160,
                limit: int = MAX_GRID_ITEMS) -> str:
-    """Thumbnails with captions; items are dicts with `path`, `caption`, optional `highlight`
-    and optional `uri` (a thumbnail already made, e.g. in parallel with `thumbnail_uri`)."""
+    """Thumbnails with captions; items are dicts with `path`, `caption`, optional `highlight`,
+    optional `uri` (a thumbnail already made, e.g. in parallel with `thumbnail_uri`) and
+    optional `crop_uri` (a full-resolution crop shown 1:1 beside the thumbnail)."""
     cells = []
     for item in list(items)[:limit]:
         uri = item["uri"] if "uri" in item else thumbnail_uri(item["path"], max_side=max_side)
-        picture = (f'<img src="{esc(uri)}" alt="{esc(Path(item["path"]).name)}" loading="lazy">'
+        name = esc(Path(item["path"]).name)
+        picture = (f'<img src="{esc(uri)}" alt="{name}" loading="lazy">'
                    if uri else '<div class="noimg">unreadable</div>')
+        if item.get("crop_uri"):
+            picture = (f'<div class="pics">{picture}<figure><img class="crop" '
+                       f'src="{esc(item["crop_uri"])}" alt="{name}, full-resolution crop">'
+                       '<figcaption>full resolution, 1:1</figcaption></figure></div>')
         cls = "cell hl" if item.get("highlight") else "cell"
         cells.append(f'<div class="{cls}">{picture}{esc(item.get("caption", ""))}</div>')
     more = len(items) - limit

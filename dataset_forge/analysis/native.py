@@ -1,0 +1,173 @@
+"""Signals measured at native resolution, on a few full-resolution tiles chosen by content.
+
+    tiles = choose_tiles(pixels, small_luma)        # busiest regions, flat sky left out
+    sharp = sharpness(tiles)                        # Sharpness(score, blur_px) or None
+    up = upscale(tiles)                             # Upscale(factor, detail_2x) or None
+    block = blockiness(tiles)                       # float or None
+
+None means "not measurable" (too small or too flat to tell); no signal is ever NaN.
+
+- Sharpness: the gradient energy of the tiles at two Gaussian scales (s1 < s2). For an edge
+  blurred by sigma, energy at scale s falls as 1/sqrt(sigma^2 + s^2), so the ratio R = E(s1)/E(s2)
+  gives the edge width seen at s1: w^2 = (s2^2 - s1^2) / (R^2 - 1). The score is s1 / w (about
+  1 for sharp photographs, falling strictly as blur grows) and `blur_px` = sqrt(w^2 - s1^2), the
+  estimated Gaussian blur in native pixels (0 when no blur is visible).
+- Upscaling: a round trip (box downscale by f, Lanczos upscale back) removes the detail above
+  1/f of the pixel grid. An image upscaled by f0 has none there, so for f <= f0 the round trip
+  loses almost nothing compared with the next octave (residual(f) / residual(2f) well below
+  UPSCALE_RATIO), while a native image loses a share that grows steadily with f. The factor is
+  the largest f whose ratio is below UPSCALE_RATIO (1 when none is).
+- Blockiness: mean |difference| (clipped at BLOCK_CAP) across the 8-pixel JPEG block grid over
+  the mean at the grid's mid-phase (4 pixels away), minus 1: about 0 to 0.3 for clean
+  photographs, 0.5 and more for heavy JPEG damage, whatever the file format now is. The grid
+  phase is searched, so crops are caught too. Sparse line drawings can score high.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+TILE = 128              #: native tile side, in pixels
+MAX_TILES = 8           #: tiles measured per image
+ALIGN = 24              #: tile origins on multiples of 8 (JPEG grid) and 2, 3, 4 (round trips)
+MIN_SIDE = 16           #: smaller images are not measurable
+S1, S2 = 1.0, 2.0       #: Gaussian scales of the sharpness ratio, in pixels
+FLAT_ENERGY = 0.02      #: mean gradient energy (8-bit levels^2 per pixel) at S2 below = flat
+FACTORS = (2, 3, 4)     #: upscale factors tested
+UPSCALE_RATIO = 0.08    #: residual(f) / residual(2f) below this: no detail above 1/f
+BLOCK = 8
+BLOCK_EPS = 1.0         #: 8-bit levels added to both sides of the blockiness ratio
+BLOCK_CAP = 24.0        #: differences clipped here, so a few thin lines do not look like a grid
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A full-resolution luma region; (x, y) is its origin in the upright picture."""
+
+    x: int
+    y: int
+    luma: np.ndarray
+
+
+@dataclass(frozen=True)
+class Sharpness:
+    score: float
+    blur_px: float
+
+
+@dataclass(frozen=True)
+class Upscale:
+    factor: int
+    detail_2x: float
+
+
+def luma_of(rgb: np.ndarray) -> np.ndarray:
+    """float32 luma (0..255) of an H x W x 3 uint8 array."""
+    return rgb.astype(np.float32) @ LUMA
+
+
+def _busyness(small_luma: np.ndarray) -> np.ndarray:
+    """Mean |gradient| per pixel of the reduced picture (the content map tiles are chosen on)."""
+    gy, gx = np.gradient(small_luma)
+    return np.abs(gx) + np.abs(gy)
+
+
+def choose_tiles(pixels: np.ndarray, small_luma: np.ndarray, tile: int = TILE,
+                 count: int = MAX_TILES) -> list[Tile]:
+    """The `count` busiest tile x tile regions of `pixels` (ranked on the reduced picture's
+    gradients, so flat sky does not dominate); the whole picture when it is smaller than two
+    tiles on a side."""
+    h, w = pixels.shape[:2]
+    if h < 2 * tile or w < 2 * tile:
+        return [Tile(0, 0, luma_of(pixels))]
+    busy = _busyness(small_luma)
+    sy, sx = busy.shape[0] / h, busy.shape[1] / w
+    candidates = []
+    for y in range(0, h - tile + 1, tile):
+        for x in range(0, w - tile + 1, tile):
+            y0, x0 = y // ALIGN * ALIGN, x // ALIGN * ALIGN
+            region = busy[int(y0 * sy):max(int((y0 + tile) * sy), int(y0 * sy) + 1),
+                          int(x0 * sx):max(int((x0 + tile) * sx), int(x0 * sx) + 1)]
+            candidates.append((float(region.mean()), y0, x0))
+    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+    return [Tile(x, y, luma_of(pixels[y:y + tile, x:x + tile])) for _, y, x in candidates[:count]]
+
+
+def _energy(luma: np.ndarray, sigma: float) -> tuple[float, int]:
+    """Sum of squared Gaussian-gradient magnitude away from the borders, and its pixel count."""
+    grad = ndimage.gaussian_gradient_magnitude(luma, sigma, mode="reflect")
+    margin = int(4 * S2 + 0.5)
+    if min(luma.shape) >= 4 * margin:
+        grad = grad[margin:-margin, margin:-margin]
+    return float(np.square(grad, dtype=np.float64).sum()), grad.size
+
+
+def measurable(tiles: list[Tile]) -> bool:
+    """Large enough and with enough gradient energy at the coarse scale to tell anything."""
+    if not tiles or min(tiles[0].luma.shape) < MIN_SIDE:
+        return False
+    energy, count = map(sum, zip(*(_energy(t.luma, S2) for t in tiles)))
+    return energy / count >= FLAT_ENERGY
+
+
+def sharpness(tiles: list[Tile]) -> Sharpness | None:
+    """Edge sharpness at native resolution (see the module notes); None if not measurable."""
+    if not measurable(tiles):
+        return None
+    fine = sum(_energy(t.luma, S1)[0] for t in tiles)
+    coarse = sum(_energy(t.luma, S2)[0] for t in tiles)
+    ratio_sq = max((fine / coarse) ** 2, 1.0 + 1e-6)  # smoothing never adds gradient energy
+    width_sq = (S2 ** 2 - S1 ** 2) / (ratio_sq - 1.0)
+    return Sharpness(float(S1 / np.sqrt(width_sq)), float(np.sqrt(max(width_sq - S1 ** 2, 0.0))))
+
+
+def _round_trip_residual(luma: np.ndarray, factor: int) -> float:
+    """Mean squared difference between the region and its box-down, Lanczos-up round trip."""
+    h, w = (luma.shape[0] // factor) * factor, (luma.shape[1] // factor) * factor
+    region = Image.fromarray(np.ascontiguousarray(luma[:h, :w]), "F")
+    back = region.reduce(factor).resize((w, h), Image.Resampling.LANCZOS)
+    return float(np.mean(np.square(np.asarray(region) - np.asarray(back), dtype=np.float64)))
+
+
+def upscale(tiles: list[Tile]) -> Upscale | None:
+    """Estimated upscale factor (1 = detail down to the pixel); None if not measurable."""
+    if not measurable(tiles) or min(tiles[0].luma.shape) < 4 * max(FACTORS):
+        return None
+    needed = sorted({f for f in FACTORS} | {2 * f for f in FACTORS})
+    residual = {f: sum(_round_trip_residual(t.luma, f) for t in tiles) for f in needed}
+    ratios = {f: residual[f] / residual[2 * f] if residual[2 * f] > 0 else 1.0 for f in FACTORS}
+    factor = 1
+    for f in FACTORS:
+        if ratios[f] >= UPSCALE_RATIO:
+            break
+        factor = f
+    return Upscale(factor, float(ratios[2]))
+
+
+def _phase_profile(luma: np.ndarray) -> np.ndarray:
+    """Mean |difference| between neighbours, per position of the left/top pixel modulo 8."""
+    dx = np.minimum(np.abs(np.diff(luma, axis=1)), BLOCK_CAP).mean(axis=0)
+    dy = np.minimum(np.abs(np.diff(luma, axis=0)), BLOCK_CAP).mean(axis=1)
+    nx, ny = len(dx) // BLOCK * BLOCK, len(dy) // BLOCK * BLOCK
+    return dx[:nx].reshape(-1, BLOCK).mean(axis=0) + dy[:ny].reshape(-1, BLOCK).mean(axis=0)
+
+
+def blockiness(tiles: list[Tile]) -> float | None:
+    """JPEG block-grid strength from decoded pixels (see the module notes); None if the tiles
+    are smaller than two blocks or carry no differences at all."""
+    if not tiles or min(tiles[0].luma.shape) < 2 * BLOCK + 1:
+        return None
+    profile = sum(_phase_profile(t.luma) for t in tiles) / len(tiles)
+    if profile.max() < 0.05:
+        return None
+    ratios = (profile + BLOCK_EPS) / (np.roll(profile, BLOCK // 2) + BLOCK_EPS)
+    return float(max(ratios.max() - 1.0, 0.0))
+
+
+def crop(pixels: np.ndarray, tile: Tile, side: int = TILE) -> np.ndarray:
+    """The full-resolution RGB region of `tile` (for the report's crops)."""
+    return pixels[tile.y:tile.y + side, tile.x:tile.x + side]
