@@ -1,13 +1,13 @@
 """Signals measured at native resolution, on a few full-resolution tiles chosen by content.
 
     tiles = choose_tiles(pixels, small_luma)        # busiest regions, flat sky left out
-    sharp = sharpness(tiles)                        # Sharpness(score, blur_px) or None
-    up = upscale(tiles)                             # Upscale(factor, detail_2x) or None
-    block = blockiness(tiles)                       # float or None
+    found = signals(tiles)                          # Signals(sharpness, upscale, blockiness)
+    found.sharpness                                 # Sharpness(score, blur_px) or None
+    found.upscale                                   # Upscale(factor, detail_2x) or None
 
 None means "not measurable" (too small or too flat to tell); no signal is ever NaN.
 
-- Sharpness: the gradient energy of the tiles at two Gaussian scales (s1 < s2). For an edge
+- Sharpness: the gradient energy of the tiles after Gaussian smoothing at two scales (s1 < s2). For an edge
   blurred by sigma, energy at scale s falls as 1/sqrt(sigma^2 + s^2), so the ratio R = E(s1)/E(s2)
   gives the edge width seen at s1: w^2 = (s2^2 - s1^2) / (R^2 - 1). The score is s1 / w (about
   1 for sharp photographs, falling strictly as blur grows) and `blur_px` = sqrt(w^2 - s1^2), the
@@ -97,29 +97,44 @@ def choose_tiles(pixels: np.ndarray, small_luma: np.ndarray, tile: int = TILE,
     return [Tile(x, y, luma_of(pixels[y:y + tile, x:x + tile])) for _, y, x in candidates[:count]]
 
 
-def _energy(luma: np.ndarray, sigma: float) -> tuple[float, int]:
-    """Sum of squared Gaussian-gradient magnitude away from the borders, and its pixel count."""
-    grad = ndimage.gaussian_gradient_magnitude(luma, sigma, mode="reflect")
+def _gradient_energy(luma: np.ndarray) -> tuple[float, float, int]:
+    """Sum of squared gradient magnitude after Gaussian smoothing at S1 and at S2 (cascaded),
+    away from the borders, and the pixel count summed over."""
+    fine = ndimage.gaussian_filter(luma, S1, mode="reflect")
+    coarse = ndimage.gaussian_filter(fine, float(np.sqrt(S2 ** 2 - S1 ** 2)), mode="reflect")
     margin = int(4 * S2 + 0.5)
-    if min(luma.shape) >= 4 * margin:
-        grad = grad[margin:-margin, margin:-margin]
-    return float(np.square(grad, dtype=np.float64).sum()), grad.size
+    margin = margin if min(luma.shape) >= 4 * margin else 1
+    inner = (slice(margin, luma.shape[0] - margin), slice(margin, luma.shape[1] - margin))
+    sums = []
+    for smooth in (fine, coarse):
+        gy = np.gradient(smooth, axis=0)[inner]
+        gx = np.gradient(smooth, axis=1)[inner]
+        sums.append(float(np.square(gy, dtype=np.float64).sum()
+                          + np.square(gx, dtype=np.float64).sum()))
+    return sums[0], sums[1], gy.size
 
 
-def measurable(tiles: list[Tile]) -> bool:
-    """Large enough and with enough gradient energy at the coarse scale to tell anything."""
+@dataclass(frozen=True)
+class Signals:
+    """The native-resolution signals of one image; None where not measurable."""
+
+    sharpness: Sharpness | None
+    upscale: Upscale | None
+    blockiness: float | None
+
+
+def signals(tiles: list[Tile]) -> Signals:
+    """Sharpness, upscale factor and blockiness of the tiles (see the module notes)."""
     if not tiles or min(tiles[0].luma.shape) < MIN_SIDE:
-        return False
-    energy, count = map(sum, zip(*(_energy(t.luma, S2) for t in tiles)))
-    return energy / count >= FLAT_ENERGY
+        return Signals(None, None, blockiness(tiles))
+    fine, coarse, count = map(sum, zip(*(_gradient_energy(t.luma) for t in tiles)))
+    if coarse / max(count, 1) < FLAT_ENERGY:
+        return Signals(None, None, blockiness(tiles))
+    return Signals(_sharpness(fine, coarse), upscale(tiles), blockiness(tiles))
 
 
-def sharpness(tiles: list[Tile]) -> Sharpness | None:
-    """Edge sharpness at native resolution (see the module notes); None if not measurable."""
-    if not measurable(tiles):
-        return None
-    fine = sum(_energy(t.luma, S1)[0] for t in tiles)
-    coarse = sum(_energy(t.luma, S2)[0] for t in tiles)
+def _sharpness(fine: float, coarse: float) -> Sharpness:
+    """Edge width seen at S1 from the energy ratio, as a score and a blur in pixels."""
     ratio_sq = max((fine / coarse) ** 2, 1.0 + 1e-6)  # smoothing never adds gradient energy
     width_sq = (S2 ** 2 - S1 ** 2) / (ratio_sq - 1.0)
     return Sharpness(float(S1 / np.sqrt(width_sq)), float(np.sqrt(max(width_sq - S1 ** 2, 0.0))))
@@ -134,18 +149,25 @@ def _round_trip_residual(luma: np.ndarray, factor: int) -> float:
 
 
 def upscale(tiles: list[Tile]) -> Upscale | None:
-    """Estimated upscale factor (1 = detail down to the pixel); None if not measurable."""
-    if not measurable(tiles) or min(tiles[0].luma.shape) < 4 * max(FACTORS):
+    """Estimated upscale factor (1 = detail down to the pixel); None when the tiles are too
+    small for the largest round trip. Round trips stop at the first factor that fails."""
+    if min(tiles[0].luma.shape) < 4 * max(FACTORS):
         return None
-    needed = sorted({f for f in FACTORS} | {2 * f for f in FACTORS})
-    residual = {f: sum(_round_trip_residual(t.luma, f) for t in tiles) for f in needed}
-    ratios = {f: residual[f] / residual[2 * f] if residual[2 * f] > 0 else 1.0 for f in FACTORS}
+    residual: dict[int, float] = {}
+
+    def ratio(f: int) -> float:
+        for g in (f, 2 * f):
+            if g not in residual:
+                residual[g] = sum(_round_trip_residual(t.luma, g) for t in tiles)
+        return residual[f] / residual[2 * f] if residual[2 * f] > 0 else 1.0
+
+    detail_2x = ratio(2)
     factor = 1
     for f in FACTORS:
-        if ratios[f] >= UPSCALE_RATIO:
+        if ratio(f) >= UPSCALE_RATIO:
             break
         factor = f
-    return Upscale(factor, float(ratios[2]))
+    return Upscale(factor, float(detail_2x))
 
 
 def _phase_profile(luma: np.ndarray) -> np.ndarray:
@@ -158,14 +180,17 @@ def _phase_profile(luma: np.ndarray) -> np.ndarray:
 
 def blockiness(tiles: list[Tile]) -> float | None:
     """JPEG block-grid strength from decoded pixels (see the module notes); None if the tiles
-    are smaller than two blocks or carry no differences at all."""
+    are smaller than two blocks or carry no differences at all. The grid phase is the one
+    strongest over all tiles, and the score the median tile's, so a few lines that happen to
+    sit on the grid in one tile (diagrams, text) do not make an image blocky."""
     if not tiles or min(tiles[0].luma.shape) < 2 * BLOCK + 1:
         return None
-    profile = sum(_phase_profile(t.luma) for t in tiles) / len(tiles)
-    if profile.max() < 0.05:
+    profiles = np.stack([_phase_profile(t.luma) for t in tiles])
+    if profiles.max() < 0.05:
         return None
-    ratios = (profile + BLOCK_EPS) / (np.roll(profile, BLOCK // 2) + BLOCK_EPS)
-    return float(max(ratios.max() - 1.0, 0.0))
+    ratios = (profiles + BLOCK_EPS) / (np.roll(profiles, BLOCK // 2, axis=1) + BLOCK_EPS)
+    phase = int(np.argmax(ratios.mean(axis=0)))
+    return float(max(np.median(ratios[:, phase]) - 1.0, 0.0))
 
 
 def crop(pixels: np.ndarray, tile: Tile, side: int = TILE) -> np.ndarray:

@@ -57,8 +57,8 @@ CHECKS: tuple[Check, ...] = (
     Check("light", "brightness", "above", 0.90, "mean brightness, 0 (black) to 1 (white)"),
     Check("blurry", "sharpness", "below", 0.50,
           "edge sharpness at native resolution on the busiest full-resolution tiles: about 1 "
-          "for sharp photographs (more for fine texture), 0.5 at a Gaussian blur of about 2 px, "
-          "falling as blur grows; empty when too small or flat to measure"),
+          "for sharp photographs (more for fine texture), 0.5 for edges blurred by about 1.7 px "
+          "(column blur_px), falling as blur grows; empty when too small or flat to measure"),
     Check("low_information", "entropy", "below", 0.35,
           "entropy of the luma histogram in bits / 8: 0 for a flat image, ~0.9 for photos"),
     Check("grayscale", "colourfulness", "below", 0.04,
@@ -105,7 +105,7 @@ def entropy(luma8: np.ndarray) -> float:
     """Shannon entropy of the 8-bit histogram, in bits / 8 (0..1; never -0.0)."""
     hist = np.bincount(luma8.ravel(), minlength=256).astype(np.float64)
     p = hist[hist > 0] / luma8.size
-    return max(float(-(p * np.log2(p)).sum() / 8.0), 0.0)
+    return max(float(-(p * np.log2(p)).sum() / 8.0), 0.0) + 0.0
 
 
 def _whole_image_scores(small: Small) -> dict[str, float]:
@@ -125,7 +125,8 @@ def _whole_image_scores(small: Small) -> dict[str, float]:
 def native_scores(pixels: np.ndarray, small_rgb) -> tuple[dict[str, Any], list[native.Tile]]:
     """Sharpness, upscaling and blockiness on content-chosen full-resolution tiles."""
     tiles = native.choose_tiles(pixels, native.luma_of(np.asarray(small_rgb)))
-    sharp, up, block = native.sharpness(tiles), native.upscale(tiles), native.blockiness(tiles)
+    found = native.signals(tiles)
+    sharp, up, block = found.sharpness, found.upscale, found.blockiness
     scores = {"sharpness": None if sharp is None else round(sharp.score, 4),
               "blur_px": None if sharp is None else round(sharp.blur_px, 2),
               "blockiness": None if block is None else round(block, 4),
