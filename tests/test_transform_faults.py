@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
+
+from dataset_forge.transforms.pairfit import describe_trim, fit_pair
 
 
 def failures(result) -> list[tuple[str, str, str]]:
@@ -27,8 +30,7 @@ def test_same_stem_inputs_never_share_an_output(run_cli, tmp_path, make_image):
     make_image(src / "a.webp", size=(64, 48), seed=2, lossless=True)
     make_image(src / "b.png", size=(64, 48), seed=3)
     for action, extra in (("make-lq", ["--scale", "2"]),
-                          ("resize", ["--scale", "0.5", "--format", "png"]),
-                          ("mixup", ["--format", "png"])):
+                          ("resize", ["--scale", "0.5", "--format", "png"])):
         out = tmp_path / action
         result = run_cli("--action", action, "--input", src, "--output", out, "--json",
                          "--processing-type", "serial", *extra)
@@ -86,3 +88,65 @@ def test_failures_name_the_file_at_fault(run_cli, tmp_path, make_image):
     [(item, _, message)] = failures(result)
     assert Path(result.json()["failures"][0]["item"]) == lq / "y.png", message
     assert "LQ partner of" in message and "y.png" in message
+
+
+def test_pairs_a_few_pixels_off_the_scale_are_trimmed(run_cli, tmp_path, make_image):
+    """HQ 222x137 with LQ 55x34 (integer division, like the issue's 1774x1089 and 443x272) is
+    tiled and cropped after trimming HQ to 220x136; the trim is logged and reported; a pair far
+    off the scale still fails with one clear line; --no-trim keeps the strict check (issue 14)."""
+    hq, lq = tmp_path / "hq", tmp_path / "lq"
+    make_image(hq / "odd.png", size=(222, 137), seed=1)
+    lq.mkdir()
+    with Image.open(hq / "odd.png") as im:
+        im.resize((55, 34), Image.Resampling.BICUBIC).save(lq / "odd.png")
+    make_image(hq / "far.png", size=(200, 100), seed=2)
+    make_image(lq / "far.png", size=(40, 25), seed=3)
+    out = tmp_path / "tiles"
+    result = run_cli("--action", "tile", "--hq", hq, "--lq", lq, "--output", out, "--tile-size",
+                     "64", "--json", "--processing-type", "serial")
+    assert result.returncode == 1, result
+    report = result.json()
+    [(item, _, message)] = failures(result)
+    assert item == "far.png" and "beyond --pixel-tolerance 2" in message, message
+    [trim] = [f for f in report["findings"] if "trimmed" in f.get("finding", "")]
+    assert Path(trim["path"]).name == "odd.png" and "222x137 -> 220x136" in trim["finding"]
+    assert report["summary"]["trimmed_pairs"] == 1
+    [record] = [json.loads(x) for x in (out / "tile_log.jsonl").read_text().splitlines()]
+    assert record["trim"] == {"scale": 4, "hq": [222, 137], "lq": [55, 34],
+                              "hq_to": [220, 136], "lq_to": [55, 34]}
+    assert len(record["tiles"]) == 6  # 3 x 2 full 64 px tiles of the trimmed 220x136
+    # the tiles are exactly the regions of the originals (top-left anchored trim)
+    with Image.open(hq / "odd.png") as h, Image.open(lq / "odd.png") as l:
+        assert np.array_equal(pixels(out / "hq" / "odd_y64_x128.png"),
+                              np.asarray(h.convert("RGB").crop((128, 64, 192, 128))))
+        assert np.array_equal(pixels(out / "lq" / "odd_y64_x128.png"),
+                              np.asarray(l.convert("RGB").crop((32, 16, 48, 32))))
+
+    crop = run_cli("--action", "crop", "--hq", hq, "--lq", lq, "--output", tmp_path / "crop",
+                   "--mode", "box", "--x", "180", "--y", "96", "--width", "40", "--height",
+                   "40", "--json", "--processing-type", "serial")
+    assert crop.returncode == 1, crop  # far.png
+    with Image.open(hq / "odd.png") as h, Image.open(lq / "odd.png") as l:
+        assert np.array_equal(pixels(tmp_path / "crop" / "hq" / "odd.png"),
+                              np.asarray(h.convert("RGB").crop((180, 96, 220, 136))))
+        assert np.array_equal(pixels(tmp_path / "crop" / "lq" / "odd.png"),
+                              np.asarray(l.convert("RGB").crop((45, 24, 55, 34))))
+
+    strict = run_cli("--action", "tile", "--hq", hq, "--lq", lq, "--output", tmp_path / "strict",
+                     "--tile-size", "64", "--no-trim", "--json", "--processing-type", "serial")
+    assert strict.returncode == 1
+    assert {f[0] for f in failures(strict)} == {"odd.png", "far.png"}
+    assert all("not an integer scale apart" in f[2] for f in failures(strict))
+
+
+def test_fit_pair_on_the_issues_sizes():
+    """The pair from issue 14 trims HQ only; an LQ one pixel over HQ / scale trims both; a pair
+    beyond the tolerance names the sizes and the flag."""
+    hq, lq, trim = fit_pair(Image.new("RGB", (1774, 1089)), Image.new("RGB", (443, 272)), 2.0)
+    assert (hq.size, lq.size) == ((1772, 1088), (443, 272))
+    assert describe_trim(trim) == "trimmed HQ 1774x1089 -> 1772x1088 (LQ 443x272, x4)"
+    hq, lq, trim = fit_pair(Image.new("RGB", (1771, 1088)), Image.new("RGB", (443, 272)), 2.0)
+    assert (hq.size, lq.size) == ((1768, 1088), (442, 272))
+    assert fit_pair(Image.new("RGB", (64, 48)), Image.new("RGB", (16, 12)), 2.0)[2] is None
+    with pytest.raises(ValueError, match=r"HQ 1774x1089 and LQ 430x272 .*--pixel-tolerance 2$"):
+        fit_pair(Image.new("RGB", (1774, 1089)), Image.new("RGB", (430, 272)), 2.0)

@@ -35,6 +35,11 @@ QUALITY = Param("quality", "int", 95, "JPEG/WebP output quality", min=1, max=100
 VARIATIONS = Param("variations", "int", 1, "outputs per input, each with its own draws "
                    "(named NAME_v01, NAME_v02, ...)", min=1, max=10_000)
 PIPELINE = Param("pipeline", "str", help="pipeline file (.toml/.json) or inline JSON list of ops")
+TRIM = Param("trim", "bool", True, "pair mode: trim pairs a few pixels off an integer scale "
+             "(HQ 1774x1089, LQ 443x272) at the right and bottom to HQ = LQ x scale, instead of "
+             "failing them")
+TRIM_TOLERANCE = Param("pixel_tolerance", "float", 2.0, "with --trim: how many LQ pixels LQ may "
+                       "be off HQ / scale on either side; pairs further off fail", min=0)
 PLUGIN = Param("plugin", "list", [], help="Python file(s) registering custom ops "
                "(comma-separated)")
 

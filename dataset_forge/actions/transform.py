@@ -17,10 +17,11 @@ from ..transforms.ops.files import icc_of, load_image, save_image
 from ..transforms.ops.geometric import FILTER_NAMES
 from ..transforms.ops.registry import DEGRADE, RESAMPLE
 from ..transforms.ops.tiles import complexity, grey, is_flat, tile_boxes
+from ..transforms.pairfit import fit_pair
 from ..transforms.pipeline import Frame, Pipeline, load_pipeline, parse_pipeline, single_step
 from ..transforms.plugins import ensure_plugins
 from .common import (FORMAT, HQ_IN, IN, LQ_IN, OUT, PIPELINE, PLUGIN, PNG_FORMAT, QUALITY, SEED,
-                     VARIATIONS, op_params)
+                     TRIM, TRIM_TOLERANCE, VARIATIONS, op_params)
 from .registry import Family, Param, action
 
 
@@ -42,7 +43,8 @@ def resize_action(ctx: RunContext, params: dict[str, Any]) -> Report:
 
 
 @action("crop", Family.TRANSFORM, "Crop a centre, random or given box (HQ/LQ pairs in lockstep)",
-        params=[IN, HQ_IN, LQ_IN, OUT, *op_params("crop"), SEED, FORMAT, QUALITY],
+        params=[IN, HQ_IN, LQ_IN, OUT, *op_params("crop"), TRIM, TRIM_TOLERANCE, SEED, FORMAT,
+                QUALITY],
         kind=WorkKind.CPU, writes=True,
         examples=("dataset-forge --action crop --input photos --output crops --mode random "
                   "--width 256 --height 256 --seed 7",
@@ -50,7 +52,8 @@ def resize_action(ctx: RunContext, params: dict[str, Any]) -> Report:
                   "--width 256 --height 256"))
 def crop_action(ctx: RunContext, params: dict[str, Any]) -> Report:
     """Crop every image (or HQ/LQ pair) to --width x --height. In pair mode the box is drawn on
-    HQ in multiples of the pair's scale and the LQ crop is the same region divided by it."""
+    HQ in multiples of the pair's scale and the LQ crop is the same region divided by it. Pairs a
+    few pixels off an integer scale are trimmed first (--trim, see --pixel-tolerance)."""
     fields = {k: params[k] for k in ("mode", "width", "height", "x", "y")}
     return run_pipeline(ctx, "crop", params, single_step("crop", **fields))
 
@@ -99,6 +102,7 @@ class Tiling:
     flat_std: float
     best: int
     quality: int
+    trim: float | None = None     # fit_pair's tolerance; None = pairs must be exact
 
 
 def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
@@ -106,6 +110,9 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
     hq = load_image(job.source)
     lq = load_partner(job.lq, f"LQ partner of {job.source}") if job.lq else None
     hq_icc, lq_icc = icc_of(hq), icc_of(lq) if lq is not None else None
+    trim = None
+    if lq is not None and cfg.trim is not None:
+        hq, lq, trim = fit_pair(hq, lq, cfg.trim)
     factor = Frame(hq, lq).factor if lq is not None else 1
     if cfg.tile % factor or cfg.overlap % factor:
         raise ValueError(f"tile size {cfg.tile} and overlap {cfg.overlap} must be multiples of "
@@ -134,7 +141,8 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
                                       cfg.quality, lq_icc))
         tiles.append({"box": list(box), "complexity": round(score, 3)})
     return {"input": str(job.source), "key": job.key, "variation": 0, "size": list(hq.size),
-            "tiles": tiles, "outputs": [str(p.relative_to(cfg.out)) for p in outputs]}
+            "tiles": tiles, "outputs": [str(p.relative_to(cfg.out)) for p in outputs],
+            **({"trim": trim} if trim else {})}
 
 
 @action("tile", Family.TRANSFORM, "Cut images (or HQ/LQ pairs in lockstep) into tiles",
@@ -147,23 +155,26 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
                       "is below this (and fully transparent ones); 0 = keep all", min=0.0),
                 Param("best", "int", 0, "keep only the N most detailed tiles per image (0 = all)",
                       min=0),
-                FORMAT, QUALITY],
+                TRIM, TRIM_TOLERANCE, FORMAT, QUALITY],
         kind=WorkKind.CPU, writes=True,
         examples=("dataset-forge --action tile --input photos --output tiles --tile-size 512 "
                   "--overlap 64 --flat-std 4 --best 8",
                   "dataset-forge --action tile --hq hq --lq lq_x4 --output tiles --tile-size 256"))
 def tile_action(ctx: RunContext, params: dict[str, Any]) -> Report:
     """Cut each image into --tile-size squares named NAME_y<top>_x<left> (HQ coordinates). In
-    pair mode HQ tiles go to OUTPUT/hq and the matching LQ regions (box / scale) to OUTPUT/lq."""
+    pair mode HQ tiles go to OUTPUT/hq and the matching LQ regions (box / scale) to OUTPUT/lq;
+    pairs a few pixels off an integer scale are trimmed first (--trim, see --pixel-tolerance)."""
     if params["overlap"] >= params["tile_size"]:
         raise UsageError("--overlap must be smaller than --tile-size")
     report = Report("tile", params)
     items, pairs = gather(params, report)
     out = Path(params["output"]).expanduser().resolve()
     cfg = Tiling(out, params["tile_size"], params["overlap"], params["min_edge"],
-                 params["flat_std"], params["best"], params["quality"])
+                 params["flat_std"], params["best"], params["quality"],
+                 params["pixel_tolerance"] if pairs and params["trim"] else None)
     jobs = make_jobs(items, 1, params["format"])
-    print_ = fingerprint({k: v for k, v in vars(cfg).items() if k != "out"} | {"f": params["format"]})
+    shaping = {k: v for k, v in vars(cfg).items() if k != "out" and (k != "trim" or v is not None)}
+    print_ = fingerprint(shaping | {"f": params["format"]})
     run_jobs(ctx, report, functools.partial(tile_one, cfg), jobs, out, print_, "tile")
     report.summary.update({"inputs": len(items), "mode": "pairs" if pairs else "single"})
     return report

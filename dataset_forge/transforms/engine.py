@@ -28,6 +28,7 @@ from ..reports.report import Report, Table
 from .ops.files import icc_of, is_grey_source, load_image, output_suffix, save_image
 from .ops.geometric import modcrop
 from .ops.registry import RESAMPLE
+from .pairfit import describe_trim, fit_pair
 from .pipeline import Frame, Pipeline, image_entropy
 from .plugins import ensure_plugins
 
@@ -66,11 +67,13 @@ class PipelineRun:
     scale: int = 0                # make-lq's scale
     write_hq: bool = True
     plugins: tuple[str, ...] = ()
+    trim: float | None = None     # pairs: fit_pair's tolerance; None = pairs must be exact
 
     def fingerprint(self, extra: dict | None = None) -> str:
         return fingerprint({"pipeline": self.pipeline.to_json(), "seed": self.seed,
                             "quality": self.quality, "mode": self.mode, "scale": self.scale,
                             "write_hq": self.write_hq, "plugins": _plugin_hashes(self.plugins),
+                            **({"trim": self.trim} if self.trim is not None else {}),
                             **(extra or {})})
 
 
@@ -124,13 +127,15 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     hq = load_image(job.source)
     hq_icc = lq_icc = icc_of(hq)
     hq_grey = lq_grey = is_grey_source(hq)
-    frame = Frame(hq)
+    frame, trim = Frame(hq), None
     if cfg.mode == "make_lq":
         frame.hq = modcrop(hq, cfg.scale)
         frame.lq, frame.snap, frame.scale = frame.hq.copy(), cfg.scale, cfg.scale
     elif cfg.mode == "pairs":
         frame.lq = load_partner(job.lq, f"LQ partner of {job.source}")
         lq_icc, lq_grey = icc_of(frame.lq), is_grey_source(frame.lq)
+        if cfg.trim is not None:
+            frame.hq, frame.lq, trim = fit_pair(frame.hq, frame.lq, cfg.trim)
         frame.snap = frame.factor
     log = cfg.pipeline.run(frame, image_entropy(cfg.seed, job.key, job.variation))
     outputs = []
@@ -148,7 +153,7 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
             "seed": cfg.seed, "key": job.key, "variation": job.variation,
             "outputs": [str(p.relative_to(cfg.out)) for p in outputs],
             "size": list(frame.hq.size), **({"lq_size": list(frame.lq.size)} if frame.lq else {}),
-            "ops": log}
+            "ops": log, **({"trim": trim} if trim else {})}
 
 
 # ---------------------------------------------------------------------------------- driver
@@ -187,7 +192,7 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     if len(journal) == 0 and log_path.exists():
         log_path.unlink()  # a fresh run (new parameters): the old log no longer describes outputs
     pending = [j for j in jobs if not _finished(journal, j, out)]
-    written, failed, preview = 0, 0, []
+    written, failed, trimmed, preview = 0, 0, 0, []
     with journal, open(log_path, "a", encoding="utf-8") as log:
         for outcome in ctx.map(functools.partial(blaming, worker), pending, label=label):
             record = outcome.value if outcome.ok else None
@@ -198,6 +203,10 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
             log.write(json.dumps(record, default=str) + "\n")
             log.flush()
             journal.mark(outcome.item.id, record["outputs"])
+            if record.get("trim"):
+                trimmed += 1
+                report.findings.append({"path": record["input"],
+                                        "finding": describe_trim(record["trim"])})
             written += len(record["outputs"])
             if len(preview) < 30:
                 preview.append([outcome.item.key, outcome.item.variation,
@@ -205,7 +214,7 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     report.summary.update({"jobs": planned, "done_now": len(pending) - failed,
                            "skipped_already_done": len(jobs) - len(pending),
                            "files_written": written, "failed": len(report.failures),
-                           "output": str(out)})
+                           "output": str(out), **({"trimmed_pairs": trimmed} if trimmed else {})})
     report.files.update({"output": str(out), "log": str(log_path)})
     report.tables.append(Table(f"Outputs (first {len(preview)})",
                                ["input", "variation", "outputs", "ops applied"], preview))
@@ -244,8 +253,9 @@ def run_pipeline(ctx: RunContext, action_name: str, params: dict[str, Any], pipe
         raise UsageError("downscale makes LQ from HQ: use it in make-lq or on a single folder")
     out = Path(params["output"]).expanduser().resolve()
     plugins = tuple(str(Path(p).expanduser().resolve()) for p in params.get("plugin") or [])
+    trim = params["pixel_tolerance"] if mode == "pairs" and params.get("trim") else None
     cfg = PipelineRun(pipeline, params.get("seed", 0), out, params.get("quality", 95), mode, scale,
-                 write_hq, plugins)
+                      write_hq, plugins, trim)
     jobs = make_jobs(items, params.get("variations", 1), params.get("format", "same"))
     run_jobs(ctx, report, functools.partial(apply_pipeline, cfg), jobs, out, cfg.fingerprint(extra),
              report.action)

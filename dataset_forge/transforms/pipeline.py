@@ -34,6 +34,7 @@ from .ops import FieldError, get_op
 from .ops.fields import Fixed, Spec, value_spec
 from .ops.geometric import FILTERS
 from .ops.registry import DEGRADE, RESAMPLE, Op
+from .pairfit import mismatch
 
 STEP_KEYS = ("op", "p")
 
@@ -77,8 +78,7 @@ class Frame:
         assert self.lq is not None
         f = self.hq.width // max(1, self.lq.width)
         if (self.lq.width * f, self.lq.height * f) != self.hq.size:
-            raise ValueError(f"HQ {self.hq.width}x{self.hq.height} and LQ "
-                             f"{self.lq.width}x{self.lq.height} are not an integer scale apart")
+            raise ValueError(mismatch(self.hq.size, self.lq.size))
         return f
 
 
