@@ -24,6 +24,7 @@ ACTION_PARAMS = {
     "augment": {**PAIR, "output": "OUT", "variations": 2, "seed": 1, "pipeline":
                 '[{"op": "flip"}, {"op": "gaussian_noise", "sigma": 5.0}]'},
     "mixup": {"input": DEMO / "hq", "output": "OUT", "seed": 4},
+    "quarantine": {"input": DEMO / "mixed", "rules": "integrity", "dest": "OUT"},
     "dedup": {"input": DEMO / "mixed", "output": "OUT", "pixels": True, "cache": "off"},
     "export": {**PAIR, "output": "OUT", "formats": "webdataset,parquet"},
 }

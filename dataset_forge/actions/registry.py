@@ -30,13 +30,15 @@ class Family(str, Enum):
     COMPRESS = "compress"
     TRANSFORM = "transform"
     AUGMENT = "augment"
+    CURATION = "curation"
     EXPORT = "export"
 
     @property
     def title(self) -> str:
         return {"analysis": "Analysis and validation", "dedup": "Deduplication",
                 "compress": "Compression and conversion", "transform": "Transforms",
-                "augment": "Augmentation", "export": "Export"}[self.value]
+                "augment": "Augmentation", "curation": "Curation",
+                "export": "Export"}[self.value]
 
 
 class Param(Field):

@@ -19,6 +19,7 @@ from ..context import RunContext
 from ..errors import UsageError
 from ..parallel import Failure, WorkKind
 from ..reports.report import Report, Table
+from ..curation.rules import RULES
 from ..analysis.passes import (PairCheck, check_pairs, check_rows, flagged_by_check,
                                score_images, thresholds)
 from .common import DEEP_INTEGRITY, HQ, INCLUDE_HIDDEN, LQ, PAIR_PARAMS, QUALITY_PARAMS
@@ -27,8 +28,6 @@ from .registry import Family, Param, action
 STEPS = ("pairing", "integrity", "scale", "dimensions", "formats and modes", "quality")
 PASS, WARN, FAIL, SKIPPED = "pass", "warn", "fail", "skipped"
 MAX_EXAMPLES = 5
-#: modes a training pipeline reads without surprises
-PLAIN_MODES = frozenset({"RGB", "L"})
 
 INPUT = Param("input", "dir", help="folder of images to validate (or give --hq and --lq)")
 STOP = Param("stop_on_fail", "bool", False, "stop at the first failed step; later steps are "
@@ -115,7 +114,7 @@ class Validation:
         bad, notes = [], []
         for path, row in check_rows(self.ctx, self.data.images, deep=self.params["deep"],
                                     max_pixels=self.params["max_pixels"]):
-            if row["status"] == "ok":
+            if not RULES["integrity"].test(row):
                 self.headers[path] = row
             else:
                 bad.append(path)
@@ -163,13 +162,14 @@ class Validation:
     def formats(self, step: Step) -> Step:
         label = self.data.label
         renamed = {p for p, _ in self.data.renamed}
+        mismatch, unusual, animation = (RULES[n].test for n in
+                                        ("extension_mismatch", "unusual_mode", "animated"))
         mismatched = [f'{label(p)} (is {r["content_format"]})' for p, r in self.headers.items()
-                      if not r["extension_ok"] or p in renamed]
-        modes = [f'{label(p)} ({r["mode"]})' for p, r in self.headers.items()
-                 if r["mode"] not in PLAIN_MODES]
+                      if mismatch(r) or p in renamed]
+        modes = [f'{label(p)} ({r["mode"]})' for p, r in self.headers.items() if unusual(r)]
         animated = [f'{label(p)} ({r["frames"]} frames)' for p, r in self.headers.items()
-                    if r["frames"] > 1]
-        step.paths = [p for p, r in self.headers.items() if not r["extension_ok"]]
+                    if animation(r)]
+        step.paths = [p for p, r in self.headers.items() if mismatch(r)]
         step.judge({}, {"extension mismatches": mismatched, "unusual modes": modes,
                         "animated": animated})
         formats = collections.Counter(r["format"] for r in self.headers.values())

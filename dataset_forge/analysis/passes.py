@@ -15,6 +15,7 @@ from ..parallel import Failure, WorkKind
 from . import integrity as checks
 from . import pairs as pa
 from . import quality as q
+from ..curation.rules import RULES
 from .htmlparts import MAX_THUMBS_PER_GRID, relative
 from .previews import PreviewKeeper, make_preview
 
@@ -41,11 +42,11 @@ class PairCheck:
 
     @property
     def bad_scale(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r["scale_status"] != "ok"]
+        return [r for r in self.rows if RULES["scale_mismatch"].test(r)]
 
     @property
     def misaligned(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r["aligned"] is False]
+        return [r for r in self.rows if RULES["misaligned"].test(r)]
 
 
 def check_pairs(ctx: RunContext, hq_root: Path, lq_root: Path, params: dict[str, Any]) -> PairCheck:

@@ -253,10 +253,14 @@ def _prune_empty_parents(path: Path, stop: Path | None) -> None:
 
 def replay(path: str | Path, *, apply: bool = True) -> Iterator[tuple[UndoStep, str | None]]:
     """Undo every operation (newest first); yields (step, error or None). Dry run unless apply."""
-    header, _ = read_manifest(path)
+    header, ops = read_manifest(path)
     dest = (header.get("params") or {}).get("dest")
     stop = Path(dest).resolve() if dest else None
-    for step in plan_undo(path):
+    trash = TrashIndex()
+    for op in reversed(ops):
+        # planned as the files are now, after the newer steps: a run killed between logging
+        # and doing an operation, then rerun, logs it twice; the older entry is then "done"
+        step = _plan_one(op, trash)
         if not apply or step.status not in ("restore", "remove-created"):
             yield step, None
             continue

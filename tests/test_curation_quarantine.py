@@ -1,0 +1,213 @@
+"""quarantine through the real CLI: planted files selected by exactly their rules, undo byte for
+byte, HQ/LQ partners moving together, selections from earlier reports (validate through the
+shared rules), collisions refused, and a kill -9 mid-apply finished by a rerun."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dataset_forge.cli import main as cli_main
+
+FAST = ("--processing-type", "thread", "--workers", "2")
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and ".forge-journal" not in p.parts}
+
+
+def report(out: Path) -> dict:
+    return json.loads((out / "quarantine_report.json").read_text())
+
+
+def selected(out: Path) -> dict[str, list[str]]:
+    return {f["path"]: f["rules"] for f in report(out)["findings"] if "path" in f}
+
+
+@pytest.fixture
+def planted(tmp_path, make_image) -> Path:
+    """Ordinary photos plus one file per rule."""
+    root = tmp_path / "in"
+    for i in range(4):
+        make_image(root / f"ok_{i}.png", seed=i)
+    make_image(root / "sub" / "ok_jpg.jpg", seed=7, quality=90)
+    good = (root / "ok_0.png").read_bytes()
+    (root / "sub" / "truncated.png").write_bytes(good[: len(good) // 3])
+    make_image(root / "narrow.png", size=(20, 48), seed=8)
+    make_image(root / "old.bmp", seed=9)
+    make_image(root / "palette.png", seed=10, mode="P")
+    rgba = Image.fromarray(np.zeros((48, 64, 4), np.uint8), "RGBA")
+    rgba.putpixel((0, 0), (255, 0, 0, 255))
+    rgba.save(root / "clear.png")
+    make_image(root / "wide.png", size=(200, 40), seed=11)
+    make_image(root / "renamed.jpg", seed=12, format="PNG")
+    return root
+
+
+def test_each_rule_selects_exactly_its_planted_files(planted, tmp_path, run_cli):
+    before = digest(planted)
+    out = tmp_path / "r"
+    res = run_cli("--action", "quarantine", "--input", planted, "--dest", tmp_path / "q",
+                  "--rules", "truncated,extension_mismatch,unusual_mode",
+                  "--min-width", 32, "--max-aspect", 3, "--formats", "BMP", "--alpha", "used",
+                  "--report-dir", out, *FAST)
+    assert res.returncode == 0, res
+    assert selected(out) == {
+        "sub/truncated.png": ["truncated"],
+        "narrow.png": ["width<32"],
+        "old.bmp": ["format=BMP"],
+        "palette.png": ["unusual_mode"],
+        "clear.png": ["unusual_mode", "alpha_used=True"],
+        "wide.png": ["aspect>3"],
+        "renamed.jpg": ["extension_mismatch"],
+    }
+    assert digest(planted) == before and not (tmp_path / "q").exists()   # a dry run
+    assert "add --apply" in report(out)["summary"]["next_step"]
+    # all: only files every test selects (RGBA with used alpha is also an unusual mode)
+    res = run_cli("--action", "quarantine", "--input", planted, "--dest", tmp_path / "q",
+                  "--rules", "unusual_mode", "--alpha", "used", "--combine", "all",
+                  "--report-dir", tmp_path / "r2", *FAST)
+    assert res.returncode == 0, res
+    assert selected(tmp_path / "r2") == {"clear.png": ["unusual_mode", "alpha_used=True"]}
+
+
+def test_apply_then_undo_restores_byte_for_byte(planted, tmp_path, run_cli):
+    before = digest(planted)
+    dest, out = tmp_path / "q", tmp_path / "r"
+    res = run_cli("--action", "quarantine", "--input", planted, "--dest", dest, "--where",
+                  "width<32,format=BMP", "--rules", "integrity", "--apply", "--report-dir", out,
+                  *FAST)
+    assert res.returncode == 0, res
+    moved = {"narrow.png", "old.bmp", "sub/truncated.png"}
+    assert set(digest(dest)) == moved
+    assert {k: v for k, v in before.items() if k in moved} == digest(dest)
+    assert set(digest(planted)) == set(before) - moved
+    assert not (dest / ".forge-journal").exists()
+    undo = run_cli("undo", report(out)["files"]["undo_manifest"], "--apply")
+    assert undo.returncode == 0, undo
+    assert digest(planted) == before and digest(dest) == {}
+
+
+def test_collision_refuses_the_whole_plan(planted, tmp_path, run_cli):
+    dest = tmp_path / "q"
+    (dest).mkdir()
+    (dest / "old.bmp").write_bytes(b"already here")
+    before = digest(planted)
+    res = run_cli("--action", "quarantine", "--input", planted, "--dest", dest, "--where",
+                  "width<32,format=BMP", "--apply", "--report-dir", tmp_path / "r", *FAST)
+    assert res.returncode == 1, res
+    data = report(tmp_path / "r")
+    assert [f["error_type"] for f in data["failures"]] == ["destination_exists"]
+    assert digest(planted) == before and (dest / "old.bmp").read_bytes() == b"already here"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dest", "Q"], "nothing selects files"),
+    (["--rules", "integrity", "--dest", "IN/sub"], "inside the input folder"),
+    (["--rules", "nosuch", "--dest", "Q"], "unknown rule 'nosuch'"),
+    (["--where", "width<<3", "--dest", "Q"], "FIELD OP VALUE"),
+    (["--rules", "integrity", "--mode", "copy"], "needs --dest"),
+])
+def test_bad_requests_are_one_line_errors(planted, tmp_path, capsys, args, message):
+    args = [str(planted) if a == "IN" else str(planted / "sub") if a == "IN/sub"
+            else str(tmp_path / "q") if a == "Q" else a for a in args]
+    # the CLI's own entry point, in-process: usage errors stop before any work
+    assert cli_main(["--action", "quarantine", "--input", str(planted), *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+
+
+def make_pairs(root: Path, make_image) -> None:
+    """x2 pairs: 3 good, one LQ off the scale, one truncated LQ, one HQ without LQ."""
+    for i in range(3):
+        make_image(root / "hq" / f"p{i}.png", size=(64, 64), seed=i)
+        Image.open(root / "hq" / f"p{i}.png").resize((32, 32)).save(root / "lq" / f"p{i}.png")
+    make_image(root / "hq" / "off.png", size=(64, 64), seed=5)
+    Image.open(root / "hq" / "off.png").resize((25, 32)).save(root / "lq" / "off.png")
+    make_image(root / "hq" / "badlq.png", size=(64, 64), seed=6)
+    make_image(root / "lq" / "badlq.png", size=(32, 32), seed=6)
+    data = (root / "lq" / "badlq.png").read_bytes()
+    (root / "lq" / "badlq.png").write_bytes(data[: len(data) // 3])
+    make_image(root / "hq" / "alone.png", size=(64, 64), seed=7)
+
+
+def test_validate_report_selects_what_validate_warned_about_pairs_together(
+        tmp_path, run_cli, make_image):
+    root = tmp_path / "pairs"
+    (root / "lq").mkdir(parents=True)
+    make_pairs(root, make_image)
+    hq, lq = root / "hq", root / "lq"
+    val = run_cli("--action", "validate", "--hq", hq, "--lq", lq, "--checks", "dark",
+                  "--report-dir", tmp_path / "v", *FAST)
+    assert val.returncode == 1, val   # missing partner, unreadable LQ, off-scale pair
+    before_hq, before_lq = digest(hq), digest(lq)
+    dest, out = tmp_path / "q", tmp_path / "r"
+    res = run_cli("--action", "quarantine", "--hq", hq, "--lq", lq, "--dest", dest,
+                  "--from-report", tmp_path / "v" / "validate_report.json", "--apply",
+                  "--report-dir", out, *FAST)
+    assert res.returncode == 0, res
+    assert selected(out) == {"off.png": ["scale_mismatch"], "badlq.png": ["lq integrity"],
+                             "alone.png": ["missing_partner"]}
+    assert set(digest(dest / "hq")) == {"off.png", "badlq.png", "alone.png"}
+    assert set(digest(dest / "lq")) == {"off.png", "badlq.png"}
+    assert set(digest(hq)) == set(digest(lq)) == {"p0.png", "p1.png", "p2.png"}
+    assert run_cli("undo", report(out)["files"]["undo_manifest"], "--apply").returncode == 0
+    assert digest(hq) == before_hq and digest(lq) == before_lq
+
+
+def test_integrity_report_selects_its_findings(planted, tmp_path, run_cli):
+    integ = run_cli("--action", "integrity", "--input", planted, "--report-dir", tmp_path / "i",
+                    *FAST)
+    assert integ.returncode == 1, integ
+    res = run_cli("--action", "quarantine", "--input", planted, "--mode", "trash",
+                  "--from-report", tmp_path / "i" / "integrity_report.json",
+                  "--report-dir", tmp_path / "r", *FAST)
+    assert res.returncode == 0, res
+    assert selected(tmp_path / "r") == {"sub/truncated.png": ["integrity truncated"],
+                                        "renamed.jpg": ["integrity extension_mismatch"]}
+
+
+def test_kill_9_mid_apply_then_rerun_finishes_and_undo_restores(tmp_path, run_cli):
+    root = tmp_path / "many"
+    rng = np.random.default_rng(0)
+    for i in range(400):
+        path = root / f"d{i % 7}" / f"f{i:04d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (8, 8, 3), np.uint8)).save(path)
+    before = digest(root)
+    dest, out = tmp_path / "q", tmp_path / "r"
+    args = ["--action", "quarantine", "--input", str(root), "--dest", str(dest), "--where",
+            "bytes>0", "--apply", "--report-dir", str(out), "--processing-type", "serial"]
+    proc = subprocess.Popen([sys.executable, "-m", "dataset_forge", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = out / "quarantine_undo.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if manifest.exists() and manifest.read_text().count("\n") > 40:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    moved_first = len(digest(dest))
+    assert 0 < moved_first < 400
+    res = run_cli(*args)
+    assert res.returncode == 0, res
+    summary = report(out)["summary"]   # resumed: finished moves recognised, not redone
+    assert summary["resumed_from"] + summary["applied"].get("already done", 0) >= moved_first
+    assert summary["resumed_from"] + summary["applied"].get("already done", 0) \
+        + summary["done"] == 400
+    assert digest(dest) == before and digest(root) == {}
+    undo = run_cli("undo", manifest, "--apply")
+    assert undo.returncode == 0, undo
+    assert digest(root) == before and digest(dest) == {}
