@@ -1,12 +1,16 @@
 """Analysis speed on real photos, side by side in one run.
 
     .venv/bin/python benchmarks/bench_analysis.py [/tmp/real-images] [--workers 2]
-        [--cleanvision /tmp/cv-venv/bin/python] [--repeats 3] [--quality-repeats 1]
+        [--cleanvision PYTHON] [--repeats 3] [--quality-repeats 2] [--skip inventory,decode]
 
 1. header inventory: our `inventory` action (threads) vs a serial loop of the same reader;
-2. quality pass: our scores on the parallel core, the whole `quality` action (CSV, HTML with
-   thumbnails), a serial loop, and cleanvision's comparable checks (dark, light, blurry,
-   low_information, grayscale, odd_size, odd_aspect_ratio) run in its own venv via subprocess.
+2. decoders: one full-resolution decode per file (pixels forced), Pillow vs libvips (pyvips),
+   per format, rounds interleaved: the figures behind `analysis.loading.DECODERS`;
+3. quality pass: the whole `quality` action (native-resolution signals, CSV, HTML with
+   thumbnails and crops), against cleanvision (`pip install dataset-forge[bench]`; any Python
+   with cleanvision via --cleanvision) on its comparable checks (dark, light, blurry,
+   low_information, grayscale, odd_size, odd_aspect_ratio) and on its default run (all
+   checks, duplicates included), rounds interleaved.
 Prints medians and ratios; figures go to benchmarks/RESULTS.md.
 """
 from __future__ import annotations
@@ -21,11 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dataset_forge.actions.registry import get_action  # noqa: E402
-from dataset_forge.analysis import header, quality  # noqa: E402
+from dataset_forge.analysis import header, loading  # noqa: E402
 from dataset_forge.io.discover import discover  # noqa: E402
 from dataset_forge.parallel import ParallelConfig, ParallelProcessor, WorkKind  # noqa: E402
 from dataset_forge.runner import run_action  # noqa: E402
@@ -35,12 +41,13 @@ import json, sys, time
 from cleanvision import Imagelab
 paths = json.load(open(sys.argv[1]))
 issues = {k: {} for k in ("dark", "light", "blurry", "low_information", "grayscale",
-                          "odd_size", "odd_aspect_ratio")}
+                          "odd_size", "odd_aspect_ratio")} if sys.argv[3] == "same" else None
 t0 = time.perf_counter()
 lab = Imagelab(filepaths=paths)
 lab.find_issues(issues, n_jobs=int(sys.argv[2]), verbose=False)
 elapsed = time.perf_counter() - t0
-counts = {k: int(lab.issues[f"is_{k}_issue"].sum()) for k in issues}
+counts = {c[3:-6]: int(lab.issues[c].sum()) for c in lab.issues.columns
+          if c.startswith("is_") and c.endswith("_issue")}
 print(json.dumps({"elapsed": elapsed, "counts": counts}))
 """
 
@@ -87,7 +94,8 @@ def action(name: str, folder: Path, workers: int, kind: WorkKind):
                           report_dir=Path(out))
 
 
-def cleanvision(python: str, paths: list[Path], workers: int) -> dict | None:
+def cleanvision(python: str, paths: list[Path], workers: int, checks: str) -> dict | None:
+    """cleanvision's run in a subprocess: checks "same" (ours' counterparts) or "default"."""
     if not Path(python).exists():
         print(f"cleanvision: skipped ({python} not found; see benchmarks/RESULTS.md to install)")
         return None
@@ -95,7 +103,7 @@ def cleanvision(python: str, paths: list[Path], workers: int) -> dict | None:
         json.dump([str(p) for p in paths], fh)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
         script.write(CLEANVISION_SCRIPT)
-    proc = subprocess.run([python, script.name, fh.name, str(workers)], capture_output=True,
+    proc = subprocess.run([python, script.name, fh.name, str(workers), checks], capture_output=True,
                           text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     if proc.returncode != 0:
         print("cleanvision failed:", proc.stderr[-2000:])
@@ -103,20 +111,66 @@ def cleanvision(python: str, paths: list[Path], workers: int) -> dict | None:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def decode_pillow(path: Path):
+    from PIL import Image
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB")).shape
+
+
+def decode_vips(path: Path):
+    return loading._vips_pixels(path, rotated=False).shape
+
+
+def decoders(paths: list[Path], modes: dict[Path, str], rounds: int) -> None:
+    """Full decodes per format, Pillow vs libvips, on the files both read the same way."""
+    by_format: dict[str, list[Path]] = {}
+    for p in paths:
+        fmt = modes[p][1] if modes[p] else None
+        if fmt and modes[p][0] in loading.VIPS_MODES:
+            by_format.setdefault(fmt, []).append(p)
+    print(f"  {'format':<8}{'files':>6}{'Pillow s':>10}{'libvips s':>11}{'vips/Pillow':>13}  "
+          f"(median of {rounds} interleaved rounds)")
+    for fmt, files in sorted(by_format.items()):
+        times = {"pillow": [], "vips": []}
+        for _ in range(rounds):
+            for name, fn in (("pillow", decode_pillow), ("vips", decode_vips)):
+                t0 = time.perf_counter()
+                serial(fn, files)
+                times[name].append(time.perf_counter() - t0)
+        t_pil, t_vips = statistics.median(times["pillow"]), statistics.median(times["vips"])
+        print(f"  {fmt:<8}{len(files):>6}{t_pil:>10.2f}{t_vips:>11.2f}{t_vips / t_pil:>13.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", nargs="?", default="/tmp/real-images")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--quality-repeats", type=int, default=1)
-    ap.add_argument("--cleanvision", default="/tmp/cv-venv/bin/python")
+    ap.add_argument("--quality-repeats", type=int, default=2)
+    ap.add_argument("--cleanvision", default=sys.executable)
+    ap.add_argument("--skip", default="", help="comma-separated: inventory, decode, quality")
     args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
     folder = Path(args.folder)
     paths = discover(folder).images
     n = len(paths)
     print(f"{n} files under {folder}, {args.workers} workers, {os.cpu_count()} CPUs visible, "
-          f"median of {args.repeats}")
+          f"load average {os.getloadavg()[0]:.1f}")
 
+    if "inventory" not in skip:
+        inventory(paths, folder, args)
+    headers = serial_safe(header.read_header, paths)
+    modes = {p: (m.get("mode"), m.get("format")) if m else None for p, m in zip(paths, headers)}
+    if "decode" not in skip:
+        print("\n== full-resolution decode, Pillow vs libvips ==")
+        decoders(paths, modes, args.repeats)
+    if "quality" not in skip:
+        quality_pass(paths, modes, args)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def inventory(paths: list[Path], folder: Path, args) -> None:
+    n = len(paths)
     print("\n== header inventory ==")
     t_serial, _ = timed(lambda: serial(header.read_header, paths), args.repeats)
     t_par, _ = timed(lambda: parallel(header.read_header, paths, args.workers * 4,
@@ -126,32 +180,41 @@ def main() -> None:
                      ("inventory action (CSV+HTML)", t_act)):
         print(f"  {label:<30} {t:7.2f} s  {n / t:8.0f} images/s  x{t_serial / t:.2f} vs serial")
 
+
+def quality_pass(paths: list[Path], modes: dict, args) -> None:
     print("\n== quality pass ==")
     # cleanvision crashes on grey+alpha images (IndexError in its brightness code), so both
     # tools get the files it can read; ours reads the others too (see the tests)
-    modes = {p: m.get("mode") for p, m in zip(paths, serial_safe(header.read_header, paths))}
-    usable = [p for p in paths if modes[p] and modes[p] not in ("LA", "La", "PA")]
-    print(f"  {n - len(usable)} files left out for cleanvision's sake (grey+alpha or unreadable)")
+    usable = [p for p in paths if modes[p] and modes[p][0] not in ("LA", "La", "PA")]
+    print(f"  {len(paths) - len(usable)} files left out for cleanvision's sake "
+          "(grey+alpha or unreadable)")
     n = len(usable)
     subset = Path(tempfile.mkdtemp(prefix="bench-quality-"))
     for p in usable:
         (subset / p.name).symlink_to(p)
-    t_qserial, rows = timed(lambda: serial(quality.measure, usable), 1)
-    t_qpar, _ = timed(lambda: parallel(quality.measure, usable, args.workers, WorkKind.CPU),
-                      args.quality_repeats)
-    t_qact, report = timed(lambda: action("quality", subset, args.workers, WorkKind.CPU),
-                           args.quality_repeats)
-    cv = cleanvision(args.cleanvision, usable, args.workers)
-    t_cv = cv["elapsed"] if cv else None
-    for label, t in (("serial loop", t_qserial), ("parallel core (processes)", t_qpar),
-                     ("quality action (CSV+HTML)", t_qact), ("cleanvision", t_cv)):
-        if t is None:
-            continue
-        ratio = f"x{t_cv / t:.1f} faster than cleanvision" if t_cv else ""
-        print(f"  {label:<30} {t:7.2f} s  {n / t:8.1f} images/s  {ratio}")
+    times: dict[str, list[float]] = {"ours": [], "same": [], "default": []}
+    report, counts = None, {}
+    for _ in range(args.quality_repeats):
+        t0 = time.perf_counter()
+        report = action("quality", subset, args.workers, WorkKind.CPU)
+        times["ours"].append(time.perf_counter() - t0)
+        for checks in ("same", "default"):
+            cv = cleanvision(args.cleanvision, usable, args.workers, checks)
+            if cv:
+                times[checks].append(cv["elapsed"])
+                counts[checks] = cv["counts"]
+    t_ours = statistics.median(times["ours"])
+    print(f"  {'quality action (native signals, CSV+HTML)':<48} {t_ours:7.2f} s "
+          f"{n / t_ours:7.1f} images/s")
+    for checks, label in (("same", "cleanvision, comparable checks"),
+                          ("default", "cleanvision, default run (all checks)")):
+        if times[checks]:
+            t = statistics.median(times[checks])
+            print(f"  {label:<48} {t:7.2f} s {n / t:7.1f} images/s  ours x{t / t_ours:.1f} faster")
+    print(f"  (medians of {args.quality_repeats} interleaved rounds)")
     print("  our flags:", report.summary["flags"])
-    if cv:
-        print("  cleanvision flags:", cv["counts"])
+    for checks, found in counts.items():
+        print(f"  cleanvision flags ({checks}):", found)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,9 @@ PAIR_PARAMS = [
 ]
 
 ANALYSIS_SIZE = Param("analysis_size", "int", q.DEFAULT_SIZE, "long side, in pixels, of the "
-                      "reduced decode the scores are computed on", min=32, max=4096)
+                      "reduced copy brightness, entropy and colourfulness are computed on "
+                      "(sharpness, blockiness and upscaling are measured at full resolution)",
+                      min=32, max=4096)
 QUALITY_CHECKS = Param("checks", "list", [c.name for c in q.CHECKS], "checks to run, comma-separated: "
                + ", ".join(c.name for c in q.CHECKS))
 QUALITY_THRESHOLDS = [Param(f"{c.name}_threshold", "float", c.threshold,
