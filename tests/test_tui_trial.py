@@ -21,7 +21,7 @@ from menus.screens.settings import SettingsScreen, field_id
 from menus.widgets.form_field import FormField
 from test_tui import SIZE, form_ready, make_app, set_input, slow_run, wait_for
 
-ALL_CHECKS = "dark,light,blurry,low_information,grayscale,odd_size,odd_aspect_ratio,blocky"
+ALL_CHECKS = "dark,light,blurry,low_information,grayscale,odd_size,odd_aspect_ratio,blocky,upscaled"
 
 
 @pytest.fixture
