@@ -25,11 +25,11 @@ from rich.console import Console
 
 from . import __version__
 from .actions.registry import Action, Family, all_actions, get_action
-from .errors import EXIT_CANCELLED, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from .errors import (EXIT_CANCELLED, EXIT_INTERNAL, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE,
+                     UsageError)
 from .parallel import CancelToken, ParallelConfig, ProcessingType
 from .reports.terminal import ProgressRenderer, render_report
 
-EXIT_INTERNAL = 3
 PIPE_WIDTH = 1000  # columns assumed when output is not a terminal
 
 
@@ -103,6 +103,9 @@ def _action_parser(action: Action) -> argparse.ArgumentParser:
     parser.usage = f"dataset-forge --action {action.name} [options]"
     parser.description = f"{action.help}.\n\n{action.description}"
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    if action.examples:
+        parser.epilog = "examples:\n" + "".join(f"  {e}\n" for e in action.examples) + \
+            "\n" + parser.epilog
     group = parser.add_argument_group(f"{action.name} options")
     for param in action.params:
         param.add_argument(group)

@@ -22,7 +22,7 @@ def _first_lq(folder: Path) -> Path | None:
     return candidates[0] if candidates else None
 
 
-def pair_folders(action: Action, folder: str) -> tuple[str, str] | None:
+def dataset_pair_prefill(action: Action, folder: str) -> tuple[str, str] | None:
     """(hq, lq) when the action declares both, takes them instead of a required input, and the
     dataset has `hq/` and an `lq*/` folder."""
     root = Path(folder)
@@ -41,7 +41,7 @@ def initial_values(action: Action, folder: str) -> dict[str, Any]:
 
     With HQ/LQ pre-filled, an optional input is left empty: the pair is the way in (a dedup of
     the whole root would report every LQ image as a duplicate of its HQ)."""
-    pairs = pair_folders(action, folder)
+    pairs = dataset_pair_prefill(action, folder)
     values: dict[str, Any] = {}
     for param in action.params:
         value: Any = as_text(param.default) if param.type == "list" else param.default

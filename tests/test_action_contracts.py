@@ -88,3 +88,19 @@ def test_hq_and_lq_must_be_different_folders(name, tmp_path):
         run_action(all_actions()[name], params, config=ParallelConfig(processing_type="serial"),
                    report_dir=tmp_path / "r")
     assert not (tmp_path / "out").exists()
+
+
+def test_every_action_shows_examples_that_its_own_parser_accepts():
+    """Examples are shown in --help (and the app's form), so they must stay runnable."""
+    import shlex
+
+    from dataset_forge.cli import _action_parser
+    for action in all_actions().values():
+        assert action.examples, f"{action.name} declares no examples"
+        parser = _action_parser(action)
+        assert "examples:\n" in parser.format_help()
+        for example in action.examples:
+            argv = shlex.split(example)
+            assert argv[:3] == ["dataset-forge", "--action", action.name], example
+            ns = parser.parse_args(argv[1:])  # a stale flag is a UsageError here
+            assert ns.action == action.name and action.examples[0] in parser.format_help()

@@ -304,3 +304,12 @@ async def test_dedup_review_apply_refuses_a_report_only_run(dataset):
         titles = [n.title for n in app._notifications]
     assert "Nothing to apply" in titles
     assert (dataset.parent / "reports" / "dedup_choices.json").is_file()
+
+
+async def test_action_form_shows_the_declared_examples(dataset):
+    app = make_app(dataset)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_action("tile")
+        await wait_for(pilot, lambda: form_ready(app))
+        text = str(app.screen.query_one("#form-examples").render())
+        assert all(example in text for example in all_actions()["tile"].examples)

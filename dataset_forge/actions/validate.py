@@ -25,7 +25,6 @@ from ..analysis.passes import (PairCheck, check_pairs, check_rows, flagged_by_ch
 from .common import DEEP_INTEGRITY, HQ, INCLUDE_HIDDEN, LQ, PAIR_PARAMS, QUALITY_PARAMS
 from .registry import Family, Param, action
 
-STEPS = ("pairing", "integrity", "scale", "dimensions", "formats and modes", "quality")
 PASS, WARN, FAIL, SKIPPED = "pass", "warn", "fail", "skipped"
 MAX_EXAMPLES = 5
 

@@ -38,7 +38,7 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.1f} GiB"
 
 
-def render(info: SystemInfo) -> Table:
+def system_table(info: SystemInfo) -> Table:
     """A two-column rich table of the facts (knows nothing about where it is printed)."""
     t = Table(title="System", show_header=False)
     t.add_column("fact", style="bold")
@@ -92,5 +92,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info.to_dict(), indent=2))
     else:
-        Console().print(render(info))
+        Console().print(system_table(info))
     return 0

@@ -41,6 +41,9 @@ class ActionForm(Screen):
             for param in a.params:
                 yield FormField(from_param(param), self.values.get(param.name),
                                 id=f"field-{param.name}")
+            if a.examples:
+                yield Static("Examples (headless):\n" + "\n".join(f"  $ {e}" for e in a.examples),
+                             id="form-examples", markup=False)
         yield Static("", id="command-line")
         with Horizontal(id="form-buttons"):
             yield Button("Run  Ctrl+R", variant="primary", id="run", compact=True)
