@@ -1,6 +1,7 @@
 """Compression engine: mode/alpha/metadata policy per format, encoders, quality search."""
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -111,8 +112,15 @@ def test_opaque_alpha_does_not_count_as_lost():
     assert not prepared.lost_alpha
 
 
+@functools.cache
 def srgb_icc() -> bytes:
+    """Built once: a profile carries its creation time, so two builds that straddle a second
+    differ (issue 12 item 16: the ICC test failed on a busy machine)."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def test_the_icc_fixture_is_built_once():
+    assert srgb_icc() is srgb_icc()
 
 
 def exif_with_orientation(value: int) -> bytes:

@@ -119,25 +119,30 @@ def test_in_place_replaces_verified_files_and_rerun_does_not_recompress(tmp_path
     src = tmp_path / "in"
     make_image(src / "a.png", size=(64, 48))
     make_image(src / "b.png", size=(64, 48), seed=2)
-    report = run("convert", input=src, format="webp", in_place=True)
+    report = run("convert", input=src, format="webp", quality=80, in_place=True)
     assert sorted(p.name for p in src.iterdir() if not p.name.startswith(".")) == \
         ["a.webp", "b.webp"]
     assert decoded(src / "a.webp") == ("WEBP", (64, 48))
     assert report.summary["written"] == 2
     before = digest(src)
-    again = run("convert", input=src, format="webp", in_place=True)
+    again = run("convert", input=src, format="webp", quality=80, in_place=True)
     assert again.summary["done_earlier"] == 2 and again.summary["written"] == 0
     assert digest(src) == before
 
 
-def test_failed_verification_leaves_the_original(tmp_path, make_image, monkeypatch):
+@pytest.mark.parametrize("route", ["lossy", "optimise-jpeg"])
+def test_failed_verification_leaves_the_original(tmp_path, make_image, monkeypatch, route):
     import dataset_forge.compress.convert as convert
-    original = make_image(tmp_path / "in" / "a.png")
+    original = make_image(tmp_path / "in" / "a.jpg", quality=95)
     data = original.read_bytes()
-    # a corrupting encoder: the verify step must refuse the swap
-    monkeypatch.setattr(convert, "_encode", lambda *a: convert.SearchResult(90, b"junk", None,
-                                                                          1, True))
-    report = run("compress", input=tmp_path / "in", in_place=True)
+    # a corrupting encoder or optimiser: the checks must refuse the swap
+    if route == "lossy":
+        monkeypatch.setattr(convert, "_encode", lambda *a: convert.SearchResult(
+            90, b"\xff\xd8\xffjunk", None, 1, True))
+        report = run("compress", input=tmp_path / "in", in_place=True, quality=80)
+    else:
+        monkeypatch.setattr(convert, "optimise_jpeg", lambda data, opts: data[:len(data) // 2])
+        report = run("compress", input=tmp_path / "in", in_place=True)
     assert report.summary["failed"] == 1 and original.read_bytes() == data
     assert not [p for p in (tmp_path / "in").iterdir() if p.name.endswith(".forge-tmp")]
 
@@ -216,7 +221,7 @@ def test_cli_in_place_new_extension_trashes_the_original_and_undo_restores_it(
     env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "share")}
     (home / "share").mkdir(parents=True)
     result = run_cli("--action", "convert", "--input", src, "--in-place", "--format", "webp",
-                     "--json", env=env)
+                     "--quality", "80", "--json", env=env)
     assert result.returncode == 0, result
     assert sorted(p.name for p in src.iterdir() if not p.name.startswith(".")) == \
         ["a.webp", "b.webp"]
@@ -262,13 +267,14 @@ def test_cli_resumes_after_a_hard_kill(tmp_path, make_image, run_cli):
 def test_compress_keeps_originals_by_default_convert_does_not(tmp_path, make_image):
     src = tmp_path / "in"
     small = make_image(src / "tiny.jpg", size=(128, 96), quality=30)  # q90 re-encode grows
-    report = run("compress", input=src, output=tmp_path / "c")
+    report = run("compress", input=src, output=tmp_path / "c", quality=90)
     assert (tmp_path / "c/tiny.jpg").read_bytes() == small.read_bytes()
     assert report.summary["kept_original"] == 1
-    forced = run("compress", input=src, output=tmp_path / "f", only_if_smaller=False)
+    forced = run("compress", input=src, output=tmp_path / "f", quality=90,
+                 only_if_smaller=False)
     assert forced.summary["written"] == 1
     assert (tmp_path / "f/tiny.jpg").stat().st_size > small.stat().st_size
-    converted = run("convert", input=src, output=tmp_path / "v", format="jpeg")
+    converted = run("convert", input=src, output=tmp_path / "v", format="jpeg", quality=90)
     assert converted.summary["written"] == 1
 
 
@@ -308,7 +314,7 @@ def test_in_place_undo_manifest_only_when_something_was_replaced(tmp_path, make_
     assert "undo_manifest" not in report.files
     assert not (tmp_path / "r/compress_undo.jsonl").exists()
     converted = run_action(get_action("convert"), {"input": src, "format": "webp",
-                                                   "in_place": True},
+                                                   "quality": 80, "in_place": True},
                            config=SERIAL, report_dir=tmp_path / "r")
     manifest = Path(converted.files["undo_manifest"])
     header, *ops = [json.loads(line) for line in manifest.read_text().splitlines()]

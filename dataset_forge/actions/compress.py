@@ -1,13 +1,16 @@
 """`compress` and `convert`: re-encode or convert images to JPEG, WebP, PNG or AVIF.
 
 Outputs mirror the input tree under --output (same stem, the target's extension); originals are
-never touched unless --in-place, where each file is replaced by an atomic, verified swap. A
-journal in the output folder makes an interrupted run resume; --hq/--lq keep both trees apart.
-The per-file work lives in `dataset_forge.compress`.
+never touched unless --in-place, where each file is replaced by a verified swap. Lossless first:
+without --quality/--target-* a file keeps its pixels (JPEG and PNG optimised losslessly);
+in place, an original whose pixels change goes to the trash with an undo manifest. A journal in
+the output folder makes an interrupted run resume, a lock keeps a second run out of it while
+one writes; --hq/--lq keep both trees apart. The per-file work lives in `dataset_forge.compress`.
 """
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import itertools
 import time
@@ -19,22 +22,25 @@ from PIL import ImageColor
 
 from ..compress import (DEFAULT_QUALITY, EXTENSIONS, FORMATS, ConvertSettings, EncodeOptions, Job,
                         Target, convert_file, parse_size)
+from ..compress.routes import LOSSY, choose_route, webp_is_lossless
+from ..compress.swap import IntentLog
 from ..context import RunContext
 from ..errors import UsageError
 from ..io import (Journal, OutputClaims, check_output, fingerprint, iter_images,
                   pair_folders, remove_leftover_temporaries)
+from ..io.runlock import RunLock, RunLocked
 from ..parallel import Failure, WorkKind
 from ..reports.report import Report, RowWriter, Table
 from ..io.sniff import sniff_format
 from ..io.undo import UndoManifest
-from .common import HQ, INCLUDE_HIDDEN, LQ
+from .common import HQ, INCLUDE_HIDDEN, LQ, MAX_PIXELS
 from .registry import Family, Param, action
 
 JOURNAL_DIR = ".forge-journal"
 MAX_TABLE_ROWS = 40
-COLUMNS = ["source", "output", "status", "format_in", "mode_in", "format_out", "mode_out", "width",
-           "height", "bytes_in", "bytes_out", "ratio", "quality", "ssim", "encodes",
-           "target_reached", "lost_alpha", "seconds", "notes"]
+COLUMNS = ["source", "output", "status", "route", "pixel_identical", "format_in", "mode_in",
+           "format_out", "mode_out", "width", "height", "bytes_in", "bytes_out", "ratio", "quality",
+           "ssim", "encodes", "target_reached", "lost_alpha", "seconds", "notes"]
 #: a source's content format (sniffed, not its name) -> its format for --format keep (anything
 #: else becomes PNG)
 KEEP_BY_CONTENT = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "AVIF": "avif"}
@@ -43,7 +49,9 @@ INPUT = Param("input", "dir", help="folder of images to convert (or use --hq and
 OUTPUT = Param("output", "path", help="folder for the converted tree, the journal and the report "
                "(required unless --in-place)")
 SHARED_PARAMS = [
-    Param("quality", "int", None, "encoder quality for JPEG, lossy WebP and AVIF (default: "
+    Param("quality", "int", None, "encoder quality for JPEG, lossy WebP and AVIF: asks for a "
+          "lossy re-encode (without it, files keep their pixels where their format allows: JPEG "
+          "and PNG are optimised losslessly; conversions to a lossy format use "
           + ", ".join(f"{k} {v}" for k, v in DEFAULT_QUALITY.items()) + ")", min=1, max=100),
     Param("target_ssim", "float", None, "search each image's quality for the smallest file whose "
           "SSIM to the source is at least this (e.g. 0.95; images over 2 Mpx are scored on a "
@@ -65,13 +73,14 @@ SHARED_PARAMS = [
           "lossless (smaller; the file may then decode as another mode, e.g. RGB as P)"),
     Param("png_compress_level", "int", 9, "PNG: zlib level when --no-oxipng", min=0, max=9),
     Param("avif_speed", "int", 6, "AVIF: encoder speed 0 (smallest) to 10 (fastest)", min=0, max=10),
-    Param("in_place", "bool", False, "replace the originals (verified, atomic swap); with a "
-          "new extension the old file goes to the system trash (dataset-forge undo restores it)"),
+    Param("in_place", "bool", False, "replace the originals (verified swap); an original whose "
+          "pixels change or whose name changes goes to the system trash with an undo manifest "
+          "(dataset-forge undo restores it); lossy re-encodes need --quality or --target-*"),
     Param("strip_metadata", "bool", False, "drop ICC profiles and EXIF"),
     Param("keep_exif", "bool", False, "copy EXIF (orientation reset: pixels are turned upright)"),
     Param("background", "str", "white", "colour that transparency is flattened onto for JPEG "
           "(name or #rrggbb)"),
-    INCLUDE_HIDDEN,
+    INCLUDE_HIDDEN, MAX_PIXELS,
 ]
 
 
@@ -134,24 +143,39 @@ def convert(ctx: RunContext, params: dict[str, Any]) -> Report:
 def run_conversion(ctx: RunContext, params: dict[str, Any], name: str) -> Report:
     settings = build_settings(params)
     trees = plan_trees(params)
+    journal_root = Path(params["output"] or trees[0].source)
+    roots = [journal_root] if params["output"] else [t.source for t in trees]
+    with contextlib.ExitStack() as locks:
+        try:
+            for root in roots:
+                locks.enter_context(RunLock(root, name))
+        except RunLocked as exc:
+            raise UsageError(str(exc)) from None
+        return _run_locked(ctx, params, name, settings, trees, journal_root)
+
+
+def _run_locked(ctx: RunContext, params: dict[str, Any], name: str, settings: ConvertSettings,
+                trees: list[Tree], journal_root: Path) -> Report:
     report = Report(name, params)
+    fp = fingerprint({"action": name, "settings": repr(settings), "format": params["format"],
+                      "trees": [(t.name, str(t.source), str(t.dest)) for t in trees]})
+    intents = IntentLog(journal_root / JOURNAL_DIR / f"{name}.intents.jsonl", fp)
+    finished = intents.finish_cut_swaps() if settings.in_place else 0
     if params["hq"]:
         report.findings.extend(_pairing_findings(params["hq"], params["lq"], params))
     jobs, failures = plan_jobs(trees, params, settings)
+    refuse_unasked_lossy_in_place(jobs, settings)
     for failure in failures:
         report.add_failure(failure)
     cleaned = sum(remove_leftover_temporaries(t.dest) for t in trees)
-    journal_root = params["output"] or trees[0].source
-    fp = fingerprint({"action": name, "settings": repr(settings), "format": params["format"],
-                      "trees": [(t.name, str(t.source), str(t.dest)) for t in trees]})
     totals = Totals()
     ctx.report_dir.mkdir(parents=True, exist_ok=True)
     undo_path = ctx.report_dir / f"{name}_undo.jsonl"
     if settings.in_place:   # workers append to it; created here so it has one header
-        settings = replace(settings, undo_manifest=str(undo_path))
+        settings = replace(settings, undo_manifest=str(undo_path), intents=intents)
         start_undo_manifest(undo_path, name, params)
     t0 = time.perf_counter()
-    with Journal(Path(journal_root) / JOURNAL_DIR / f"{name}.jsonl", fp) as journal, \
+    with Journal(journal_root / JOURNAL_DIR / f"{name}.jsonl", fp) as journal, \
             RowWriter(ctx.report_dir / f"{name}_rows.csv", COLUMNS) as rows:
         pending = []
         for job in jobs:
@@ -160,6 +184,13 @@ def run_conversion(ctx: RunContext, params: dict[str, Any], name: str) -> Report
                 totals.add({**done, "status": "done-earlier"}, rows)
             else:
                 pending.append(job)
+        if settings.in_place:   # swapped by a run killed before it journaled them
+            recognised = intents.recognise(job.key for job in pending)
+            for job in [j for j in pending if j.key in recognised]:
+                row = {"source": job.label, **recognised[job.key]}
+                journal.mark(job.key, row)
+                totals.add({**row, "status": "done-earlier"}, rows)
+            pending = [j for j in pending if j.key not in recognised]
         worker = functools.partial(convert_file, settings)
         for outcome in ctx.map(worker, pending, label=name, total=len(pending)):
             if not outcome.ok:
@@ -171,12 +202,32 @@ def run_conversion(ctx: RunContext, params: dict[str, Any], name: str) -> Report
     elapsed = time.perf_counter() - t0
     report.summary = totals.summary(len(jobs) + len(failures), len(report.failures), elapsed,
                                     cleaned, settings)
+    if finished:
+        report.summary["interrupted_swaps_finished"] = finished
     report.tables = totals.tables(settings.target is not None or settings.measure)
     if settings.in_place and finish_undo_manifest(undo_path):
         report.files["undo_manifest"] = str(undo_path)
     report.files["rows_csv"] = str(rows.path)
     report.files["journal"] = str(journal.path)
     return report
+
+
+def asked_lossy(params: dict[str, Any]) -> bool:
+    """The user asked for a lossy encode: a quality, a target SSIM or a target size."""
+    return any(params[k] is not None for k in ("quality", "target_ssim", "target_bytes"))
+
+
+def refuse_unasked_lossy_in_place(jobs: list[Job], settings: ConvertSettings) -> None:
+    """In place, a lossy re-encode happens only when asked for; say so before anything runs."""
+    lossy = [job for job in jobs if job.route == LOSSY]
+    if not settings.in_place or not lossy or settings.asked_lossy:
+        return
+    example = lossy[0]
+    raise UsageError(
+        f"--in-place would re-encode {len(lossy)} file(s) lossily to {example.format} (e.g. "
+        f"{example.label}) and nobody asked for a quality: add --quality, --target-ssim or "
+        "--target-bytes to confirm (originals go to the trash; dataset-forge undo restores "
+        "them), or use --output")
 
 
 def start_undo_manifest(path: Path, name: str, params: dict[str, Any]) -> None:
@@ -230,7 +281,8 @@ def build_settings(params: dict[str, Any]) -> ConvertSettings:
         avif_speed=params["avif_speed"], strip_metadata=params["strip_metadata"],
         keep_exif=params["keep_exif"], background=tuple(background))
     return ConvertSettings(options, target, params["only_if_smaller"], params["in_place"],
-                           params["measure"])
+                           params["measure"], params["max_pixels"],
+                           asked_lossy=asked_lossy(params))
 
 
 def plan_trees(params: dict[str, Any]) -> list[Tree]:
@@ -262,24 +314,28 @@ def plan_jobs(trees: list[Tree], params: dict[str, Any],
     failures: list[Failure] = []
     claims = OutputClaims({p for t in trees for p in _sources(t, params)}
                           if settings.in_place else ())
+    keep_format = params["format"] == "keep"
     for tree in trees:
         for path in _sources(tree, params):
             rel = path.relative_to(tree.source)
-            content = KEEP_BY_CONTENT.get(sniff_format(path) or "") \
-                if params["format"] == "keep" else None
-            fmt = params["format"] if params["format"] in FORMATS else content or "png"
+            sniffed = sniff_format(path) or ""
+            content = KEEP_BY_CONTENT.get(sniffed)
+            fmt = params["format"] if not keep_format else content or "png"
             # keep: a file in one of the four formats keeps its name, even a PNG named .jpg
-            same_format = content is not None
-            dest = tree.dest / (rel if same_format else rel.with_suffix(EXTENSIONS[fmt]))
+            same_name = keep_format and content is not None
+            dest = tree.dest / (rel if same_name else rel.with_suffix(EXTENSIONS[fmt]))
             clash = claims.claim(path, dest)
             if clash:
                 failures.append(Failure(str(path), "NameCollision", clash))
                 continue
+            route = choose_route(content, fmt, settings.options, asked_lossy=settings.asked_lossy,
+                                 webp_lossless=content == "webp" and webp_is_lossless(path),
+                                 keep_format=keep_format)
             # keyed by output, so an in-place rerun also knows the files it already converted
             key, label = (_tree_key(tree, dest.relative_to(tree.dest)),
                           _tree_key(tree, rel))
             keep_dest = None if settings.in_place else tree.dest / rel
-            jobs.append(Job(path, dest, keep_dest, key, fmt, label))
+            jobs.append(Job(path, dest, keep_dest, key, fmt, label, route))
     return jobs, failures
 
 
@@ -313,6 +369,7 @@ class Totals:
         self.status: collections.Counter = collections.Counter()
         self.by_format: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
         self.before = self.after = self.lost_alpha = self.missed = 0
+        self.identical: collections.Counter = collections.Counter()
         self.encodes: list[int] = []
         self.preview: list[list[Any]] = []
 
@@ -327,6 +384,7 @@ class Totals:
         self.before += row["bytes_in"]
         self.after += row["bytes_out"]
         self.lost_alpha += bool(row["lost_alpha"])
+        self.identical[_flag(row.get("pixel_identical"))] += 1
         self.missed += not row["target_reached"]
         if row["status"] != "done-earlier":
             self.encodes.append(row["encodes"])
@@ -344,6 +402,7 @@ class Totals:
             "bytes_before": self.before, "bytes_after": self.after,
             "bytes_saved": self.before - self.after,
             "ratio": round(self.after / self.before, 4) if self.before else None,
+            "pixel_identical": self.identical[True], "pixels_changed": self.identical[False],
             "lost_transparency": self.lost_alpha, "seconds": round(elapsed, 3),
             "images_per_s": round(processed / elapsed, 2) if elapsed > 0 else None,
             "formats": {k: {"images": v[0], "bytes_before": v[1], "bytes_after": v[2]}
@@ -376,6 +435,11 @@ class Totals:
 
 def _ratio(after: int, before: int) -> float | str:
     return round(after / before, 4) if before else "-"
+
+
+def _flag(value: Any) -> bool | None:
+    """A row's yes/no cell, whether it comes from a worker (bool) or a journal (JSON)."""
+    return value if isinstance(value, bool) or value is None else str(value) == "True"
 
 
 def _cell(value: Any) -> Any:

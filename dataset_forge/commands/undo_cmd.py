@@ -18,7 +18,7 @@ from rich.console import Console
 from dataset_forge.errors import EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE
 from dataset_forge.io.undo import ManifestError, read_manifest, replay
 
-PROBLEMS = ("conflict", "missing")
+PROBLEMS = ("conflict", "missing", "kept")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

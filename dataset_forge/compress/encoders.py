@@ -1,14 +1,18 @@
-"""One encoder per target format, into memory: `encode(prepared, opts, quality) -> bytes`.
+"""One encoder per target format, into memory: `encode(prepared, opts, quality) -> bytes`,
+and the two byte-level lossless optimisers: `optimise_jpeg(data)`, `optimise_png(data, opts)`.
 
 PNG goes through Pillow at its fastest zlib level and then pyoxipng, which picks filters and
 recompresses losslessly (smaller than Pillow's best level, in less time). By default oxipng keeps
 the colour type and bit depth, so a 16-bit or RGB file decodes to the same mode as before.
+JPEG files are optimised by mozjpeg-lossless-optimization, which rewrites the entropy coding
+(optimised Huffman tables, progressive scans) of the same DCT coefficients: pixels unchanged.
 """
 from __future__ import annotations
 
 import io
 from typing import Any, Callable
 
+import mozjpeg_lossless_optimization as mozjpeg
 import oxipng
 
 from .options import PIL_NAMES, EncodeOptions
@@ -29,11 +33,28 @@ def encode(prepared: Prepared, opts: EncodeOptions, quality: int | None = None) 
     prepared.image.save(buffer, PIL_NAMES[opts.format], **kwargs)
     data = buffer.getvalue()
     if opts.format == "png" and opts.oxipng:
-        reduce = opts.png_reduce  # off: the file decodes to the same mode and bit depth
-        data = oxipng.optimize_from_memory(
-            data, level=opts.oxipng_level, strip=oxipng.StripChunks.none(),
-            bit_depth_reduction=reduce, color_type_reduction=reduce, grayscale_reduction=reduce)
+        data = optimise_png(data, opts, strip=False)   # prepare() already chose the metadata
     return data
+
+
+def optimise_png(data: bytes, opts: EncodeOptions, *, strip: bool | None = None) -> bytes:
+    """oxipng on PNG bytes; metadata chunks kept unless stripped (default: opts.strip_metadata)."""
+    strip = opts.strip_metadata if strip is None else strip
+    reduce = opts.png_reduce  # off: the file decodes to the same mode and bit depth
+    return oxipng.optimize_from_memory(
+        data, level=opts.oxipng_level,
+        strip=oxipng.StripChunks.safe() if strip else oxipng.StripChunks.none(),
+        bit_depth_reduction=reduce, color_type_reduction=reduce, grayscale_reduction=reduce)
+
+
+def optimise_jpeg(data: bytes, opts: EncodeOptions) -> bytes:
+    """Lossless JPEG optimisation; every marker (EXIF, ICC, comments) is kept unless
+    opts.strip_metadata. Raises ValueError with a one-line reason on a JPEG it cannot read."""
+    copy = mozjpeg.COPY_MARKERS.NONE if opts.strip_metadata else mozjpeg.COPY_MARKERS.ALL
+    try:
+        return mozjpeg.optimize(data, copy)
+    except ValueError as exc:
+        raise ValueError(f"lossless JPEG optimisation failed: {exc}") from None
 
 
 def _jpeg(opts: EncodeOptions, quality: int | None) -> dict[str, Any]:

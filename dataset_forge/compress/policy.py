@@ -19,11 +19,12 @@ import io
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms
 
 from ..io import to_rgb
 from ..io.images import has_transparency
 from .options import EncodeOptions
+from .pixels import upright
 
 ORIENTATION_TAG = 0x0112
 SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
@@ -46,7 +47,7 @@ class Prepared:
 def prepare(im: Image.Image, opts: EncodeOptions) -> Prepared:
     """Apply EXIF orientation, the mode policy for `opts.format`, and the metadata policy."""
     icc = im.info.get("icc_profile")
-    upright = ImageOps.exif_transpose(im)
+    upright = _upright_view(im)
     notes: list[str] = []
     image, icc = _normalise(upright, opts.format, icc, notes)
     image, lost_alpha = _fit_alpha(image, opts, notes)
@@ -72,7 +73,7 @@ def _normalise(im: Image.Image, fmt: str, icc: bytes | None,
     if mode in ("I", "F"):
         arr = np.asarray(im)
         if mode == "I" and fmt == "png" and arr.min() >= 0 and arr.max() <= 65535:
-            return Image.fromarray(arr.astype(np.uint16), "I;16"), icc
+            return Image.fromarray(arr.astype(np.uint16)), icc   # uint16 arrays are I;16
         notes.append(f"{mode} image scaled to 8-bit grey by its range")
         return _normalise(to_rgb(im).convert("L"), fmt, icc, notes)
     if mode == "CMYK":
@@ -96,6 +97,17 @@ def _normalise(im: Image.Image, fmt: str, icc: bytes | None,
         notes.append(f"{mode} converted to RGB")
         return im.convert("RGB"), icc
     return im, icc
+
+
+def _upright_view(im: Image.Image) -> Image.Image:
+    """EXIF orientation applied. Without one, a new Image object over the same pixels (no copy
+    of a 100 Mpx photo; ImageOps.exif_transpose copies even then) whose info can be changed
+    without touching the caller's image."""
+    turned = upright(im)
+    if turned is not im:
+        return turned
+    im.load()
+    return im._new(im.im)
 
 
 def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:

@@ -12,7 +12,9 @@ first step is placed so that this detour never breaks the bound.
 
 SSIM is scored on a bounded-size copy: images above SSIM_MAX_PIXELS are box-averaged by one
 integer factor (reference and candidate alike) before scoring, which keeps a 16 Mpx search
-from spending most of its time in Gaussian filters.
+from spending most of its time in Gaussian filters. Memory stays bounded on large photos: each
+candidate is decoded, reduced and dropped at once, and only two encodes are held (the best good
+one and the latest), not every step's.
 """
 from __future__ import annotations
 
@@ -78,18 +80,31 @@ def decode_bytes(data: bytes) -> Image.Image:
         return im.copy()
 
 
+def score_bytes(reference: SsimReference, data: bytes) -> float:
+    """SSIM of encoded `data` against `reference`; the full decode is dropped once reduced."""
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        return reference.score(ssim_pixels(im))
+
+
 def search_quality(prepared: Prepared, opts: EncodeOptions, target: Target) -> SearchResult:
     """Bisection on quality; every candidate is encoded once at most."""
     if (target.ssim is None) == (target.bytes is None):
         raise ValueError("set exactly one of target.ssim and target.bytes")
     reference = ssim_reference(prepared.image) if target.ssim is not None else None
-    tried: dict[int, tuple[bytes, float | None]] = {}
+    tried: dict[int, tuple[int, float | None]] = {}     # quality -> (bytes, score)
+    held: dict[str, tuple[int, bytes]] = {}              # "good" (best so far), "last"
 
-    def attempt(quality: int) -> tuple[bytes, float | None]:
+    def attempt(quality: int) -> tuple[int, float | None]:
         if quality not in tried:
             data = encode(prepared, opts, quality)
-            score = reference.score(ssim_pixels(decode_bytes(data))) if reference else None
-            tried[quality] = (data, score)
+            score = score_bytes(reference, data) if reference else None
+            tried[quality] = (len(data), score)
+            held["last"] = (quality, data)
+            good = score >= target.ssim if reference else len(data) <= target.bytes
+            # a later good step is always a better one (lower for SSIM, higher for size)
+            if good:
+                held["good"] = (quality, data)
         return tried[quality]
 
     lo, hi = target.min_quality, target.max_quality
@@ -101,21 +116,25 @@ def search_quality(prepared: Prepared, opts: EncodeOptions, target: Target) -> S
 
     def judge(step: int) -> tuple[bool, bool, bool]:
         """(good, close to the target, far inside it) for the quality at `step`."""
-        data, score = attempt(quality(step))
+        size, score = attempt(quality(step))
         if by_ssim:
             good = score >= target.ssim
             return (good, good and score <= target.ssim + SSIM_TOLERANCE,
                     good and 1 - score <= (1 - target.ssim) * EASY_SSIM_SHARE)
-        good = len(data) <= target.bytes
-        return (good, good and len(data) >= target.bytes * (1 - BYTES_TOLERANCE),
-                good and len(data) <= target.bytes * EASY_BYTES_SHARE)
+        good = size <= target.bytes
+        return (good, good and size >= target.bytes * (1 - BYTES_TOLERANCE),
+                good and size <= target.bytes * EASY_BYTES_SHARE)
 
     best = _lowest_good_step(hi - lo, judge)
     reached = best is not None
     if best is None:  # even the best end missed: give the closest we can
         best = hi - lo
-    data, score = attempt(quality(best))
-    return SearchResult(quality(best), data, score, len(tried), reached)
+    chosen = quality(best)
+    _, score = attempt(chosen)
+    data = next((d for q, d in held.values() if q == chosen), None)
+    if data is None:   # not held (cannot happen with the bisection above; kept for safety)
+        data = encode(prepared, opts, chosen)
+    return SearchResult(chosen, data, score, len(tried), reached)
 
 
 def _lowest_good_step(last: int, judge) -> int | None:

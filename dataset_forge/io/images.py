@@ -1,6 +1,7 @@
 """Reading images safely and cheaply: one place that knows Pillow's modes and pitfalls.
 
     im = open_image(path)                      # header only, bomb-checked, clear errors
+    im = open_image(path, max_pixels=500_000_000)   # the caller's limit is the only one
     rgb = load_rgb(path, max_side=64)          # reduced-size decode (JPEG draft, reduce)
 
 Every Pillow mode (1, L, LA, P, PA, RGB, RGBA, CMYK, I;16, I, F, YCbCr, ...) converts to RGB
@@ -24,19 +25,35 @@ class ImageReadError(ValueError):
     """A file that is not a usable image; the message is the one-line finding."""
 
 
+def allow_pixels(max_pixels: int | None) -> None:
+    """Make our own limit the one that counts: Pillow warns above `MAX_IMAGE_PIXELS` and
+    raises above twice that, so a larger `max_pixels` (or none) raises Pillow's bound to fit.
+    The bound only ever grows, so concurrent callers with different limits stay safe; each
+    caller still checks its own limit in `open_image`."""
+    current = Image.MAX_IMAGE_PIXELS
+    if current is None:
+        return
+    if not max_pixels:
+        Image.MAX_IMAGE_PIXELS = None
+    elif max_pixels > current:
+        Image.MAX_IMAGE_PIXELS = max_pixels   # warnings and errors both start above it
+
+
 def open_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Open lazily (header only). Zero-byte, unidentified and oversized files raise
-    `ImageReadError` with a clear reason."""
+    `ImageReadError` with a clear reason. `max_pixels` (0: no limit) is the one limit: Pillow's
+    own warning threshold (89 Mpx) is not an error, so a legitimate 108 Mpx photo opens."""
     path = Path(path)
     if os.stat(path).st_size == 0:
         raise ImageReadError("empty file (0 bytes)")
+    allow_pixels(max_pixels)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(path)
     except Image.UnidentifiedImageError:
         raise ImageReadError("not an image Pillow can read") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise ImageReadError("decompression bomb: too many pixels") from None
     if max_pixels and im.width * im.height > max_pixels:
         im.close()

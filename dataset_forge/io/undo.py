@@ -18,6 +18,11 @@ Operations and how they are undone:
   digest, and moved back. On macOS and Windows, restore from the system trash by hand.
 - `copy`, `hardlink`, `symlink` (dst created from src): dst is removed if it still is exactly
   what was made (same digest, same inode, same link target); the original was never touched.
+  A copy is never removed while its original is gone (trash emptied, file deleted): it is then
+  the last copy of the picture, and stays ("kept").
+- `replace` (src replaced in place by a new file, the original sent to the trash): the new
+  file (checked against `new_sha256`) makes way for the original found in the trash; when the
+  original is not there, the new file stays.
 """
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ from typing import Any, Iterator
 
 MANIFEST_VERSION = 1
 CREATED_OPS = ("copy", "hardlink", "symlink")
-OPS = ("move", "trash", *CREATED_OPS)
+OPS = ("move", "trash", "replace", *CREATED_OPS)
 
 
 def sha256_of(path: str | Path) -> str:
@@ -65,13 +70,17 @@ class UndoManifest:
         os.fsync(self._fh.fileno())
 
     def record(self, op: str, src: str | Path, dst: str | Path | None = None, *,
-               sha256: str | None = None, size: int | None = None) -> None:
-        """Log an operation before performing it."""
+               sha256: str | None = None, size: int | None = None,
+               new_sha256: str | None = None) -> None:
+        """Log an operation before performing it (`new_sha256`: what replaces src)."""
         if op not in OPS:
             raise ValueError(f"unknown undo operation {op!r}")
-        self._write({"op": op, "src": os.path.abspath(src),
-                     "dst": os.path.abspath(dst) if dst is not None else None,
-                     "sha256": sha256, "size": size, "time": time.time()})
+        entry = {"op": op, "src": os.path.abspath(src),
+                 "dst": os.path.abspath(dst) if dst is not None else None,
+                 "sha256": sha256, "size": size, "time": time.time()}
+        if new_sha256 is not None:
+            entry["new_sha256"] = new_sha256
+        self._write(entry)
         self.count += 1
 
     def close(self) -> None:
@@ -111,7 +120,7 @@ def read_manifest(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]
 @dataclass
 class UndoStep:
     op: dict[str, Any]
-    status: str            # "restore", "remove-created", "done", "skip", "conflict", "missing"
+    status: str  # "restore", "remove-created", "done", "skip", "conflict", "missing", "kept"
     reason: str = ""
     source: Path | None = None   # where the file to restore is now (trash restores)
 
@@ -119,7 +128,7 @@ class UndoStep:
         op = self.op
         if op["op"] in CREATED_OPS:
             text = f"remove {op['op']} {op['dst']}"
-        elif op["op"] == "trash":
+        elif op["op"] in ("trash", "replace"):
             text = f"restore {op['src']} from the trash"
         else:
             text = f"move {op['dst']} back to {op['src']}"
@@ -198,7 +207,11 @@ def _plan_one(op: dict[str, Any], trash: TrashIndex) -> UndoStep:
     if os.path.lexists(src):
         if src.is_file() and _digest_matches(src, op.get("sha256")):
             return UndoStep(op, "done", "already in place")
-        return UndoStep(op, "conflict", f"another file now exists at {src}; left alone")
+        if kind != "replace":
+            return UndoStep(op, "conflict", f"another file now exists at {src}; left alone")
+        if src.is_symlink() or not src.is_file() or \
+                not _digest_matches(src, op.get("new_sha256")):
+            return UndoStep(op, "conflict", f"{src} changed since it was replaced; left alone")
     if kind == "move":
         if dst is None or not dst.is_file():
             return UndoStep(op, "missing", f"{dst} is gone; cannot restore")
@@ -209,20 +222,38 @@ def _plan_one(op: dict[str, Any], trash: TrashIndex) -> UndoStep:
         return UndoStep(op, "missing", "restore it from the system trash")
     found = trash.find(src, op.get("sha256"))
     if found is None:
-        return UndoStep(op, "missing", "not found in the trash (emptied?)")
+        kept = f"; the file now at {src} is the last copy and stays" if kind == "replace" else ""
+        return UndoStep(op, "missing", "not found in the trash (emptied?)" + kept)
     return UndoStep(op, "restore", source=found)
+
+
+def last_copy_kept(step: UndoStep) -> UndoStep:
+    """A created copy is removed only while its original exists: otherwise it is the last."""
+    return UndoStep(step.op, "kept", f"the original {step.op['src']} is gone, so this is the "
+                    "last copy of the picture; kept")
 
 
 def plan_undo(path: str | Path) -> list[UndoStep]:
     """What replaying the manifest would do, newest operation first."""
     _, ops = read_manifest(path)
     trash = TrashIndex()
-    return [_plan_one(op, trash) for op in reversed(ops)]
+    steps, restored = [], set()
+    for op in reversed(ops):
+        step = _plan_one(op, trash)
+        if step.status == "restore":
+            restored.add(op["src"])
+        if step.status == "remove-created" and op["op"] == "copy" and \
+                op["src"] not in restored and not os.path.lexists(op["src"]):
+            step = last_copy_kept(step)
+        steps.append(step)
+    return steps
 
 
 def _restore(step: UndoStep) -> None:
     src = Path(step.op["src"])
     src.parent.mkdir(parents=True, exist_ok=True)
+    if step.op["op"] == "replace" and os.path.lexists(src):
+        os.unlink(src)    # the new file, checked against new_sha256 when planned
     if os.path.lexists(src):
         raise FileExistsError(f"{src} exists")
     try:
@@ -230,7 +261,7 @@ def _restore(step: UndoStep) -> None:
         os.unlink(step.source)
     except OSError:
         shutil.move(str(step.source), str(src))
-    if step.op["op"] == "trash":
+    if step.op["op"] in ("trash", "replace"):
         info = step.source.parent.parent / "info" / (step.source.name + ".trashinfo")
         info.unlink(missing_ok=True)
 
@@ -263,6 +294,10 @@ def replay(path: str | Path, *, apply: bool = True) -> Iterator[tuple[UndoStep, 
         step = _plan_one(op, trash)
         if not apply or step.status not in ("restore", "remove-created"):
             yield step, None
+            continue
+        if step.status == "remove-created" and step.op["op"] == "copy" and \
+                not os.path.lexists(step.op["src"]):   # its restore failed just now
+            yield last_copy_kept(step), None
             continue
         try:
             (_restore if step.status == "restore" else _remove_created)(step)
