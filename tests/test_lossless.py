@@ -111,6 +111,21 @@ def test_in_place_lossy_conversion_needs_an_explicit_quality(run_cli, tmp_path, 
     assert files(src) == before
 
 
+def test_same_named_originals_trashed_by_parallel_workers_all_survive(run_cli, tmp_path,
+                                                                     make_image, home):
+    src = tmp_path / "in"
+    for i in range(12):  # the same name in every folder, as HQ/LQ trees have
+        make_image(src / f"d{i}" / "0001.jpg", size=(48, 32), seed=i, quality=95)
+    originals = sorted(p.read_bytes() for p in src.rglob("*.jpg"))
+    result = run_cli("--action", "compress", "--input", src, "--in-place", "--quality", "60",
+                     "--no-only-if-smaller", "--workers", "2", "--processing-type", "process",
+                     "--chunk-size", "1",
+                     "--json", env=home[1])
+    assert result.returncode == 0, result
+    trashed = sorted(p.read_bytes() for p in (home[0] / "share/Trash/files").iterdir())
+    assert trashed == originals
+
+
 # -- item 2: undo never removes the last copy -----------------------------------------------
 
 @pytest.mark.parametrize("action", [("convert", "--format", "webp"), ("compress",)])

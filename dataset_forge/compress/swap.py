@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..io.atomic import TMP_SUFFIX
+from ..io.trash import to_trash
 from ..io.undo import sha256_of
 
 
@@ -111,8 +112,7 @@ def swap_in(source: Path, dest: Path, data: bytes, verify: Callable[[Path], None
                             "staged": str(staged), "sha256": hashlib.sha256(data).hexdigest(),
                             "row": row})
         if trash:
-            from send2trash import send2trash
-            send2trash(str(source))
+            to_trash(source)
         os.replace(staged, dest)
     except BaseException:
         if source.exists() or not staged.exists():
