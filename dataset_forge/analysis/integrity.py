@@ -23,6 +23,7 @@ from ..io.sniff import extension_mismatch
 from .header import read_header
 
 STATUSES = ("ok", "empty", "not_image", "truncated", "corrupt", "bomb", "unreadable")
+BAD_STATUSES = STATUSES[1:]  # what the curation rules select on
 MAX_DEEP_FRAMES = 1000
 TAIL_BYTES = 4096
 
