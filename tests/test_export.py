@@ -193,6 +193,26 @@ def test_a_killed_export_resumes_at_the_next_shard(tmp_path, make_image, run_cli
     assert len(tar_samples(out)) == 30 and not list(out.rglob("*.forge-tmp"))
 
 
+def test_new_parameters_replace_the_earlier_export_and_foreign_files_are_refused(
+        tmp_path, make_image, run_cli):
+    src = tmp_path / "src"
+    for i in range(3):
+        make_image(src / f"{i}.png", size=(24, 16), seed=i)
+    out = tmp_path / "out"
+    base = ["--action", "export", "--input", src, "--output", out, "--formats", "webdataset,lmdb"]
+    assert run_cli(*base, "--shard-samples", "1").returncode == 0
+    assert len(list((out / "webdataset").glob("*.tar"))) == 3
+    again = run_cli(*base, "--shard-samples", "3", "--json")
+    assert again.returncode == 0 and again.json()["summary"]["done_earlier"] == 0
+    assert [p.name for p in (out / "webdataset").glob("*.tar")] == ["data-000000.tar"]
+    assert sorted(LmdbReader(out / "images.lmdb").keys()) == ["0", "1", "2"]
+    foreign = tmp_path / "foreign"
+    (foreign / "mine.lmdb").mkdir(parents=True)
+    refused = run_cli("--action", "export", "--input", src, "--output", foreign)
+    assert refused.returncode == 2 and "already holds" in refused.stderr
+    assert (foreign / "mine.lmdb").is_dir()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--formats", "zip"], "--formats zip"),
     (["--subsets", "maybe"], "--subsets"),

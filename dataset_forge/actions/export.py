@@ -65,12 +65,17 @@ def _formats(raw: list[str]) -> tuple[str, ...]:
     return wanted
 
 
+def _earlier_exports(out: Path) -> list[Path]:
+    return sorted((out / "webdataset").glob("*.tar")) + sorted(out.glob("*.lmdb"))
+
+
 def _fresh_start(out: Path) -> None:
-    """Remove what an earlier export with other parameters left in `out` (only our files)."""
-    for tar in sorted((out / "webdataset").glob("*.tar")):
-        tar.unlink()
-    for env in out.glob("*.lmdb"):
-        shutil.rmtree(env)
+    """Remove what an earlier export (journaled here, other parameters) left in `out`."""
+    for path in _earlier_exports(out):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
     shutil.rmtree(out / PARTS_DIR, ignore_errors=True)
 
 
@@ -137,7 +142,12 @@ def _export_subset(ctx: RunContext, report: Report, subset: Subset, formats: tup
                        _map_size(sum(s.bytes for s in shards), params["reencode"]))
     shaping = {k: params[k] for k in ("shard_size", "shard_samples", "shuffle", "seed",
                                       "reencode", "png_level", "verify", "metadata")}
-    journal = Journal(out / ".forge-journal" / "export.jsonl", fingerprint(
+    journal_path = out / ".forge-journal" / "export.jsonl"
+    ours = journal_path.exists()
+    if not ours and _earlier_exports(out):
+        raise UsageError(f"--output {out} already holds LMDB or WebDataset files that no "
+                         "export journaled here; choose a new folder")
+    journal = Journal(journal_path, fingerprint(
         {**shaping, "formats": formats, "plan": digest,
          "roots": {r: str(Path(p).resolve()) for r, p in subset.roots.items()}}))
     if len(journal) == 0:

@@ -2,7 +2,7 @@
 
 One call exports one shard: the files' facts and checksums go to a part file (the manifest's,
 `meta_info.txt`'s and `stats.json`'s source), the bytes into a WebDataset tar (written under a
-temporary name, renamed when whole) and/or one LMDB transaction per side. A sample whose file
+temporary name, renamed when whole) and/or LMDB transactions of at most 64 MiB per side. A sample whose file
 cannot be read is skipped and reported; the rest of the shard goes on.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .plan import Shard
 from .wds import ShardWriter
 
 PARTS_DIR = Path(".forge-journal") / "export-parts"
+LMDB_FLUSH_BYTES = 64 << 20   # bytes a worker holds before committing them to LMDB
 PNG_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA", "I;16", "I"})
 
 
@@ -140,12 +141,21 @@ def _read_sample(sample: Sample, cfg: ExportConfig, failures: list) -> list[Stor
     return files
 
 
+def _flush(cfg: ExportConfig, lmdb_items: dict[str, list[tuple[str, bytes]]]) -> None:
+    """Commit the held LMDB values (one transaction per side). Puts are idempotent, so a shard
+    redone after a kill rewrites the same keys with the same bytes."""
+    for role, items in lmdb_items.items():
+        if items:
+            lmdbio.put_all(cfg.lmdb_path(role), items, cfg.map_size)
+            items.clear()
+
+
 def export_shard(cfg: ExportConfig, shard: Shard) -> dict[str, Any]:
     """Export one shard; returns its counts and the files that failed."""
     records: list[dict[str, Any]] = []
     failures: list[list[str]] = []
     lmdb_items: dict[str, list[tuple[str, bytes]]] = {role: [] for role in cfg.roots}
-    stored_bytes = 0
+    stored_bytes = held = 0
     with contextlib.ExitStack() as stack:
         writer = None
         if "webdataset" in cfg.formats:
@@ -161,15 +171,16 @@ def export_shard(cfg: ExportConfig, shard: Shard) -> dict[str, Any]:
                 stored_bytes += len(f.data)
                 if "lmdb" in cfg.formats:
                     lmdb_items[f.role].append((sample.key, f.data))
+                    held += len(f.data)
+            if held > LMDB_FLUSH_BYTES:
+                _flush(cfg, lmdb_items)
+                held = 0
             if writer is not None:
                 writer.add(sample.key, _members(files, sample.key, cfg),
                            max(f.mtime for f in files))
         if writer is not None:
             writer.close()
-    if "lmdb" in cfg.formats:
-        for role, items in lmdb_items.items():
-            if items:
-                lmdbio.put_all(cfg.lmdb_path(role), items, cfg.map_size)
+    _flush(cfg, lmdb_items)
     with atomic_write(cfg.part_path(shard), "w", encoding="utf-8") as fh:
         for record in records:
             fh.write(json.dumps(record) + "\n")
