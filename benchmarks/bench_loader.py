@@ -3,7 +3,7 @@
 map-style Dataset that opens the files with PIL, at 0 and 2 DataLoader workers and two dataset
 sizes, in interleaved rounds (medians printed side by side).
 
-    .venv/bin/python benchmarks/bench_loader.py [--sizes 250,1000] [--rounds 3]
+    .venv/bin/python benchmarks/bench_loader.py [--sizes 240,960] [--rounds 3]
         [--source /tmp/real-images] [--work /tmp/forge-bench-loader]
 
 Every arm does the same per-sample work: decode HQ and LQ (PNG), a 128 px HQ crop with the LQ
@@ -168,7 +168,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--source", type=Path, default=Path("/tmp/real-images"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/forge-bench-loader"))
-    ap.add_argument("--sizes", default="250,1000")
+    ap.add_argument("--sizes", default="240,960")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--side", type=int, default=512, help="HQ longest side in px")
     args = ap.parse_args()

@@ -15,10 +15,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dataset_forge.actions.registry import get_action
+from dataset_forge.errors import UsageError
 from dataset_forge.export.lmdbio import LmdbReader, parse_meta_line
 from dataset_forge.export.wds import iter_shard
+from dataset_forge.parallel import ParallelConfig
+from dataset_forge.runner import run_action
+from dataset_forge.settings import Settings
 
 pa_parquet = pytest.importorskip("pyarrow.parquet")
+
+
+def run(name: str, **params):
+    """An action in-process (set-up steps and checks that need no subprocess)."""
+    return run_action(get_action(name), params, config=ParallelConfig(processing_type="serial"),
+                      settings=Settings())
 
 
 def make_pairs(root: Path, make_image, n: int = 5, scale: int = 2) -> dict[str, tuple[Path, Path]]:
@@ -97,9 +108,7 @@ def test_single_folder_with_a_bad_file_and_provenance(tmp_path, make_image, run_
     for i in range(4):
         make_image(src / f"p{i}.png", size=(64, 48), seed=i)
     made = tmp_path / "made"
-    lq = run_cli("--action", "make-lq", "--input", src, "--output", made, "--scale", "2",
-                 "--seed", "7")
-    assert lq.returncode == 0, lq
+    run("make-lq", input=src, output=made, scale=2, seed=7)
     (made / "hq" / "zz.png").write_bytes(b"not an image")
     (made / "lq" / "zz.png").write_bytes(b"not an image either")
     out = tmp_path / "out"
@@ -149,8 +158,8 @@ def test_columns_from_an_earlier_quality_report(tmp_path, make_image, run_cli):
     src = tmp_path / "src"
     for i in range(3):
         make_image(src / f"q{i}.png", size=(40, 30), seed=i)
-    quality = run_cli("--action", "quality", "--input", src, "--report-dir", tmp_path / "qr")
-    assert quality.returncode == 0, quality
+    run_action(get_action("quality"), {"input": src}, report_dir=tmp_path / "qr",
+               config=ParallelConfig(processing_type="serial"), settings=Settings())
     out = tmp_path / "out"
     result = run_cli("--action", "export", "--input", src, "--output", out, "--formats",
                      "parquet", "--columns-from", tmp_path / "qr/quality.csv")
@@ -162,8 +171,8 @@ def test_columns_from_an_earlier_quality_report(tmp_path, make_image, run_cli):
 
 def test_a_killed_export_resumes_at_the_next_shard(tmp_path, make_image, run_cli):
     src = tmp_path / "src"
-    for i in range(30):
-        make_image(src / f"{i:02d}.png", size=(320, 240), seed=i)
+    for i in range(20):
+        make_image(src / f"{i:02d}.png", size=(256, 192), seed=i)
     out = tmp_path / "out"
     journal = out / ".forge-journal" / "export.jsonl"
     args = ["--action", "export", "--input", src, "--output", out, "--formats",
@@ -181,35 +190,34 @@ def test_a_killed_export_resumes_at_the_next_shard(tmp_path, make_image, run_cli
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     finished = journal.read_text().count('"key"')
-    assert 3 <= finished < 30
+    assert 3 <= finished < 20
     assert not (out / "stats.json").exists()
     for tar in (out / "webdataset").glob("*.tar"):       # whole shards only under final names
         assert len(list(iter_shard(tar))) == 1
     result = run_cli(*args, "--json")
     assert result.returncode == 0, result
     summary = result.json()["summary"]
-    assert summary["done_earlier"] >= finished and summary["samples"] == 30
-    assert len(LmdbReader(out / "images.lmdb").keys()) == 30
-    assert len(tar_samples(out)) == 30 and not list(out.rglob("*.forge-tmp"))
+    assert summary["done_earlier"] >= finished and summary["samples"] == 20
+    assert len(LmdbReader(out / "images.lmdb").keys()) == 20
+    assert len(tar_samples(out)) == 20 and not list(out.rglob("*.forge-tmp"))
 
 
 def test_new_parameters_replace_the_earlier_export_and_foreign_files_are_refused(
-        tmp_path, make_image, run_cli):
+        tmp_path, make_image):
     src = tmp_path / "src"
     for i in range(3):
         make_image(src / f"{i}.png", size=(24, 16), seed=i)
     out = tmp_path / "out"
-    base = ["--action", "export", "--input", src, "--output", out, "--formats", "webdataset,lmdb"]
-    assert run_cli(*base, "--shard-samples", "1").returncode == 0
+    base = dict(input=src, output=out, formats=["webdataset", "lmdb"])
+    run("export", **base, shard_samples=1)
     assert len(list((out / "webdataset").glob("*.tar"))) == 3
-    again = run_cli(*base, "--shard-samples", "3", "--json")
-    assert again.returncode == 0 and again.json()["summary"]["done_earlier"] == 0
+    assert run("export", **base, shard_samples=3).summary["done_earlier"] == 0
     assert [p.name for p in (out / "webdataset").glob("*.tar")] == ["data-000000.tar"]
     assert sorted(LmdbReader(out / "images.lmdb").keys()) == ["0", "1", "2"]
     foreign = tmp_path / "foreign"
     (foreign / "mine.lmdb").mkdir(parents=True)
-    refused = run_cli("--action", "export", "--input", src, "--output", foreign)
-    assert refused.returncode == 2 and "already holds" in refused.stderr
+    with pytest.raises(UsageError, match="already holds"):
+        run("export", input=src, output=foreign)
     assert (foreign / "mine.lmdb").is_dir()
 
 
