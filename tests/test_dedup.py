@@ -10,9 +10,10 @@ import pytest
 from dataset_forge.dedup.cache import FeatureCache, file_stat
 from dataset_forge.dedup.exact import file_digest, pixel_digest
 from dataset_forge.dedup.fileops import FileOp, perform, plan_ops
-from dataset_forge.dedup.groups import Member, choose_keep, connected_groups
+from dataset_forge.dedup.groups import choose_keep, keeper_groups
 from dataset_forge.dedup.index import Pairs, cosine_pairs, equal_pairs, hamming_pairs
 from dataset_forge.dedup.perceptual import PerceptualHash, hash_image
+from dataset_forge.dedup.plan import PlanMember
 from dataset_forge.io.undo import UndoManifest, plan_undo, replay, sha256_of
 
 
@@ -56,10 +57,24 @@ def test_cosine_pairs_exact_and_ivf_find_planted_duplicates():
         assert np.all(found.score >= 0.97)
 
 
-def test_groups_are_connected_components():
-    pairs = Pairs(np.array([0, 1, 5]), np.array([1, 2, 6]), np.zeros(3, np.float32))
-    groups = connected_groups(8, pairs)
-    assert [g.tolist() for g in groups] == [[0, 1, 2], [5, 6]]
+def Member(path, size, mtime, width, height, protected=False):
+    return PlanMember(path, "/" + path, size, int(mtime * 1e9), width, height, protected)
+
+
+def test_groups_never_chain_and_links_between_groups_are_related():
+    """A chain 0-1-2-3-4 (each pair confirmed, ends unrelated): keeper-centred groups drop only
+    direct duplicates of their keeper; the pairs joining two groups are 'related'."""
+    sizes = {0: 900, 1: 100, 2: 800, 3: 90, 4: 700, 5: 50, 6: 40}
+    members = {r: Member(f"m{r}.png", 1, 0, sizes[r], 10) for r in sizes}
+    pairs = Pairs(np.array([0, 1, 2, 3, 5]), np.array([1, 2, 3, 4, 6]), np.arange(5, dtype=np.float32))
+    stars, related = keeper_groups(pairs, members.__getitem__, "resolution")
+    got = {s.keeper: sorted(s.rows) for s in stars}
+    assert got == {0: [0, 1], 2: [2, 3], 5: [5, 6]}          # 4 pairs only with 3: left alone
+    pair_rows = {(int(pairs.i[n]), int(pairs.j[n])) for n in related}
+    assert pair_rows == {(1, 2), (3, 4)}
+    for s in stars:                                             # every member pairs its keeper
+        for r, n in zip(s.rows[1:], s.edges):
+            assert {int(pairs.i[n]), int(pairs.j[n])} == {s.keeper, r}
 
 
 @pytest.mark.parametrize("policy,kept", [("resolution", "big.png"), ("size", "heavy.png"),
@@ -72,11 +87,12 @@ def test_keep_policies(policy, kept):
     assert members[choose_keep(members, policy)[0]].path.endswith(kept)
 
 
-def test_reference_files_are_always_kept_and_user_choice_wins():
+def test_reference_files_are_always_kept_and_become_keepers_first():
     members = [Member("big.png", 900, 1, 800, 600), Member("ref/small.png", 10, 1, 80, 60, True)]
     assert choose_keep(members, "resolution") == [1]
-    free = [Member("big.png", 900, 1, 800, 600), Member("small.png", 10, 1, 80, 60)]
-    assert choose_keep(free, "resolution", {"small.png"}) == [1]
+    pairs = Pairs(np.array([0]), np.array([1]), np.zeros(1, np.float32))
+    stars, _ = keeper_groups(pairs, members.__getitem__, "resolution")
+    assert stars[0].keeper == 1 and stars[0].rows == [1, 0]
 
 
 def test_perceptual_hash_finds_resized_and_reencoded_copies(tmp_path, make_image):
@@ -176,18 +192,6 @@ def test_move_never_overwrites(tmp_path):
     with UndoManifest(tmp_path / "u.jsonl", "test") as manifest, pytest.raises(FileExistsError):
         perform(FileOp("move", tmp_path / "a", tmp_path / "dst" / "a"), manifest, "x", 1)
     assert (tmp_path / "a").read_bytes() == b"a" and (tmp_path / "dst" / "a").read_bytes() == b"other"
-
-
-def test_group_best_scores_match_each_members_closest_pair(tmp_path):
-    import csv
-    from dataset_forge.dedup.outputs import GroupRecord, write_groups_csv
-    members = [Member(f"m{k}.png", 1, 0.0, 1, 1, False) for k in range(4)]
-    pairs = [(0, 1, 4.0, None), (1, 2, 2.0, None), (0, 2, 7.0, None)]
-    group = GroupRecord(1, members, [0], pairs)
-    assert group.best_scores(higher_is_closer=False) == {0: 4.0, 1: 2.0, 2: 2.0}
-    assert group.best_scores(higher_is_closer=True) == {0: 7.0, 1: 4.0, 2: 7.0}
-    with open(write_groups_csv(tmp_path / "g.csv", [group], False)) as fh:
-        assert [r["best_score"] for r in csv.DictReader(fh)] == ["4.0", "2.0", "2.0", ""]
 
 
 def test_trash_index_finds_newest_matching_copy_in_a_trash(tmp_path, monkeypatch):

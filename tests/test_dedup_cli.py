@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import DEMO
+from dataset_forge.dedup.plan import read_plan
 
 FAST = ("--processing-type", "thread", "--workers", "2")
 
@@ -21,8 +22,8 @@ def digest_tree(root: Path) -> dict[str, str]:
 
 
 def groups_of(report_dir: Path) -> list[set[str]]:
-    data = json.loads((report_dir / "dedup_groups.json").read_text())
-    return sorted((set(g["files"]) for g in data["groups"]), key=sorted)
+    plan = read_plan(report_dir / "dedup_groups.json")
+    return sorted(({m.path for m in g.members} for g in plan.groups), key=sorted)
 
 
 def truth(key: str) -> list[set[str]]:
@@ -80,8 +81,8 @@ def test_dry_run_apply_undo_and_cache(run_cli, dupes, tmp_path):
     report = applied.json()
     assert report["summary"]["from_cache"] == 7 and report["summary"]["computed"] == 0
     moved = digest_tree(tmp_path / "moved")
-    data = json.loads((tmp_path / "applied" / "dedup_groups.json").read_text())
-    duplicates = sorted(d for g in data["groups"] for d in g["duplicates"])
+    plan = read_plan(tmp_path / "applied" / "dedup_groups.json")
+    duplicates = sorted(g.members[k].path for g in plan.groups for k in g.dropped)
     assert sorted(moved) == duplicates                         # exactly the reported files
     assert {m: before[m] for m in moved} == moved               # byte for byte, relative paths kept
     assert "a.png" not in moved and "c.png" in digest_tree(dupes)

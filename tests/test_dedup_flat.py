@@ -2,14 +2,14 @@
 overlays both hashed as a blank white page), flatness, tie-breaking, the dry-run note."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
-import pytest
+
 from PIL import Image
 
-from dataset_forge.dedup.appearance import FLAT_LUMA_STD, hashing_view
-from dataset_forge.dedup.groups import Member, choose_keep
+from dataset_forge.dedup.appearance import hashing_view
+from dataset_forge.dedup.groups import choose_keep
+from dataset_forge.dedup.plan import PlanMember, read_plan
 from dataset_forge.dedup.perceptual import PerceptualHash, flat_mask, hash_image
 
 
@@ -33,21 +33,30 @@ def test_white_overlays_flatten_alike_but_hash_apart(tmp_path):
     assert len(method.find_pairs(feats)) == 0
 
 
-def test_flatness_threshold(tmp_path):
+def test_flatness_is_measured_where_the_hash_is(tmp_path):
+    """Flat = low-frequency coefficients at rounding-noise level. A faint but real texture (a
+    normal map: luma deviation about 6 at full size, under 2 once reduced) is not flat."""
+    rng = np.random.default_rng(0)
     Image.new("RGB", (64, 64), (40, 90, 200)).save(tmp_path / "solid.png")
     Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(tmp_path / "clear.png")
-    noise = np.clip(128 + np.random.default_rng(0).normal(0, FLAT_LUMA_STD / 4, (64, 64)), 0, 255)
+    noise = np.clip(128 + rng.normal(0, 0.5, (64, 64)), 0, 255)
     Image.fromarray(noise.astype(np.uint8)).save(tmp_path / "faint.png")
     ramp = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (64, 1))
     Image.fromarray(ramp).save(tmp_path / "ramp.png")
-    flat = {n: hashing_view(tmp_path / f"{n}.png", 128)[1] for n in ("solid", "clear", "faint", "ramp")}
-    assert flat == {"solid": True, "clear": True, "faint": True, "ramp": False}
+    fine = rng.normal(0, 6.0, (512, 512)) + 3 * np.sin(np.arange(512) / 40)[None, :]
+    normal_map = np.stack([128 + fine, 128 + fine.T, np.full_like(fine, 255)], axis=-1)
+    Image.fromarray(np.clip(normal_map, 0, 255).astype(np.uint8)).save(tmp_path / "moon.png")
+    names = ("solid", "clear", "faint", "ramp", "moon")
+    flat = {n: hashing_view(tmp_path / f"{n}.png", 128)[1] for n in names}
+    assert flat == {"solid": True, "clear": True, "faint": True, "ramp": False, "moon": False}
+    reduced = np.asarray(Image.open(tmp_path / "moon.png").convert("L").resize((128, 128)))
+    assert reduced.std() < 2.0                  # the old rule (luma std < 2) excluded it
 
 
 def test_resolution_ties_keep_the_original_name():
-    members = [Member("photo_c_flipped.jpg", 4943, 0, 192, 144),
-               Member("photo_c.jpg", 4921, 0, 192, 144),
-               Member("photo_c_resized.jpg", 4714, 0, 184, 138)]
+    members = [PlanMember("photo_c_flipped.jpg", "/a", 4943, 0, 192, 144),
+               PlanMember("photo_c.jpg", "/b", 4921, 0, 192, 144),
+               PlanMember("photo_c_resized.jpg", "/c", 4714, 0, 184, 138)]
     assert choose_keep(members, "resolution") == [1]
     members[1].bytes = 3000                     # clearly smaller: the larger file wins
     assert choose_keep(members, "resolution") == [0]
@@ -70,8 +79,8 @@ def test_cli_overlays_flat_images_and_alpha_near_duplicates(run_cli, tmp_path, m
                      tmp_path / "dupes", "--output", tmp_path / "out", "--cache", "off", "--json")
     assert result.returncode == 0, result
     report = result.json()
-    groups = json.loads((tmp_path / "out" / "dedup_groups.json").read_text())["groups"]
-    found = sorted(sorted(m["path"] for m in g["members"]) for g in groups)
+    groups = read_plan(tmp_path / "out" / "dedup_groups.json").groups
+    found = sorted(sorted(m.path for m in g.members) for g in groups)
     assert found == [["blank_dark.png", "blank_dark_copy.bmp"], ["cut.png", "cut_small.png"]]
     assert report["summary"]["too_flat"] == 3
     flat_csv = (tmp_path / "out" / "dedup_flat.csv").read_text().split()

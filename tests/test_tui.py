@@ -256,17 +256,29 @@ async def test_command_palette_help_and_system_screens(dataset):
         await wait_for(pilot, lambda: "95%" in str(app.screen.query_one("#sysinfo").render()))
 
 
-def dedup_report(folder: Path, action: str = "dedup_demo", **params) -> Report:
-    files = sorted(str(p.relative_to(folder)) for p in folder.glob("img_*.png"))
-    report = Report(action, {"input": folder, **params},
-                    findings=[{"kind": "duplicate_group", "files": files[:3], "keep": files[0],
-                               "distance": 0},
-                              {"kind": "duplicate_group", "files": files[3:5], "keep": files[4]}])
-    report.files["report"] = str(folder.parent / "reports" / "dedup_demo_report.json")
+def dedup_report(folder: Path, action: str = "dedup", **params) -> Report:
+    """A report whose plan (dedup_groups.json, the engine's typed record) holds two groups of
+    the folder's real files."""
+    from dataset_forge.dedup.plan import Plan, PlanGroup, PlanMember, write_plan
+    files = sorted(folder.glob("img_*.png"))
+
+    def member(p: Path, distance=None) -> PlanMember:
+        st = p.stat()
+        return PlanMember(p.name, str(p), st.st_size, st.st_mtime_ns, 8, 8, dest=p.name,
+                          distance=distance)
+    plan = Plan({"input": str(folder)}, [
+        PlanGroup(1, [member(files[0]), member(files[1], 3.0), member(files[2], 5.0)], 0),
+        PlanGroup(2, [member(files[3]), member(files[4], 0.0)], 1)])
+    reports = folder.parent / "reports"
+    reports.mkdir(exist_ok=True)
+    report = Report(action, {"input": folder, **params})
+    report.files["groups_json"] = str(write_plan(reports / "dedup_groups.json", plan))
+    report.files["report"] = str(reports / "dedup_report.json")
     return report
 
 
-async def test_dedup_review_changes_the_kept_file_and_saves_the_choices(dataset):
+async def test_dedup_review_changes_the_kept_file_and_saves_the_plan(dataset):
+    from dataset_forge.dedup.plan import read_plan
     report = dedup_report(dataset)
     app = make_app(dataset)
     async with app.run_test(size=SIZE) as pilot:
@@ -279,17 +291,10 @@ async def test_dedup_review_changes_the_kept_file_and_saves_the_choices(dataset)
         review.query_one("#review-members", OptionList).focus()
         await pilot.press("down", "k", "w")
         await pilot.pause()
-    saved = json.loads((dataset.parent / "reports" / "dedup_choices.json").read_text())
-    first, second = saved["groups"]
-    assert first["keep"] == first["files"][1] and first["distance"] == 0
-    assert second["keep"] == second["files"][1]
-
-
-def test_dedup_review_previews_resolve_from_hq_in_hq_lq_runs(tmp_path):
-    from menus.dedup_groups import resolve
-    report = Report("dedup", {"input": None, "hq": tmp_path / "hq", "lq": tmp_path / "lq"})
-    assert resolve(report, "sub/a.png") == tmp_path / "hq" / "sub" / "a.png"
-    assert resolve(report, str(tmp_path / "x.png")) == tmp_path / "x.png"
+    saved = read_plan(dataset.parent / "reports" / "dedup_plan.json")
+    first, second = saved.groups
+    assert first.keep == 1 and first.keeper.path == "img_1.png" and first.dropped == [0, 2]
+    assert first.members[2].distance == 5.0 and second.keep == 1 and saved.meta["reviewed"]
 
 
 async def test_dedup_review_apply_refuses_a_report_only_run(dataset):
@@ -303,7 +308,7 @@ async def test_dedup_review_apply_refuses_a_report_only_run(dataset):
         assert isinstance(app.screen, DedupReviewScreen)           # no run started
         titles = [n.title for n in app._notifications]
     assert "Nothing to apply" in titles
-    assert (dataset.parent / "reports" / "dedup_choices.json").is_file()
+    assert (dataset.parent / "reports" / "dedup_plan.json").is_file()
 
 
 async def test_action_form_shows_the_declared_examples(dataset):

@@ -10,7 +10,7 @@ from dataset_forge.reports.report import Report
 from dataset_forge.settings import spec_for
 from dataset_forge.sysinfo import LiveSample
 from menus.commandline import headless_command
-from menus.dedup_groups import load_groups
+from menus.dedup_groups import has_groups, load_plan
 from menus.fields import from_param, from_setting
 from menus.prefill import initial_values
 from menus.widgets.run_progress import progress_line
@@ -71,12 +71,14 @@ def test_system_panel_text_shows_each_core_ram_disk_and_gpus():
     assert "2.0G of 8.0G" in text and "10.0G free" in text and "GPU0 3.0G used" in text
 
 
-def test_duplicate_groups_from_a_groups_json_file(tmp_path):
-    path = tmp_path / "dedup_groups.json"
-    path.write_text(json.dumps({"groups": [
-        {"files": [{"path": "a.png"}, {"path": "b.png"}], "keep": "b.png", "distance": 3},
-        {"files": ["lonely.png"]}]}))
-    report = Report("dedup", {"input": tmp_path}, files={"groups": str(path)})
-    groups = load_groups(report)
-    assert len(groups) == 1
-    assert (groups[0].keep, groups[0].removed, groups[0].info) == ("b.png", ["a.png"], {"distance": 3})
+def test_review_reads_the_typed_plan_and_refuses_other_files(tmp_path):
+    from dataset_forge.dedup.plan import Plan, PlanGroup, PlanMember, write_plan
+    members = [PlanMember(n, str(tmp_path / n), 1, 1) for n in ("a.png", "b.png")]
+    path = write_plan(tmp_path / "dedup_groups.json",
+                      Plan({}, [PlanGroup(1, members, 1), PlanGroup(2, members[:1], 0)]))
+    report = Report("dedup", {"input": tmp_path}, files={"groups_json": str(path)})
+    plan = load_plan(report)
+    assert has_groups(report) and [g.keeper.path for g in plan.groups] == ["b.png", "a.png"]
+    assert plan.groups[0].dropped == [0]
+    path.write_text(json.dumps({"groups": [{"files": ["a.png", "b.png"], "keep": "b.png"}]}))
+    assert load_plan(report) is None and not has_groups(report)   # one shape: the plan

@@ -1,32 +1,37 @@
-"""`dedup`: find exact and near-duplicate images, group them, keep one per group by a policy,
-and (with --apply) move, copy, link or trash the rest, writing an undo manifest.
+"""`dedup`: find exact and near-duplicate images, group them around the file each group keeps,
+and (with --apply) move, copy, link or trash the rest, writing an undo manifest; or apply a
+reviewed plan (--plan) without searching again.
 
 The engine lives in `dataset_forge.dedup`: methods (exact, perceptual hashes, CLIP), the scalable
-pair search, groups and keep policies, the feature cache, file operations and outputs.
+pair search, the weight-free verifier, keeper-centred groups and keep policies, the typed plan,
+the feature cache, file operations and outputs.
 """
 from __future__ import annotations
 
 import collections
-import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..context import RunContext
+from ..dedup.aligned import DEFAULT_MIN_SCORE, AlignedVerifier
 from ..dedup.cache import FeatureCache
-from ..dedup.catalog import Catalog, build_catalog, member_facts
+from ..dedup.catalog import Catalog, build_catalog
 from ..dedup.clip import DEFAULT_MODEL, DEFAULT_WEIGHTS, ClipEmbedding
 from ..dedup.exact import ExactHash
 from ..dedup.features import encode_all
 from ..dedup.flat import drop_rows, find_flat, pixel_pairs
-from ..dedup.fileops import MODES, FileOp, perform, plan_ops
-from ..dedup.groups import KEEP_POLICIES, Member, choose_keep, connected_groups
+from ..dedup.fileops import MODES, FileOp, perform, plan_file_ops
+from ..dedup.groups import KEEP_POLICIES
 from ..dedup.index import Pairs
 from ..dedup.lpips_verify import NETS, LpipsVerifier
-from ..dedup.outputs import (GroupRecord, write_groups_csv, write_groups_json, write_html,
-                             write_pairs_csv)
+from ..dedup.outputs import write_groups_csv, write_html, write_pairs_csv, write_related_csv
 from ..dedup.perceptual import HASHES, PerceptualHash
+from ..dedup.plan import Plan, PlanError, read_plan, write_plan
+from ..dedup.planning import build_plan
 from ..errors import UsageError
 from ..io import check_output
 from ..parallel import Failure, WorkKind
@@ -36,27 +41,33 @@ from .common import APPLY, HQ, INCLUDE_HIDDEN, LQ, OUTPUT
 from .registry import Family, Param, action
 
 METHODS = ("exact", *HASHES, "clip")
-VERIFIERS = ("none", "clip", "lpips")
+VERIFIERS = ("auto", "aligned", "none", "clip", "lpips")
 MAX_TABLE_ROWS = 40
-DEFAULT_INVARIANT = True    # measured: F1 0.775 vs 0.683 at equal precision (benchmarks/RESULTS.md)
+DEFAULT_INVARIANT = True    # measured: benchmarks/RESULTS.md (dedup)
+DEFAULT_MAX_GROUP = 20
 
 PARAMS = [
     Param("input", "dir", help="folder of images to deduplicate (or use --hq/--lq)"),
     HQ, LQ,
     Param("method", "choice", "phash", "how images are compared: exact bytes, a perceptual "
           "hash (phash, dhash, ahash, whash) or CLIP embeddings", choices=METHODS),
-    Param("threshold", "float", None, "closeness for a pair: the largest Hamming distance for "
-          "hashes (default 10 for 64-bit hashes, scaled by --hash-size), the smallest cosine "
-          "similarity for clip (default 0.95)", min=0),
+    Param("threshold", "float", None, "closeness for a candidate pair: the largest Hamming "
+          "distance for hashes (default 10 for 64-bit hashes, scaled by --hash-size), the "
+          "smallest cosine similarity for clip (default 0.95)", min=0),
     Param("hash_size", "int", 8, "perceptual hash side: 8 gives 64-bit hashes", min=4, max=32),
     Param("pixels", "bool", False, "exact method: compare decoded pixels instead of bytes "
           "(same picture saved with other metadata or another lossless format)"),
     Param("invariant", "bool", DEFAULT_INVARIANT, "also match mirrored and 90-degree rotated "
           "copies (hashes only)"),
-    Param("verify", "choice", "none", "confirm each candidate pair with a second tier",
+    Param("crops", "bool", True, "also hash each image's centre (81% of the area), so copies "
+          "cropped to 80-90% or turned a few degrees become candidates (hashes only)"),
+    Param("verify", "choice", "auto", "confirm each candidate pair with a second tier: aligned "
+          "(grey thumbnails compared after undoing mirror, turn, crop; no model weights), clip, "
+          "lpips, or none; auto = aligned for hashes, none for exact and clip",
           choices=VERIFIERS),
-    Param("verify_threshold", "float", None, "verifier's bound: smallest CLIP similarity "
-          "(default 0.95) or largest LPIPS distance (default 0.3)", min=0),
+    Param("verify_threshold", "float", None, "verifier's bound: smallest aligned correlation "
+          f"(default {DEFAULT_MIN_SCORE}), smallest CLIP similarity (default 0.95) or largest "
+          "LPIPS distance (default 0.3)", min=0),
     Param("clip_model", "str", DEFAULT_MODEL, "open_clip model name, or a model-config .json"),
     Param("clip_weights", "str", DEFAULT_WEIGHTS, "open_clip pretrained tag, or a local weights "
           "file (for machines without internet)"),
@@ -69,8 +80,11 @@ PARAMS = [
           "kept)"),
     Param("against", "dir", help="existing collection to check the input against; its "
           "duplicates among themselves are not reported, its files never touched"),
-    Param("choices", "file", help="JSON of groups with the file to keep (the app's review "
-          "screen writes dedup_choices.json); overrides --keep for those groups"),
+    Param("max_group_size", "int", DEFAULT_MAX_GROUP, "groups with more files are reported as "
+          "suspicious and not acted on without --allow-large-groups", min=2),
+    Param("allow_large_groups", "bool", False, "act on groups larger than --max-group-size too"),
+    Param("plan", "file", help="apply a plan (dedup_groups.json, or the app's reviewed "
+          "dedup_plan.json) without searching again; refused if its files changed since"),
     Param("mode", "choice", "report", "what happens to the files not kept: report only, move to "
           "--dest (keeping relative paths), copy/hardlink/symlink into --dest, or remove "
           "(system trash, or the --dest quarantine folder)", choices=MODES),
@@ -93,15 +107,24 @@ def make_method(params: dict[str, Any]):
                              params["batch_size"])
     try:
         return PerceptualHash(name, params["hash_size"],
-                              None if threshold is None else int(threshold), params["invariant"])
+                              None if threshold is None else int(threshold), params["invariant"],
+                              params["crops"])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
 
-def _check_params(params: dict[str, Any]) -> Path:
+def _check_outputs(ctx: RunContext, params: dict[str, Any], inputs: tuple) -> None:
+    """--dest and the report folder must lie outside every scanned folder (the next scan would
+    find them again, and a run must not write into its input)."""
+    if params["dest"] is not None:
+        check_output(params["dest"], inputs, "--dest")
+    check_output(ctx.report_dir, inputs, "--output" if params["output"] else "--report-dir")
+
+
+def _check_params(ctx: RunContext, params: dict[str, Any]) -> Path:
     root = params["hq"] or params["input"]
     if root is None:
-        raise UsageError("give --input DIR (or --hq DIR with --lq DIR)")
+        raise UsageError("give --input DIR (or --hq DIR with --lq DIR), or --plan FILE")
     if params["lq"] and not params["hq"]:
         raise UsageError("--lq needs --hq")
     if params["mode"] in ("move", "copy", "hardlink", "symlink") and params["dest"] is None:
@@ -111,20 +134,27 @@ def _check_params(params: dict[str, Any]) -> Path:
         if folder is not None and Path(root).resolve().is_relative_to(Path(folder).resolve()):
             raise UsageError(f"the input {root} is inside --{flag} {folder}: every file would be "
                              f"protected; give --{flag} a folder that does not hold the input")
-    if params["dest"] is not None:   # inside an input, the next scan would find them again
-        check_output(params["dest"], (root, params["lq"], params["reference"], params["against"]),
-                     "--dest")
+    _check_outputs(ctx, params, (root, params["lq"], params["reference"], params["against"]))
     return Path(root)
 
 
 # -- search ------------------------------------------------------------------------------------
-def _verify(ctx: RunContext, params: dict[str, Any], catalog: Catalog, cache: FeatureCache,
-            pairs: Pairs, report: Report) -> tuple[Pairs, np.ndarray | None]:
+def _verifier(params: dict[str, Any], method: Any) -> str:
+    """The second tier this run uses: auto = aligned for hashes, none for exact and clip."""
+    choice = params["verify"]
+    if choice == "auto":
+        return "aligned" if isinstance(method, PerceptualHash) else "none"
+    return choice
+
+
+def _verify(ctx: RunContext, params: dict[str, Any], tier: str, catalog: Catalog,
+            cache: FeatureCache, pairs: Pairs, report: Report) -> tuple[Pairs, np.ndarray | None]:
     """Keep the candidate pairs the second tier confirms; returns them with its scores."""
-    if params["verify"] == "none" or len(pairs) == 0:
+    if tier == "none" or len(pairs) == 0:
         return pairs, None
     bound = params["verify_threshold"]
-    if params["verify"] == "clip":
+    report.summary["candidate_pairs"] = len(pairs)
+    if tier == "clip":
         method = ClipEmbedding(params["clip_model"], params["clip_weights"], bound,
                                params["batch_size"])
         rows = np.unique(np.r_[pairs.i, pairs.j])
@@ -138,17 +168,19 @@ def _verify(ctx: RunContext, params: dict[str, Any], catalog: Catalog, cache: Fe
         scores = method.score_pairs(enc.features, ia, ib)
         keep = scores >= method.min_similarity
     else:
-        verifier = LpipsVerifier(params["lpips_net"], bound, params["lpips_weights"] or None,
-                                 params["batch_size"])
+        verifier = (AlignedVerifier(bound) if tier == "aligned" else
+                    LpipsVerifier(params["lpips_net"], bound, params["lpips_weights"] or None,
+                                  params["batch_size"]))
         items = [(catalog.paths[a], catalog.paths[b]) for a, b in zip(pairs.i, pairs.j)]
-        scores = np.full(len(pairs), np.inf, np.float32)
+        scores = np.full(len(pairs), np.nan, np.float32)
         for outcome in verifier.score(ctx, items):
             if outcome.ok:
                 scores[outcome.index] = outcome.value
             else:
                 report.add_failure(outcome.error)
-        keep = verifier.accepts(scores)
-    report.summary["candidate_pairs"] = len(pairs)
+        keep = verifier.accepts(np.nan_to_num(scores, nan=-np.inf if verifier.higher_is_closer
+                                              else np.inf))
+    report.summary["rejected_pairs"] = int((~keep).sum())
     return pairs.take(keep), scores[keep]
 
 
@@ -180,74 +212,25 @@ def _with_flat(ctx: RunContext, method: Any, catalog: Catalog, enc: Any, cache: 
     return Pairs.concat([drop_rows(pairs, flat), same])
 
 
-def _groups(ctx: RunContext, params: dict[str, Any], catalog: Catalog, pairs: Pairs,
-            verify_scores: np.ndarray | None, preferred: set[str]) -> list[GroupRecord]:
-    components = connected_groups(len(catalog), pairs)
-    rows = [int(r) for g in components for r in g]
-    facts = {}
-    for outcome in ctx.map(member_facts, [catalog.paths[r] for r in rows], kind=WorkKind.IO,
-                           label="file facts"):
-        facts[rows[outcome.index]] = outcome.value if outcome.ok else (0, 0.0, 0, 0)
-    records, position = [], {}
-    for gid, comp in enumerate(components, 1):
-        members = []
-        for k, r in enumerate(comp):
-            size, mtime, width, height = facts[int(r)]
-            members.append(Member(catalog.shown[r], size, mtime, width, height,
-                                  catalog.protected[r]))
-            position[int(r)] = (gid - 1, k)
-        record = GroupRecord(gid, members, choose_keep(members, params["keep"], preferred))
-        record.partners = {k: str(catalog.partners[int(r)][0]) for k, r in enumerate(comp)
-                           if int(r) in catalog.partners}
-        records.append(record)
-    for n, (a, b) in enumerate(zip(pairs.i, pairs.j)):
-        g, ka = position[int(a)]
-        _, kb = position[int(b)]
-        v = None if verify_scores is None else float(verify_scores[n])
-        records[g].pairs.append((ka, kb, float(pairs.score[n]), v))
-    return records
-
-
-def _preferred(params: dict[str, Any], root: Path) -> set[str]:
-    """Paths the user chose to keep (the app's review screen), as shown in this run."""
-    if params["choices"] is None:
-        return set()
-    try:
-        data = json.loads(Path(params["choices"]).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"--choices {params['choices']}: cannot read ({exc})") from None
-    groups = data.get("groups", data) if isinstance(data, dict) else data
-    keep = {str(g.get("keep")) for g in groups if isinstance(g, dict) and g.get("keep")}
-    out = set(keep)
-    for k in keep:   # absolute paths under the input become relative, as they are shown
-        p = Path(k)
-        if p.is_absolute() and p.resolve().is_relative_to(root.resolve()):
-            out.add(p.resolve().relative_to(root.resolve()).as_posix())
-    return out
+def _search(ctx: RunContext, params: dict[str, Any], method: Any, catalog: Catalog,
+            report: Report) -> tuple[Pairs, np.ndarray | None, dict[Path, str]]:
+    """(confirmed pairs, their verifier scores, SHA-256 digests the search already read)."""
+    tier = _verifier(params, method)
+    with FeatureCache.open(params["cache"]) as cache:
+        enc = encode_all(method, ctx, catalog.paths, cache)
+        report.failures.extend(enc.failures)
+        first = int(np.searchsorted(enc.rows, catalog.first_query))
+        found = method.find_pairs(enc.features, first_query=first)
+        pairs = Pairs(enc.rows[found.i], enc.rows[found.j], found.score)
+        pairs = _with_flat(ctx, method, catalog, enc, cache, pairs, report)
+        report.summary.update({"images": len(catalog), "encoded": len(enc.rows),
+                               "from_cache": enc.cached, "computed": enc.computed,
+                               "method": method.key, "metric": method.metric, "verify": tier})
+        pairs, verify_scores = _verify(ctx, params, tier, catalog, cache, pairs, report)
+    return pairs, verify_scores, _known_sha256(method, catalog, enc)
 
 
 # -- acting on the files that are not kept -----------------------------------------------------
-def _plan(params: dict[str, Any], catalog: Catalog, records: list[GroupRecord]) -> list[FileOp]:
-    index = {s: r for r, s in enumerate(catalog.shown)}
-    files: list[tuple[Path, Path]] = []
-    owners: list[tuple[GroupRecord, int]] = []
-    for g in records:
-        for k, m in enumerate(g.members):
-            if k in g.kept or m.protected:
-                continue
-            r = index[m.path]
-            files.append((catalog.paths[r], catalog.dest_rel[r]))
-            owners.append((g, k))
-            if r in catalog.partners:
-                files.append(catalog.partners[r])
-                owners.append((g, -1))
-    ops = plan_ops(files, params["mode"], params["dest"])
-    for op, (g, k) in zip(ops, owners):
-        if k >= 0:
-            g.planned[k] = (op.op, str(op.dst or "system trash"))
-    return ops
-
-
 def _hash_and_size(item: tuple[Path, str | None]) -> tuple[str, int]:
     """(SHA-256, bytes) of a file; the digest is read only when the search did not give it."""
     path, known = item
@@ -258,8 +241,8 @@ def _known_sha256(method: Any, catalog: Catalog, enc: Any) -> dict[Path, str]:
     """SHA-256 of the files the exact byte method already read (the undo manifest's digest)."""
     if not isinstance(method, ExactHash):
         return {}
-    return {catalog.paths[r]: d for r, d in zip(enc.rows, method.file_sha256(enc.features))
-            if d is not None}
+    return {Path(os.path.abspath(catalog.paths[r])): d
+            for r, d in zip(enc.rows, method.file_sha256(enc.features)) if d is not None}
 
 
 def _apply(ctx: RunContext, ops: list[FileOp], params: dict[str, Any], report: Report,
@@ -284,6 +267,38 @@ def _apply(ctx: RunContext, ops: list[FileOp], params: dict[str, Any], report: R
     report.summary["applied"] = dict(counts)
 
 
+def _act(ctx: RunContext, params: dict[str, Any], plan: Plan, report: Report,
+         known: dict[Path, str]) -> dict[tuple[int, int], tuple[str, str]]:
+    """Plan the operations, apply them with --apply (large groups withheld unless allowed),
+    and say what happened; returns each member's planned (operation, destination)."""
+    planned = plan_file_ops(plan, params["mode"], params["dest"],
+                            allow_large=params["allow_large_groups"])
+    report.summary.update({"planned_operations": len(planned.ops), "mode": params["mode"],
+                           "dry_run": not params["apply"]})
+    if planned.withheld and params["mode"] != "report":
+        sizes = {g.id: len(g.members) for g in plan.groups}
+        note = (f"{len(planned.withheld)} group(s) larger than --max-group-size "
+                f"{plan.meta.get('max_group_size')} are not acted on (largest "
+                f"{max(sizes[g] for g in planned.withheld)} files); review them in dedup.html, "
+                "then rerun with --allow-large-groups or a stricter --threshold")
+        report.findings.append({"note": note})
+        report.summary["withheld_groups"] = planned.withheld[:MAX_TABLE_ROWS]
+        if params["apply"]:
+            for gid in planned.withheld:
+                g = next(x for x in plan.groups if x.id == gid)
+                report.add_failure(Failure(g.keeper.path, "LargeGroup",
+                                           f"group {gid} of {len(g.members)} files not applied "
+                                           "(--allow-large-groups)"))
+    if planned.ops and params["apply"]:
+        _apply(ctx, planned.ops, params, report, known)
+    elif planned.ops:
+        note = _dry_run_note(planned.ops, params)
+        report.summary["next_step"] = note
+        report.findings.append({"note": note})
+    _op_table(report, planned.ops, params)
+    return planned.by_member()
+
+
 # -- the action --------------------------------------------------------------------------------
 @action("dedup", Family.DEDUP, "Find exact and near-duplicate images; keep one per group",
         params=PARAMS, kind=WorkKind.CPU, destructive=True,
@@ -291,47 +306,74 @@ def _apply(ctx: RunContext, ops: list[FileOp], params: dict[str, Any], report: R
                   "dataset-forge --action dedup --input photos/ --method exact --mode remove "
                   "--apply",
                   "dataset-forge --action dedup --hq hq/ --lq lq/ --mode move --dest dupes/ "
-                  "--apply"))
+                  "--apply",
+                  "dataset-forge --action dedup --plan reports/dedup_groups.json --mode move "
+                  "--dest dupes/ --apply"))
 def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
-    """Hash (or embed) every image, find pairs within the threshold with a scalable index,
-    join them into groups, keep one file per group by --keep (reference and --against files are
-    always kept), and write groups and pairs (JSON, CSV) and an HTML page of thumbnails.
-    Nothing changes without --apply; an applied run writes dedup_undo.jsonl for
-    `dataset-forge undo`. Features are cached, so a second run only reads new or changed files."""
-    root = _check_params(params)
+    """Hash (or embed) every image, find candidate pairs with a scalable index, confirm them
+    with a second tier, group files around the file each group keeps (--keep; reference and
+    --against files are always kept), and write the plan (dedup_groups.json), CSVs and an HTML
+    page. Nothing changes without --apply; an applied run writes dedup_undo.jsonl for
+    `dataset-forge undo`. Features are cached, so a second run only reads new or changed files.
+    With --plan, a written (or reviewed) plan is applied without searching again."""
+    if params["plan"] is not None:
+        return _run_plan(ctx, params)
+    root = _check_params(ctx, params)
     method = make_method(params)
     report = Report("dedup", params)
     catalog = build_catalog(input=params["input"], hq=params["hq"], lq=params["lq"],
                             reference=params["reference"], against=params["against"],
                             include_hidden=params["include_hidden"])
-    with FeatureCache.open(params["cache"]) as cache:
-        enc = encode_all(method, ctx, catalog.paths, cache)
-        report.failures.extend(enc.failures)
-        first = int(np.searchsorted(enc.rows, catalog.first_query))
-        found = method.find_pairs(enc.features, first_query=first)
-        pairs = Pairs(enc.rows[found.i], enc.rows[found.j], found.score)
-        pairs = _with_flat(ctx, method, catalog, enc, cache, pairs, report)
-        report.summary.update({"images": len(catalog), "encoded": len(enc.rows),
-                               "from_cache": enc.cached, "computed": enc.computed,
-                               "method": method.key, "metric": method.metric})
-        pairs, verify_scores = _verify(ctx, params, catalog, cache, pairs, report)
-    known = _known_sha256(method, catalog, enc)
-    records = _groups(ctx, params, catalog, pairs, verify_scores, _preferred(params, root))
-    ops = _plan(params, catalog, records)
-    duplicates = [m for g in records for k, m in enumerate(g.members) if k not in g.kept]
+    pairs, verify_scores, known = _search(ctx, params, method, catalog, report)
+    meta = {"method": method.key, "metric": method.metric, "verify": report.summary["verify"],
+            "higher_is_closer": method.higher_is_closer, "input": os.path.abspath(root),
+            "lq": os.path.abspath(params["lq"]) if params["lq"] else None,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    plan = build_plan(ctx, catalog, pairs, verify_scores, keep=params["keep"],
+                      max_group=params["max_group_size"], meta=meta)
+    dropped = [g.members[k] for g in plan.groups for k in g.dropped]
+    large = [g for g in plan.groups if g.large]
     report.summary.update({
-        "pairs": len(pairs), "groups": len(records), "duplicates": len(duplicates),
-        "reclaimable_bytes": sum(m.bytes for m in duplicates), "mode": params["mode"],
-        "planned_operations": len(ops), "dry_run": not params["apply"]})
-    _write_outputs(ctx, report, records, method, root)
-    if ops and params["apply"]:
-        _apply(ctx, ops, params, report, known)
-    elif ops:
-        note = _dry_run_note(ops, params)
-        report.summary["next_step"] = note
-        report.findings.append({"note": note})
-    _tables(report, records, ops, params)
+        "pairs": len(pairs), "groups": len(plan.groups), "duplicates": len(dropped),
+        "related_pairs": len(plan.related), "large_groups": len(large),
+        "largest_group": max((len(g.members) for g in plan.groups), default=0),
+        "reclaimable_bytes": sum(m.bytes for m in dropped)})
+    if large:
+        report.findings.append({"note": f"{len(large)} suspicious group(s) larger than "
+                                        f"--max-group-size {params['max_group_size']}; see "
+                                        "dedup.html"})
+    if catalog.links:
+        report.findings.append({"note": f"{len(catalog.links)} symbolic link(s) to scanned "
+                                        "files were not compared; the files they point to are "
+                                        "never moved or removed"})
+    planned = _act(ctx, params, plan, report, known)
+    _write_outputs(ctx, report, plan, planned, method)
+    _group_table(report, plan)
     _report_unpaired(ctx, report, catalog)
+    return report
+
+
+def _run_plan(ctx: RunContext, params: dict[str, Any]) -> Report:
+    """Apply a written plan: no walking, hashing or searching; refused when a file changed."""
+    if params["mode"] == "report":
+        raise UsageError("--plan needs a --mode that acts on files (move, copy, hardlink, "
+                         "symlink, remove)")
+    if params["mode"] in ("move", "copy", "hardlink", "symlink") and params["dest"] is None:
+        raise UsageError(f"--mode {params['mode']} needs --dest DIR")
+    try:
+        plan = read_plan(params["plan"])
+    except PlanError as exc:
+        raise UsageError(f"--plan {exc}") from None
+    _check_outputs(ctx, params, (plan.meta.get("input"), plan.meta.get("lq")))
+    changed = plan.changed_files()
+    if changed:
+        raise UsageError(f"--plan {params['plan']}: {len(changed)} file(s) changed or gone since "
+                         f"the plan was made (first: {changed[0]}); run dedup again")
+    report = Report("dedup", params)
+    report.summary.update({"groups": len(plan.groups), "from_plan": str(params["plan"]),
+                           "duplicates": sum(len(g.dropped) for g in plan.groups)})
+    _act(ctx, params, plan, report, {})
+    _group_table(report, plan)
     return report
 
 
@@ -362,34 +404,30 @@ def _report_unpaired(ctx: RunContext, report: Report, catalog: Catalog) -> None:
                                ["file"], [[str(p)] for p in lonely[:MAX_TABLE_ROWS]]))
 
 
-def _write_outputs(ctx: RunContext, report: Report, records: list[GroupRecord], method: Any,
-                   root: Path) -> None:
+def _write_outputs(ctx: RunContext, report: Report, plan: Plan,
+                   planned: dict[tuple[int, int], tuple[str, str]], method: Any) -> None:
     out = ctx.report_dir
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"method": method.key, "metric": method.metric, "input": str(root),
-            "higher_is_closer": method.higher_is_closer}
-    report.files["groups_json"] = str(write_groups_json(out / "dedup_groups.json", records, meta))
-    report.files["groups_csv"] = str(write_groups_csv(out / "dedup_groups.csv", records,
-                                                      method.higher_is_closer))
-    report.files["pairs_csv"] = str(write_pairs_csv(out / "dedup_pairs.csv", records))
-
-    def resolve(shown: str) -> Path:
-        p = Path(shown)
-        return p if p.is_absolute() else root / p
-    report.files["html"] = str(write_html(out / "dedup.html", records, ctx,
+    report.files["groups_json"] = str(write_plan(out / "dedup_groups.json", plan))
+    report.files["groups_csv"] = str(write_groups_csv(out / "dedup_groups.csv", plan, planned))
+    report.files["pairs_csv"] = str(write_pairs_csv(out / "dedup_pairs.csv", plan))
+    if plan.related:
+        report.files["related_csv"] = str(write_related_csv(out / "dedup_related.csv", plan))
+    report.files["html"] = str(write_html(out / "dedup.html", plan, ctx,
                                           title=f"Duplicates ({method.key})",
                                           metric=method.metric,
-                                          higher_is_closer=method.higher_is_closer,
-                                          resolve=resolve))
+                                          bound=plan.meta.get("max_group_size")))
 
 
-def _tables(report: Report, records: list[GroupRecord], ops: list[FileOp],
-            params: dict[str, Any]) -> None:
-    rows = [[g.id, len(g.members), g.members[g.kept[0]].path,
-             ", ".join(m.path for k, m in enumerate(g.members) if k not in g.kept)]
-            for g in records[:MAX_TABLE_ROWS]]
-    report.tables.append(Table(f"Duplicate groups (first {len(rows)} of {len(records)})",
-                               ["group", "files", "keep", "duplicates"], rows))
+def _group_table(report: Report, plan: Plan) -> None:
+    rows = [[g.id, len(g.members), g.keeper.path,
+             ", ".join(g.members[k].path for k in g.dropped)]
+            for g in plan.groups[:MAX_TABLE_ROWS]]
+    report.tables.insert(0, Table(f"Duplicate groups (first {len(rows)} of {len(plan.groups)})",
+                                  ["group", "files", "keep", "duplicates"], rows))
+
+
+def _op_table(report: Report, ops: list[FileOp], params: dict[str, Any]) -> None:
     if ops:
         verb = "done" if params["apply"] else "planned (dry run)"
         report.tables.append(Table(f"Operations {verb} (first {min(len(ops), MAX_TABLE_ROWS)} "

@@ -8,9 +8,13 @@ onto mid-grey instead (`ALPHA_BACKGROUND`), so their alpha pattern is part of wh
 light content shows brighter than the background, dark content darker. Opaque images are
 unchanged.
 
-Flatness: a near-constant image (luma standard deviation below `FLAT_LUMA_STD` on 0-255, on the
-reduced decode) has a degenerate perceptual hash or embedding that matches every other flat
-image, so dedup never pairs such images by hash or embedding, only by identical pixels.
+Flatness is measured where the hash is computed and relative to what the hash can resolve: on
+the GRID x GRID grey grid pHash transforms, the spread (standard deviation) of the low-frequency
+DCT coefficients whose signs make the hash, apart from the mean, in grey levels (orthonormal
+DCT). Below `FLAT_AC` those coefficients are at the level of 8-bit rounding noise, the hash
+bits are noise, and the image matches every other blank page; dedup then pairs it only by
+identical pixels. Real texture, however faint (a moon normal map with luma deviation 6), is
+well above it.
 """
 from __future__ import annotations
 
@@ -24,17 +28,42 @@ from ..io.images import has_transparency
 from ..parallel import WorkKind
 
 ALPHA_BACKGROUND = (128, 128, 128)
-FLAT_LUMA_STD = 2.0
+GRID = 32            # pHash's grid (hash size 8 x high-frequency factor 4)
+LOW = 8              # the low-frequency block a 64-bit pHash thresholds
+FLAT_AC = 0.5        # grey levels; 8-bit rounding alone gives about 0.3
 FLAT_PROBE_SIDE = 128
 
 
-def luma_std(grey: Image.Image) -> float:
-    return float(np.asarray(grey, dtype=np.float32).std())
+def dct_matrix(n: int, rows: int) -> np.ndarray:
+    """The first `rows` rows of the orthonormal DCT-II matrix of size n."""
+    k = np.arange(rows)[:, None]
+    m = np.cos(np.pi * (2 * np.arange(n)[None, :] + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    m[0] /= np.sqrt(2.0)
+    return m
+
+
+_DCT = dct_matrix(GRID, LOW)
+
+
+def grid_of(grey: Image.Image, side: int = GRID) -> np.ndarray:
+    """The grey image resized to side x side (Lanczos, in floating point)."""
+    return np.asarray(grey.convert("F").resize((side, side), Image.Resampling.LANCZOS),
+                      np.float64)
+
+
+def low_frequencies(grid: np.ndarray) -> np.ndarray:
+    """The LOW x LOW low-frequency block of the grid's orthonormal 2-D DCT."""
+    return _DCT @ grid @ _DCT.T
+
+
+def ac_spread(grid: np.ndarray) -> float:
+    """Standard deviation of the low-frequency coefficients other than the mean."""
+    return float(low_frequencies(grid).ravel()[1:].std())
 
 
 def is_flat(grey: Image.Image) -> bool:
-    """Whether an "L" image is near-constant (too flat to compare perceptually)."""
-    return luma_std(grey) < FLAT_LUMA_STD
+    """Whether an "L" image is too flat for its hash to mean anything."""
+    return ac_spread(grid_of(grey)) < FLAT_AC
 
 
 def hashing_rgb(path: str | Path, side: int) -> Image.Image:
@@ -66,7 +95,7 @@ class FlatnessProbe:
     name = "flatness"
     feature_dtype = np.uint8
     feature_shape = (1,)
-    key = f"flat:{FLAT_PROBE_SIDE}:{FLAT_LUMA_STD}:alpha-grey"
+    key = f"flat:{FLAT_PROBE_SIDE}:ac{FLAT_AC}:alpha-grey"
 
     def encode(self, ctx, paths: list):
         return ctx.map(flat_flag, paths, kind=WorkKind.CPU, label="flatness")

@@ -6,6 +6,10 @@ and of a reference folder are protected: always kept, never moved or removed, al
 folder lies inside the input (`--input data --against data/archive`: the archive stays the
 collection, the rest of `data` is the input). In HQ/LQ mode the input is the HQ folder and
 each HQ file carries its LQ partner along.
+
+Symbolic links are resolved first: a link to a file that is also scanned is the same file, not
+a duplicate, so it is left out of the comparison (listed in `links`), and the file it points
+to is never moved or removed (that would leave the link dangling).
 """
 from __future__ import annotations
 
@@ -25,6 +29,15 @@ class Catalog:
     first_query: int = 0                                 # rows before it: --against collection
     partners: dict[int, tuple[Path, Path]] = field(default_factory=dict)  # row -> (LQ, dest rel)
     unpaired_lq: list[Path] = field(default_factory=list)
+    links: list[tuple[str, int]] = field(default_factory=list)   # (link as shown, target row)
+
+    @property
+    def linked(self) -> dict[int, str]:
+        """Rows that a left-out link points to -> the first such link."""
+        out: dict[int, str] = {}
+        for shown, row in self.links:
+            out.setdefault(row, shown)
+        return out
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -69,15 +82,45 @@ def build_catalog(*, input: Path | None, hq: Path | None = None, lq: Path | None
             if _inside(path, against):
                 continue
             catalog.add(path, str(path), Path("reference") / path.relative_to(reference), True)
-    return catalog
+    return _resolve_links(catalog)
 
 
-def member_facts(path: Path) -> tuple[int, float, int, int]:
-    """(bytes, modification time, width, height); 0 x 0 when the header does not read."""
+def _resolve_links(catalog: Catalog) -> Catalog:
+    """Leave out links whose target is scanned under another name (real files win)."""
+    real = {}
+    for row, path in enumerate(catalog.paths):
+        if not path.is_symlink():
+            real.setdefault(os.path.realpath(path), row)
+    drop: dict[int, int] = {}
+    for row, path in enumerate(catalog.paths):
+        if path.is_symlink():
+            target = real.setdefault(os.path.realpath(path), row)
+            if target != row:
+                drop[row] = target
+    if not drop:
+        return catalog
+    out = Catalog(first_query=catalog.first_query, unpaired_lq=catalog.unpaired_lq)
+    new_row: dict[int, int] = {}
+    for row in range(len(catalog)):
+        if row in drop:
+            if row < catalog.first_query:
+                out.first_query -= 1
+            continue
+        new_row[row] = len(out)
+        out.add(catalog.paths[row], catalog.shown[row], catalog.dest_rel[row],
+                catalog.protected[row])
+        if row in catalog.partners:
+            out.partners[new_row[row]] = catalog.partners[row]
+    out.links = [(catalog.shown[row], new_row[target]) for row, target in drop.items()]
+    return out
+
+
+def member_facts(path: Path) -> tuple[int, int, int, int]:
+    """(bytes, modification time in ns, width, height); 0 x 0 when the header does not read."""
     st = os.stat(path)
     try:
         with open_image(path) as im:
             width, height = im.size
     except Exception:  # noqa: BLE001 - a file that hashed but whose header fails to open
         width = height = 0
-    return st.st_size, st.st_mtime, width, height
+    return st.st_size, st.st_mtime_ns, width, height

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..io import atomic_copy
 from ..io.undo import UndoManifest, sha256_of
+from .plan import Plan
 
 MODES = ("report", "move", "copy", "hardlink", "symlink", "remove")
 
@@ -43,6 +44,40 @@ def plan_ops(files: list[tuple[Path, Path]], mode: str, dest: Path | None) -> li
         raise ValueError(f"--mode {mode} needs --dest")
     op = "move" if mode in ("move", "remove") else mode
     return [FileOp(op, src, dest / rel) for src, rel in files]
+
+
+@dataclass
+class Planned:
+    """Operations for a plan: each op's (group id, member index; -1 for an LQ partner), and
+    the large groups left alone."""
+    ops: list[FileOp]
+    owners: list[tuple[int, int]]
+    withheld: list[int]
+
+    def by_member(self) -> dict[tuple[int, int], tuple[str, str]]:
+        return {o: (op.op, str(op.dst or "system trash"))
+                for op, o in zip(self.ops, self.owners) if o[1] >= 0}
+
+
+def plan_file_ops(plan: Plan, mode: str, dest: Path | None, *, allow_large: bool) -> Planned:
+    """The operations on every dropped member (and its LQ partner) of the plan's groups; groups
+    flagged large are withheld unless `allow_large`."""
+    files: list[tuple[Path, Path]] = []
+    owners: list[tuple[int, int]] = []
+    withheld = []
+    for g in plan.groups:
+        if g.large and not allow_large:
+            withheld.append(g.id)
+            continue
+        for k in g.dropped:
+            m = g.members[k]
+            files.append((Path(m.file), Path(m.dest)))
+            owners.append((g.id, k))
+            if m.lq:
+                files.append((Path(m.lq), Path(m.lq_dest)))
+                owners.append((g.id, -1))
+    ops = plan_ops(files, mode, dest)
+    return Planned(ops, owners if ops else [], withheld)
 
 
 def _check_free(op: FileOp, sha256: str) -> None:

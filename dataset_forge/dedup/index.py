@@ -134,31 +134,40 @@ def _binary_index(nbits: int, n: int, max_distance: int, strategy: str):
 
 
 def hamming_pairs(codes: np.ndarray, max_distance: int, *, variants: np.ndarray | None = None,
-                  first_query: int = 0, strategy: str = "auto", block: int = BLOCK) -> Pairs:
+                  indexed: np.ndarray | None = None, first_query: int = 0,
+                  strategy: str = "auto", block: int = BLOCK) -> Pairs:
     """Pairs of packed bit codes (uint8, n x nbytes) within `max_distance` bits.
 
     `variants` (k x n x nbytes), when given, are extra query codes per row, such as the hashes
-    of a row's mirrored and rotated image: a pair's distance is the smallest over them.
+    of a row's mirrored and rotated image; `indexed` (k x n x nbytes) are extra codes per row
+    that are searched as well as queried (a centre crop's hash). A pair's distance is the
+    smallest over every query code of one row against every indexed code of the other.
     """
     codes = np.ascontiguousarray(codes, dtype=np.uint8)
     n, nbytes = codes.shape
     nbits = nbytes * 8
     if n < 2:
         return Pairs.empty()
+    extra = [np.ascontiguousarray(e, dtype=np.uint8) for e in indexed] if indexed is not None \
+        else []
     if strategy == "auto":
-        strategy = choose_hamming_strategy(nbits, n, max_distance)
-    index = _binary_index(nbits, n, max_distance, strategy)
+        strategy = choose_hamming_strategy(nbits, n * (1 + len(extra)), max_distance)
+    index = _binary_index(nbits, n * (1 + len(extra)), max_distance, strategy)
     queries = [codes] + ([np.ascontiguousarray(v, dtype=np.uint8) for v in variants]
                          if variants is not None else [])
+    owners: list[np.ndarray] = []      # faiss id -> row (ids follow the order codes are added)
     found = []
     for start, stop, query in _blocks(n, first_query, block):
-        index.add(codes[start:stop])
+        for part in [codes] + extra:
+            index.add(part[start:stop])
+            owners.append(np.arange(start, stop, dtype=np.int64))
         if not query:
             continue
+        owner = np.concatenate(owners) if len(owners) > 1 else owners[0]
         for q in queries:
             lims, dist, ids = index.range_search(q[start:stop], max_distance + 1)  # radius is exclusive
             rows, cols, dist = _range_results(lims, dist, ids, start)
-            found.append(Pairs(rows, cols, dist.astype(np.float32)))
+            found.append(Pairs(rows, owner[cols], dist.astype(np.float32)))
     return Pairs.concat(found).normalised(higher_is_closer=False)
 
 

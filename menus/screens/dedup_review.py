@@ -1,6 +1,8 @@
-"""Review duplicate groups before anything is removed: each group's files with previews, the
-file that will be kept, and a key to keep another one instead. Applying writes the choices
-next to the report and reruns the deduplication action with `--apply` and those choices."""
+"""Review duplicate groups before anything is removed: each group's files with previews and
+their distance to the kept file, the file that will be kept, and a key to keep another one
+instead. Saving writes the reviewed plan (dedup_plan.json) next to the report; applying runs
+`dedup --plan` on it, which acts on exactly these groups without searching again and refuses if
+a file changed since."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,22 +15,29 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
+from dataset_forge.dedup.plan import PlanGroup
 from dataset_forge.reports.report import Report
 
-from ..widgets.title_bar import TitleBar
-from ..dedup_groups import DuplicateGroup, load_groups, resolve, write_choices
+from ..dedup_groups import load_plan, set_keep, write_reviewed
 from ..widgets.image_preview import preview
+from ..widgets.title_bar import TitleBar
 
-CHOICES_FILE = "dedup_choices.json"
-CHOICE_PARAMS = ("choices", "keep_choices", "decisions", "review")  # first one the action declares
-
-
-def group_label(index: int, group: DuplicateGroup) -> str:
-    return f"{index + 1:>3}. {len(group.files)} files, keep {Path(group.keep).name}"
+PASSED_ON = ("mode", "dest", "allow_large_groups", "cache")   # from the reviewed run
 
 
-def member_label(group: DuplicateGroup, path: str) -> str:
-    return ("[b green]KEEP[/] " if path == group.keep else "[red]drop[/] ") + path
+def group_label(index: int, group: PlanGroup) -> str:
+    flag = " [b red]LARGE[/]" if group.large else ""
+    return f"{index + 1:>3}. {len(group.members)} files, keep {Path(group.keeper.path).name}{flag}"
+
+
+def member_label(group: PlanGroup, k: int) -> str:
+    m = group.members[k]
+    if k == group.keep:
+        return "[b green]KEEP[/] " + m.path
+    if k in group.kept:
+        return "[green]kept[/] " + m.path
+    evidence = f" [dim](distance {m.distance:g})[/]" if m.distance is not None else ""
+    return "[red]drop[/] " + m.path + evidence
 
 
 class DedupReviewScreen(Screen):
@@ -42,7 +51,8 @@ class DedupReviewScreen(Screen):
     def __init__(self, report: Report) -> None:
         super().__init__()
         self.report = report
-        self.groups = load_groups(report)
+        self.plan = load_plan(report)
+        self.groups = self.plan.groups if self.plan else []
         self.group_index = 0
 
     def compose(self) -> ComposeResult:
@@ -65,25 +75,26 @@ class DedupReviewScreen(Screen):
             self._show_group(0)
 
     @property
-    def group(self) -> DuplicateGroup:
+    def group(self) -> PlanGroup:
         return self.groups[self.group_index]
 
     def _show_group(self, index: int) -> None:
         self.group_index = index
         members = self.query_one("#review-members", OptionList)
         members.clear_options()
-        members.add_options([Option(member_label(self.group, f)) for f in self.group.files])
+        members.add_options([Option(member_label(self.group, k))
+                             for k in range(len(self.group.members))])
         members.highlighted = 0
-        self._show_previews(self.group.files[0])
+        self._show_previews(0)
 
-    def _show_previews(self, other: str) -> None:
+    def _show_previews(self, other: int) -> None:
         pictures = self.app.pictures
-        for slot, path, title in (("#preview-keep", self.group.keep, "kept"),
-                                  ("#preview-other", other, "highlighted")):
+        for slot, k, title in (("#preview-keep", self.group.keep, "kept"),
+                               ("#preview-other", other, "highlighted")):
             box = self.query_one(slot, Vertical)
             box.remove_children()
             box.border_title = title
-            box.mount(preview(resolve(self.report, path), pictures=pictures))
+            box.mount(preview(Path(self.group.members[k].file), pictures=pictures))
 
     @on(OptionList.OptionHighlighted, "#review-groups")
     def _group_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -91,44 +102,45 @@ class DedupReviewScreen(Screen):
 
     @on(OptionList.OptionHighlighted, "#review-members")
     def _member_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self._show_previews(self.group.files[event.option_index])
+        self._show_previews(event.option_index)
 
     @on(OptionList.OptionSelected, "#review-members")
     def action_keep(self) -> None:
         members = self.query_one("#review-members", OptionList)
         if not self.groups or members.highlighted is None:
             return
-        self.group.keep = self.group.files[members.highlighted]
-        for i, path in enumerate(self.group.files):
-            members.replace_option_prompt_at_index(i, member_label(self.group, path))
+        set_keep(self.group, members.highlighted)
+        for k in range(len(self.group.members)):
+            members.replace_option_prompt_at_index(k, member_label(self.group, k))
         self.query_one("#review-groups", OptionList).replace_option_prompt_at_index(
             self.group_index, group_label(self.group_index, self.group))
         self._show_previews(self.group.keep)
 
-    def choices_path(self) -> Path:
+    def plan_folder(self) -> Path:
         report_file = self.report.files.get("report")
-        folder = Path(report_file).parent if report_file else Path.cwd()
-        return folder / CHOICES_FILE
+        return Path(report_file).parent if report_file else Path.cwd()
 
-    def action_write(self) -> Path:
-        path = write_choices(self.groups, self.choices_path())
+    def action_write(self) -> Path | None:
+        if self.plan is None:
+            return None
+        path = write_reviewed(self.plan, self.plan_folder())
         self.notify(str(path), title="Choices saved")
         return path
 
     def action_apply(self) -> None:
         path = self.action_write()
-        action = self.app.actions.get(self.report.action)
-        names = {p.name for p in action.params} if action else set()
-        param = next((n for n in CHOICE_PARAMS if n in names), None)
-        if action is None or param is None or "apply" not in names:
-            self.notify(f"{self.report.action} cannot take reviewed choices; they are saved in "
-                        f"{path}", severity="warning")
+        if path is None:
             return
-        if "mode" in names and self.report.params.get("mode") in (None, "report"):
+        action = self.app.actions.get(self.report.action)
+        if action is None or "plan" not in {p.name for p in action.params}:
+            self.notify(f"{self.report.action} cannot apply a plan; it is saved in {path}",
+                        severity="warning")
+            return
+        if self.report.params.get("mode") in (None, "report"):
             self.notify(f"This run only reported (mode report), so applying would change no "
-                        f"files. Choices are saved in {path}; run {self.report.action} again "
-                        "with a mode (move, remove, ...) and these choices.",
+                        f"files. The reviewed plan is saved in {path}; apply it with "
+                        f"dedup --plan {path} --mode move --dest DIR --apply (or another mode).",
                         title="Nothing to apply", severity="warning")
             return
-        raw = {k: v for k, v in self.report.params.items() if k in names and v is not None}
-        self.app.start_run(action, {**raw, "apply": True, param: str(path)})
+        raw = {k: v for k, v in self.report.params.items() if k in PASSED_ON and v is not None}
+        self.app.start_run(action, {**raw, "plan": str(path), "apply": True})
