@@ -2,9 +2,7 @@
 overlays both hashed as a blank white page), flatness, tie-breaking, the dry-run note."""
 from __future__ import annotations
 
-
 import numpy as np
-
 from PIL import Image
 
 from dataset_forge.dedup.appearance import hashing_view
