@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..io.undo import sha256_of
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS ops (
@@ -142,7 +144,7 @@ class Plan:
         for seq, op, src, dst in self._conn.execute("SELECT seq, op, src, dst FROM ops"):
             if not os.path.lexists(src):
                 note(Problem("missing", src, "the file is gone"))
-            if dst is None or not os.path.lexists(dst):
+            if dst is None or not os.path.lexists(dst) or _already_made(op, src, dst):
                 continue
             earlier = self._conn.execute(
                 "SELECT 1 FROM ops WHERE src = ? AND op IN ('move', 'trash') AND seq < ?",
@@ -211,6 +213,21 @@ class Plan:
                 self.close()
             except sqlite3.ProgrammingError:  # already closed
                 pass
+
+
+def _already_made(op: str, src: str, dst: str) -> bool:
+    """The destination already is what the operation would make (a finished earlier run)."""
+    try:
+        if op == "symlink":
+            return os.path.islink(dst) and os.readlink(dst) == src
+        if op == "hardlink":
+            return os.path.samefile(src, dst)
+        if op == "copy" and not os.path.islink(dst) and \
+                os.path.getsize(src) == os.path.getsize(dst):
+            return sha256_of(src) == sha256_of(dst)
+    except OSError:
+        pass
+    return False
 
 
 def _op(row: Iterable[Any]) -> PlannedOp:
