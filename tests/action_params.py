@@ -25,6 +25,10 @@ ACTION_PARAMS = {
                 '[{"op": "flip"}, {"op": "gaussian_noise", "sigma": 5.0}]'},
     "mixup": {"input": DEMO / "hq", "output": "OUT", "seed": 4},
     "quarantine": {"input": DEMO / "mixed", "rules": "integrity", "dest": "OUT"},
+    "split": {"input": DEMO / "mixed", "output": "OUT"},
+    "rename": PAIR,
+    "organise": {"input": DEMO / "mixed", "by": "aspect"},
+    "combine": {"inputs": [DEMO / "hq", DEMO / "mixed"], "output": "OUT"},
     "dedup": {"input": DEMO / "mixed", "output": "OUT", "pixels": True, "cache": "off"},
     "export": {**PAIR, "output": "OUT", "formats": "webdataset,parquet"},
 }

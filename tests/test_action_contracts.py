@@ -30,6 +30,8 @@ def params_for(name: str, demo: Path, out: Path) -> dict:
             return str(out)
         if isinstance(value, Path) and DEMO in (value, *value.parents):
             return demo / value.relative_to(DEMO)
+        if isinstance(value, list):   # a list of folders travels as one comma-separated flag
+            return ",".join(str(place(v)) for v in value)
         return value
     return {k: place(v) for k, v in ACTION_PARAMS[name].items()}
 

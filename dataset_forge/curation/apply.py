@@ -57,6 +57,16 @@ class Applied:
     complete: bool = False
 
 
+LATER = "later"
+
+
+def _prepare_ahead(item: tuple[PlannedOp, bool]) -> tuple[str, int] | str | None:
+    """`_prepare` in a worker, ahead of the operations; LATER for a file an earlier operation
+    of the plan makes (a renamed file's temporary name): that one is read when its turn comes."""
+    op, made_by_plan = item
+    return LATER if made_by_plan else _prepare(op)
+
+
 def _prepare(op: PlannedOp) -> tuple[str, int] | None:
     """(SHA-256, bytes) of the source, or None when the operation is already done."""
     if op.op in ("move", "trash") and not os.path.lexists(op.src):
@@ -83,9 +93,10 @@ def apply_plan(ctx: Any, plan: Plan, manifest_path: Path, action: str,
     result = Applied(manifest=manifest_path)
     failed_units: set[str] = set()
     with UndoManifest(manifest_path, action, params) as manifest:
-        for outcome in ctx.map(_prepare, plan.pending(), kind=WorkKind.IO, label="apply",
+        items = ((op, plan.made_by_plan(op)) for op in plan.pending())
+        for outcome in ctx.map(_prepare_ahead, items, kind=WorkKind.IO, label="apply",
                                total=len(plan) - plan.done_count()):
-            op: PlannedOp = outcome.item
+            op: PlannedOp = outcome.item[0]
             if ctx.cancelled:
                 break
             if op.unit in failed_units:
@@ -98,10 +109,11 @@ def apply_plan(ctx: Any, plan: Plan, manifest_path: Path, action: str,
                 result.failures.append(outcome.error)
                 continue
             try:
-                if outcome.value is None or _finish_half_move(op):
+                prepared = _prepare(op) if outcome.value == LATER else outcome.value
+                if prepared is None or _finish_half_move(op):
                     status = "already done"
                 else:
-                    status = perform(FileOp(op.op, op.src, op.dst), manifest, *outcome.value)
+                    status = perform(FileOp(op.op, op.src, op.dst), manifest, *prepared)
             except OSError as exc:
                 failed_units.add(op.unit)
                 result.failures.append(Failure(str(op.src), type(exc).__name__,

@@ -142,7 +142,8 @@ class Plan:
                 "SELECT src, COUNT(*) FROM ops GROUP BY src HAVING COUNT(*) > 1"):
             note(Problem("planned_twice", src, f"planned {n} times"))
         for seq, op, src, dst in self._conn.execute("SELECT seq, op, src, dst FROM ops"):
-            if not os.path.lexists(src):
+            if not os.path.lexists(src) and not self._conn.execute(
+                    "SELECT 1 FROM ops WHERE dst = ? AND seq < ?", (src, seq)).fetchone():
                 note(Problem("missing", src, "the file is gone"))
             if dst is None or not os.path.lexists(dst) or _already_made(op, src, dst):
                 continue
@@ -178,6 +179,11 @@ class Plan:
                 return
             yield from map(_op, rows)
             last = rows[-1][0]
+
+    def made_by_plan(self, op: PlannedOp) -> bool:
+        """Whether an earlier operation of the plan puts a file at `op`'s source."""
+        return self._conn.execute("SELECT 1 FROM ops WHERE dst = ? AND seq < ?",
+                                  (str(op.src), op.seq)).fetchone() is not None
 
     def done_count(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM ops WHERE done = 1").fetchone()[0]

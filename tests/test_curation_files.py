@@ -1,0 +1,124 @@
+"""rename, combine and organise through the real CLI: partners renamed and merged in lockstep,
+shifting names through temporary names, collisions refused or resolved by policy, undo byte for
+byte, organise idempotent in place."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from dataset_forge.curation.combine import Merger
+
+FAST = ("--processing-type", "thread", "--workers", "2")
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and ".forge-journal" not in p.parts}
+
+
+def summary(out: Path, action: str) -> dict:
+    return json.loads((out / f"{action}_report.json").read_text())
+
+
+def make_pairs(root: Path, names: list[str], make_image, seed: int = 0) -> tuple[Path, Path]:
+    hq, lq = root / "hq", root / "lq"
+    for i, name in enumerate(names):
+        make_image(hq / f"{name}.png", size=(32, 24), seed=seed + i)
+        (lq / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.open(hq / f"{name}.png").resize((16, 12)).save(lq / f"{name}.jpg")
+    return hq, lq
+
+
+def test_rename_shifts_names_in_lockstep_then_undo(tmp_path, run_cli, make_image):
+    hq, lq = make_pairs(tmp_path, ["000001", "000002", "000003"], make_image)
+    before_hq, before_lq = digest(hq), digest(lq)
+    out = tmp_path / "r"
+    res = run_cli("--action", "rename", "--hq", hq, "--lq", lq, "--start", 2, "--apply",
+                  "--report-dir", out, *FAST)
+    assert res.returncode == 0, res
+    # 000001 -> 000002 -> 000003 -> 000004: each file moved up by one, partners alike
+    assert digest(hq) == {f"00000{n + 1}.png": before_hq[f"00000{n}.png"] for n in (1, 2, 3)}
+    assert digest(lq) == {f"00000{n + 1}.jpg": before_lq[f"00000{n}.jpg"] for n in (1, 2, 3)}
+    assert not [p for p in hq.iterdir() if p.name.startswith(".forge")]
+    undo = run_cli("undo", summary(out, "rename")["files"]["undo_manifest"], "--apply")
+    assert undo.returncode == 0, undo
+    assert digest(hq) == before_hq and digest(lq) == before_lq
+
+
+def test_rename_refuses_colliding_names_before_anything_moves(tmp_path, run_cli, make_image):
+    root = tmp_path / "in"
+    for i in range(3):
+        make_image(root / f"p{i}.png", size=(32, 24), seed=i)
+    make_image(root / "odd.png", size=(40, 24), seed=9)
+    before = digest(root)
+    res = run_cli("--action", "rename", "--input", root, "--pattern", "{width}x{height}",
+                  "--apply", "--report-dir", tmp_path / "r", *FAST)
+    assert res.returncode == 1, res
+    failures = summary(tmp_path / "r", "rename")["failures"]
+    assert [(f["error_type"], Path(f["item"]).name) for f in failures] == \
+        [("duplicate_destination", "32x24.png")]
+    assert digest(root) == before
+
+
+def test_combine_pair_sets_renames_collisions_in_lockstep(tmp_path, run_cli, make_image):
+    a_hq, a_lq = make_pairs(tmp_path / "a", ["x", "sub/y"], make_image)
+    b_hq, b_lq = make_pairs(tmp_path / "b", ["x", "z"], make_image, seed=10)
+    merged = tmp_path / "m"
+    res = run_cli("--action", "combine", "--inputs", f"{tmp_path / 'a'},{tmp_path / 'b'}",
+                  "--pairs", "--output", merged, "--apply", "--report-dir", tmp_path / "r", *FAST)
+    assert res.returncode == 0, res
+    assert digest(merged / "hq") == {"x.png": digest(a_hq)["x.png"],
+                                     "sub/y.png": digest(a_hq)["sub/y.png"],
+                                     "x_1.png": digest(b_hq)["x.png"],
+                                     "z.png": digest(b_hq)["z.png"]}
+    assert set(digest(merged / "lq")) == {"x.jpg", "sub/y.jpg", "x_1.jpg", "z.jpg"}
+    assert digest(merged / "lq")["x_1.jpg"] == digest(b_lq)["x.jpg"]
+    with open(merged / "combine_provenance.csv", newline="") as fh:
+        rows = {Path(r["output"]).name: r for r in csv.DictReader(fh)}
+    assert rows["x_1.png"]["source_folder"] == str(tmp_path / "b")
+    assert rows["x_1.png"]["status"] == "renamed"
+    assert Path(rows["x_1.png"]["original"]) == b_hq / "x.png"
+
+
+def test_collision_policies_skip_and_keep_larger(tmp_path):
+    sizes = {Path("a/x.png"): (100, 1), Path("b/x.jpg"): (400, 1), Path("c/x.png"): (50, 9)}
+    taken = {"kept"}
+    larger = Merger("keep-larger", taken.__contains__, sizes.__getitem__)
+    skip = Merger("skip", taken.__contains__, sizes.__getitem__)
+    for merger in (larger, skip):
+        for p in sizes:
+            merger.offer(str(p.parent), "x", p, None)
+        merger.offer("d", "kept", Path("d/kept.png"), None)   # already in the output
+    assert [i.path for i in larger.placed] == [Path("b/x.jpg")]
+    assert sorted(str(i.path) for i in larger.skipped) == ["a/x.png", "c/x.png", "d/kept.png"]
+    assert [i.path for i in skip.placed] == [Path("a/x.png")]
+    assert all(i.status.startswith("skipped") for i in skip.skipped)
+
+
+def test_organise_sorts_in_place_once_and_flattens_into_output(tmp_path, run_cli, make_image):
+    root = tmp_path / "in"
+    make_image(root / "sub" / "wide.png", size=(40, 20))
+    make_image(root / "tall.png", size=(20, 40), seed=1)
+    make_image(root / "even.jpg", size=(30, 30), seed=2)
+    flat = run_cli("--action", "organise", "--input", root, "--by", "flatten", "--output",
+                   tmp_path / "flat", "--mode", "copy", "--apply", "--report-dir",
+                   tmp_path / "r0", *FAST)
+    assert flat.returncode == 0, flat
+    assert set(digest(tmp_path / "flat")) == {"sub_wide.png", "tall.png", "even.jpg"}
+    before = digest(root)
+    args = ["--action", "organise", "--input", root, "--by", "orientation", "--apply", *FAST]
+    res = run_cli(*args, "--report-dir", tmp_path / "r1")
+    assert res.returncode == 0, res
+    assert digest(root) == {"landscape/sub/wide.png": before["sub/wide.png"],
+                            "portrait/tall.png": before["tall.png"],
+                            "square/even.jpg": before["even.jpg"]}
+    again = run_cli(*args, "--report-dir", tmp_path / "r2")   # already sorted: nothing moves
+    assert again.returncode == 0, again
+    assert summary(tmp_path / "r2", "organise")["summary"]["planned_operations"] == 0
+    undo = run_cli("undo", summary(tmp_path / "r1", "organise")["files"]["undo_manifest"],
+                   "--apply")
+    assert undo.returncode == 0 and digest(root) == before, undo
