@@ -31,7 +31,7 @@ PARAMS = [
     Param("by", "choice", "orientation", "flatten the tree, or sort into folders by "
           "orientation (landscape, portrait, square), size (tiny < 0.25 MP, small < 1, "
           "medium < 4, large < 16, huge), format, or aspect (1x1, 4x3, 3x2, 16x9, ... "
-          "within 2%, else other)", choices=("flatten", *BY)),
+          "within 2 per cent, else other)", choices=("flatten", *BY)),
     Param("keep_tree", "bool", True, "sorting: keep each file's sub-folders under its category "
           "folder (CATEGORY/sub/a.png); off: CATEGORY/a.png"),
     Param("separator", "str", "_", "flatten: what joins the folder names into the file name"),
