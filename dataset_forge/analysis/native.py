@@ -17,10 +17,12 @@ None means "not measurable" (too small or too flat to tell); no signal is ever N
   loses almost nothing compared with the next octave (residual(f) / residual(2f) well below
   UPSCALE_RATIO), while a native image loses a share that grows steadily with f. The factor is
   the largest f whose ratio is below UPSCALE_RATIO (1 when none is).
-- Blockiness: mean |difference| (clipped at BLOCK_CAP) across the 8-pixel JPEG block grid over
-  the mean at the grid's mid-phase (4 pixels away), minus 1: about 0 to 0.3 for clean
-  photographs, 0.5 and more for heavy JPEG damage, whatever the file format now is. The grid
-  phase is searched, so crops are caught too. Sparse line drawings can score high.
+- Blockiness: mean |difference| between neighbours (clipped at BLOCK_CAP) across the 8-pixel
+  JPEG block grid over the larger of the two neighbouring phases, minus 1 (a block edge steps
+  once, a thin line twice), per 32 x 32 patch; the grid phase is the strongest over all
+  patches (so crops are caught) and the score the median patch's (so lines of a diagram that
+  sit on the grid do not count). About 0 to 0.3 for clean photographs, 0.5 and more for heavy
+  JPEG damage, whatever the file format now is.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ FACTORS = (2, 3, 4)     #: upscale factors tested
 UPSCALE_RATIO = 0.08    #: residual(f) / residual(2f) below this: no detail above 1/f
 BLOCK = 8
 BLOCK_EPS = 1.0         #: 8-bit levels added to both sides of the blockiness ratio
+BLOCK_PATCH = 32        #: blockiness is judged per patch of this side (median over patches)
 BLOCK_CAP = 24.0        #: differences clipped here, so a few thin lines do not look like a grid
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -170,27 +173,40 @@ def upscale(tiles: list[Tile]) -> Upscale | None:
     return Upscale(factor, float(detail_2x))
 
 
-def _phase_profile(luma: np.ndarray) -> np.ndarray:
-    """Mean |difference| between neighbours, per position of the left/top pixel modulo 8."""
-    dx = np.minimum(np.abs(np.diff(luma, axis=1)), BLOCK_CAP).mean(axis=0)
-    dy = np.minimum(np.abs(np.diff(luma, axis=0)), BLOCK_CAP).mean(axis=1)
-    nx, ny = len(dx) // BLOCK * BLOCK, len(dy) // BLOCK * BLOCK
-    return dx[:nx].reshape(-1, BLOCK).mean(axis=0) + dy[:ny].reshape(-1, BLOCK).mean(axis=0)
+def _phase_profiles(luma: np.ndarray, side: int) -> list[np.ndarray]:
+    """Per side x side block of the region: mean |difference| between horizontal and between
+    vertical neighbours (clipped at BLOCK_CAP), per position of the left/top pixel modulo 8
+    (a 2 x 8 array: the grid's phase can differ between the axes in a crop)."""
+    dx = np.minimum(np.abs(np.diff(luma, axis=1)), BLOCK_CAP)
+    dy = np.minimum(np.abs(np.diff(luma, axis=0)), BLOCK_CAP)
+    out = []
+    for y in range(0, dy.shape[0] - side + 1, side):
+        for x in range(0, dx.shape[1] - side + 1, side):
+            px = dx[y:y + side, x:x + side].mean(axis=0)
+            py = dy[y:y + side, x:x + side].mean(axis=1)
+            out.append(np.stack([px.reshape(-1, BLOCK).mean(axis=0),
+                                 py.reshape(-1, BLOCK).mean(axis=0)]))
+    return out
 
 
 def blockiness(tiles: list[Tile]) -> float | None:
     """JPEG block-grid strength from decoded pixels (see the module notes); None if the tiles
-    are smaller than two blocks or carry no differences at all. The grid phase is the one
-    strongest over all tiles, and the score the median tile's, so a few lines that happen to
-    sit on the grid in one tile (diagrams, text) do not make an image blocky."""
+    are smaller than two blocks or carry no differences at all. Measured per 32 x 32 patch:
+    the grid phase is the one strongest over all patches, and the score the median patch's,
+    so a few lines that happen to sit on the grid (diagrams, text) do not make an image
+    blocky while damage spread over the picture does."""
     if not tiles or min(tiles[0].luma.shape) < 2 * BLOCK + 1:
         return None
-    profiles = np.stack([_phase_profile(t.luma) for t in tiles])
+    side = min(BLOCK_PATCH, (min(tiles[0].luma.shape) - 1) // BLOCK * BLOCK)
+    profiles = np.stack([p for t in tiles for p in _phase_profiles(t.luma, side)])
     if profiles.max() < 0.05:
         return None
-    ratios = (profiles + BLOCK_EPS) / (np.roll(profiles, BLOCK // 2, axis=1) + BLOCK_EPS)
-    phase = int(np.argmax(ratios.mean(axis=0)))
-    return float(max(np.median(ratios[:, phase]) - 1.0, 0.0))
+    # against the larger neighbouring phase: a block edge steps once, a thin line twice
+    neighbours = np.maximum(np.roll(profiles, 1, axis=2), np.roll(profiles, -1, axis=2))
+    ratios = (profiles + BLOCK_EPS) / (neighbours + BLOCK_EPS)       # patch x axis x phase
+    phases = np.argmax(ratios.mean(axis=0), axis=1)                  # per axis
+    at_grid = ratios[:, [0, 1], phases].mean(axis=1)                 # per patch
+    return float(max(np.median(at_grid) - 1.0, 0.0))
 
 
 def crop(pixels: np.ndarray, tile: Tile, side: int = TILE) -> np.ndarray:
