@@ -32,10 +32,11 @@ def run(name: str, **params):
                       settings=Settings())
 
 
-def make_pairs(root: Path, make_image, n: int = 5, scale: int = 2) -> dict[str, tuple[Path, Path]]:
+def make_pairs(root: Path, make_image, n: int = 5, scale: int = 2,
+               first: int = 0) -> dict[str, tuple[Path, Path]]:
     """HQ PNGs (one in a sub-folder, one with a dot in its stem) and LQ JPEGs scale x smaller."""
     pairs = {}
-    for i in range(n):
+    for i in range(first, first + n):
         key = ["a", "b.v2", "sub/c", "d", "e", "f", "g", "h"][i]
         hq = make_image(root / "hq" / f"{key}.png", size=(48, 32), seed=i)
         lq = root / "lq" / f"{key}.jpg"
@@ -127,15 +128,22 @@ def test_single_folder_with_a_bad_file_and_provenance(tmp_path, make_image, run_
 def test_folder_of_subsets_exports_each(tmp_path, make_image, run_cli):
     split = tmp_path / "split"
     make_pairs(split / "train", make_image, n=4)
-    make_pairs(split / "val", make_image, n=2)
+    make_pairs(split / "val", make_image, n=2, first=4)     # split never repeats a name
+    for name in ("train", "val"):     # split's per-subset lists: file, LQ partner, dup group
+        names = sorted(p.name for p in (split / name / "hq").iterdir() if p.is_file())
+        (split / f"{name}.csv").write_text("path,lq,group\n" + "".join(
+            f"{n},{n},{name}-{i // 2}\n" for i, n in enumerate(names)))
     out = tmp_path / "out"
     result = run_cli("--action", "export", "--input", split, "--output", out,
-                     "--formats", "parquet,webdataset", "--json")
+                     "--formats", "parquet,webdataset", "--columns-from",
+                     f"{split / 'train.csv'},{split / 'val.csv'}", "--json")
     assert result.returncode == 0, result
     assert result.json()["summary"]["subsets"] == 2
     for name, count in (("train", 4), ("val", 2)):
         table = pa_parquet.read_table(out / name / "manifest.parquet").to_pylist()
         assert {r["split"] for r in table} == {name} and len(table) == 2 * count
+        hq_groups = [r["group"] for r in table if r["role"] == "hq" and "/" not in r["path"]]
+        assert hq_groups and all(g.startswith(f"{name}-") for g in hq_groups)
         assert json.loads((out / name / "stats.json").read_text())["samples"] == count
         assert (out / name / "webdataset" / f"{name}-000000.tar").exists()
 

@@ -207,9 +207,10 @@ def _outputs(cfg: ExportConfig, shards: list[Shard], journal: Journal,
 
 
 def _provenance_folders(subset: Subset) -> list[Path]:
-    """Where the reports of the actions that made this data may sit."""
-    folders = []
-    for root in subset.roots.values():
-        root = Path(root)
-        folders += [root, root.parent] + ([root.parent.parent] if subset.name else [])
+    """Where the reports of the actions that made this data sit: the folder itself (or the
+    pair set's folder, e.g. make-lq's OUTPUT), and for a subset the folder split wrote."""
+    roots = [Path(r) for r in subset.roots.values()]
+    folders = [r.parent for r in roots] if subset.kind == "pairs" else roots
+    if subset.name:
+        folders += [f.parent for f in folders]
     return list(dict.fromkeys(folders))

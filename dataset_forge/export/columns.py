@@ -6,8 +6,9 @@ manifest by file path.
     extra.lookup(record, root)    # {"sharpness": 12.5, ...} or {} when the file is not listed
 
 A CSV row's file is its `path` (or `file`, `hq`, `source`) column, absolute or relative to the
-folder the report was made on. Values are typed per column (int, float, bool, else text); a
-name that clashes with a manifest column or an earlier CSV's gets the CSV's stem as a prefix.
+folder the report was made on. Values are typed per column (int, float, bool, else text). A
+name that clashes with a manifest column gets the CSV's stem as a prefix; the same name in
+several CSVs is one column (split's `train.csv` and `val.csv` both fill `group`).
 """
 from __future__ import annotations
 
@@ -39,6 +40,22 @@ def _typed(values: list[str]) -> str:
     return "string"
 
 
+def _read(path: Path) -> tuple[list[dict[str, str]], str]:
+    """A CSV's rows and the name of its path column (one-line usage errors otherwise)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            table = list(reader)
+            header = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"--columns-from {path}: cannot read ({exc})") from None
+    key_col = next((c for c in PATH_COLUMNS if c in header), None)
+    if key_col is None:
+        raise UsageError(f"--columns-from {path}: no path column (one of "
+                         f"{', '.join(PATH_COLUMNS)})")
+    return table, key_col
+
+
 def _convert(value: str, kind: str) -> Any:
     if value == "":
         return None
@@ -54,29 +71,20 @@ class ExtraColumns:
 
     @classmethod
     def load(cls, paths: list[Path], taken: tuple[str, ...] = ()) -> "ExtraColumns":
-        extra = cls()
+        raw: dict[str, dict[str, str]] = {}
+        values: dict[str, list[str]] = {}
         for path in map(Path, paths):
-            try:
-                with open(path, newline="", encoding="utf-8") as fh:
-                    table = list(csv.DictReader(fh))
-            except (OSError, UnicodeDecodeError, csv.Error) as exc:
-                raise UsageError(f"--columns-from {path}: cannot read ({exc})") from None
-            header = list(table[0]) if table else []
-            key_col = next((c for c in PATH_COLUMNS if c in header), None)
-            if key_col is None:
-                raise UsageError(f"--columns-from {path}: no path column (one of "
-                                 f"{', '.join(PATH_COLUMNS)})")
-            names = {}
-            for col in header:
-                if col == key_col:
-                    continue
-                name = col if col not in taken and col not in extra.columns else f"{path.stem}.{col}"
-                names[col] = name
-                extra.columns[name] = _typed([row[col] or "" for row in table])
+            table, key_col = _read(path)
+            names = {col: f"{path.stem}.{col}" if col in taken else col
+                     for col in (table[0] if table else {}) if col != key_col}
             for row in table:
-                values = extra.rows.setdefault(row[key_col], {})
-                values.update({names[c]: _convert(row[c] or "", extra.columns[names[c]])
-                               for c in names})
+                merged = raw.setdefault(row[key_col], {})
+                for col, name in names.items():
+                    merged[name] = row[col] or ""
+                    values.setdefault(name, []).append(row[col] or "")
+        extra = cls({name: _typed(vals) for name, vals in values.items()})
+        extra.rows = {key: {n: _convert(v, extra.columns[n]) for n, v in row.items()}
+                      for key, row in raw.items()}
         return extra
 
     def lookup(self, record: dict[str, Any], root: Path) -> dict[str, Any]:
