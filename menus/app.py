@@ -84,6 +84,9 @@ class ForgeApp(App):
     def open_entry(self, entry: MenuEntry) -> None:
         if entry.action is not None:
             self.open_action(entry.action.name)
+        elif entry.screen == "recipe":
+            from .screens.recipe import RecipeForm
+            self.push_screen(RecipeForm(Path(entry.path)))
         else:
             {"settings": self.action_settings, "system": self.action_system,
              "help": self.action_help}[entry.screen]()
@@ -112,8 +115,10 @@ class ForgeApp(App):
             self.bell()
 
     def running_jobs(self) -> list[Any]:
+        from .screens.recipe import RecipeRunScreen
         from .screens.run import RunScreen
-        return [s for s in self.screen_stack if isinstance(s, RunScreen) and s.running]
+        return [s for s in self.screen_stack
+                if isinstance(s, (RunScreen, RecipeRunScreen)) and s.running]
 
     async def action_quit(self) -> None:
         """Quit; while a job runs, ask first, then stop it so its worker thread ends within

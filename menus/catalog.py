@@ -7,10 +7,12 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dataset_forge.actions.registry import Action, Family
 
 SYSTEM_GROUP = "system"
+RECIPES_GROUP = "recipes"
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class MenuEntry:
     help: str
     action: Action | None = None
     screen: str = ""
+    path: str = ""          # a recipe file, for screen == "recipe"
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,30 @@ def paragraphs(text: str) -> str:
     return "\n\n".join(" ".join(block.split()) for block in blocks if block.strip())
 
 
-def menu_groups(actions: dict[str, Action]) -> list[MenuGroup]:
-    """Every family in declaration order (empty ones too), then the system group."""
+def recipe_entries(paths: list[Path]) -> list[MenuEntry]:
+    """One entry per recipe file, titled by its [recipe] name and described by its steps."""
+    from dataset_forge.errors import UsageError
+    from dataset_forge.recipes import read_recipe_header
+    entries = []
+    for path in paths:
+        try:
+            header, _, steps = read_recipe_header(path)
+        except UsageError:
+            continue
+        chain = " -> ".join(str(s.get("name", s.get("action"))) for s in steps)
+        entries.append(MenuEntry(f"recipe:{path}", str(header.get("name", path.stem)),
+                                 f"{header.get('description', '')}\n\nSteps: {chain}\n\n{path}",
+                                 screen="recipe", path=str(path)))
+    return entries
+
+
+def menu_groups(actions: dict[str, Action], recipes: list[Path] = ()) -> list[MenuGroup]:
+    """Every family in declaration order (empty ones too), the recipes, then the system group."""
     groups = []
     for family in Family:
         entries = [MenuEntry(a.name, a.name, a.help, action=a)
                    for a in sorted(actions.values(), key=lambda a: a.name) if a.family is family]
         groups.append(MenuGroup(family.value, family.title, entries))
+    groups.append(MenuGroup(RECIPES_GROUP, "Recipes", recipe_entries(list(recipes))))
     groups.append(MenuGroup(SYSTEM_GROUP, "System and settings", list(SYSTEM_ENTRIES)))
     return groups

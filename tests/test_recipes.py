@@ -290,3 +290,63 @@ def test_bare_command_opens_the_app_in_a_terminal(tmp_path):
 def test_bare_command_piped_prints_help(run_cli):
     r = run_cli()
     assert r.returncode == 0 and "usage: dataset-forge" in r.stdout, r
+
+
+async def test_app_recipe_screen_runs_a_two_step_recipe(tmp_path, make_image):
+    """Main menu -> Recipes -> a recipe in the dataset folder -> change a variable -> run."""
+    from textual.widgets import DataTable, Input, OptionList
+
+    from dataset_forge.sysinfo import LiveSample
+    from menus.app import ForgeApp
+    from menus.catalog import RECIPES_GROUP
+    from menus.screens.recipe import RecipeForm, RecipeRunScreen
+
+    photos = tmp_path / "photos"
+    for i in range(4):
+        make_image(photos / f"p{i}.png", size=(96, 64), seed=i)
+    out = tmp_path / "out"
+    write_recipe(photos / "mine.toml", TWO_STEPS.replace('name = "two"', 'name = "mine"')
+                 .replace('input = "unset"', f'input = "{photos}"'))
+    sample = LiveSample(cpu_percent=(10.0,), ram_used_bytes=1, ram_total_bytes=2,
+                        disk_free_bytes=3)
+    app = ForgeApp(str(photos), sample_source=lambda: sample, pictures=False)
+
+    async def until(predicate, timeout=60.0):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, f"timed out; screen is {app.screen!r}"
+            await pilot.pause(0.05)
+
+    async with app.run_test(size=(100, 35)) as pilot:
+        menu = app.screen
+        number = [g.key for g in menu.groups].index(RECIPES_GROUP) + 1
+        await pilot.press(str(number))
+        titles = [e.title for e in menu.current_group.entries]
+        assert {"clean", "web-ready", "sr-pairs", "mine"} <= set(titles)
+        menu.query_one("#entries", OptionList).highlighted = titles.index("mine")
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, RecipeForm))
+        form = app.screen
+        form.query_one("#var-output", Input).value = str(out)
+        await pilot.pause()
+        assert f"--set 'output={out}'" in str(form.query_one("#command-line").render()) or \
+            f"--set output={out}" in str(form.query_one("#command-line").render())
+        form.query_one("#var-scale", Input).value = "x"
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        assert "scale" in str(form.query_one("#recipe-error").render())
+        form.query_one("#var-scale", Input).value = "2"
+        await pilot.press("ctrl+r")
+        await until(lambda: isinstance(app.screen, RecipeRunScreen))
+        run = app.screen
+        await until(lambda: not run.running and run.records.get(2) is not None
+                    and run.records[2].status == "done")
+        table = run.query_one(DataTable)
+        assert [table.get_cell(str(i), "status") for i in (1, 2)] == ["done", "done"]
+        assert (out / "recipe-report.html").is_file()
+        assert len(list((out / "pairs" / "lq").iterdir())) == 4
+        table.move_cursor(row=0)
+        await pilot.press("enter")
+        from menus.screens.results import ResultsScreen
+        await until(lambda: isinstance(app.screen, ResultsScreen))
+        assert app.screen.report.action == "make-lq"

@@ -17,11 +17,12 @@ from dataset_forge.reports.report import Report
 from dataset_forge.settings import load_settings
 from dataset_forge.sysinfo import LiveSample
 from menus.app import ForgeApp
-from menus.catalog import menu_groups
+from menus.catalog import RECIPES_GROUP, SYSTEM_GROUP, menu_groups
 from menus.screens.action_form import ActionForm
 from menus.screens.dedup_review import DedupReviewScreen
 from menus.screens.help import HelpScreen
 from menus.screens.main_menu import MainMenu
+from menus.screens.recipe import RecipeForm, find_recipes
 from menus.screens.results import ResultsScreen
 from menus.screens.run import RunScreen
 from menus.screens.settings import SettingsScreen, field_id
@@ -75,7 +76,7 @@ def dataset(image_folder) -> Path:
 async def test_every_family_lists_its_actions_and_opens_a_generated_form(dataset):
     app = make_app(dataset)
     async with app.run_test(size=SIZE) as pilot:
-        groups = menu_groups(app.actions)
+        groups = menu_groups(app.actions, find_recipes(dataset))
         for number, group in enumerate(groups, 1):
             await pilot.press(str(number))
             menu = app.screen
@@ -88,7 +89,9 @@ async def test_every_family_lists_its_actions_and_opens_a_generated_form(dataset
                    [e.key for e in group.entries]
             entry = group.entries[0]
             await pilot.press("enter")
-            if entry.action is None:      # system group: the settings screen
+            if entry.screen == "recipe":  # recipes: the recipe's form
+                await wait_for(pilot, lambda: isinstance(app.screen, RecipeForm))
+            elif entry.action is None:    # system group: the settings screen
                 await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
             else:
                 await wait_for(pilot, lambda: form_ready(app))
@@ -96,7 +99,8 @@ async def test_every_family_lists_its_actions_and_opens_a_generated_form(dataset
                        [p.name for p in entry.action.params]
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, MainMenu))
-        assert sum(len(g.entries) for g in groups[:-1]) == len(all_actions())
+        assert sum(len(g.entries) for g in groups if g.key not in (RECIPES_GROUP, SYSTEM_GROUP)) \
+            == len(all_actions())
 
 
 async def test_inventory_from_the_form_runs_and_shows_the_report(dataset):
@@ -250,7 +254,8 @@ async def test_command_palette_help_and_system_screens(dataset):
         assert app.screen.action_def.name == "inventory"
         await pilot.press("escape", "question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-        await pilot.press("escape", str(len(menu_groups(app.actions))))   # the system group
+        await pilot.press("escape")
+        await pilot.press(str([g.key for g in app.screen.groups].index(SYSTEM_GROUP) + 1))
         app.screen.query_one("#entries", OptionList).highlighted = 1          # System information
         await pilot.press("enter")
         await wait_for(pilot, lambda: "95%" in str(app.screen.query_one("#sysinfo").render()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -58,6 +58,18 @@ class Report:
             "tables": [asdict(t) for t in self.tables],
             "files": self.files,
         }
+
+    @classmethod
+    def read_json(cls, path: str | Path) -> "Report":
+        """A report as `write_json` wrote it (for faces that show an earlier run)."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        run = data.get("run")
+        if run:
+            run = RunSummary(**{f.name: run[f.name] for f in fields(RunSummary) if f.name in run})
+        return cls(data["action"], data.get("params", {}), data.get("summary", {}),
+                   data.get("findings", []), [Failure(**f) for f in data.get("failures", [])],
+                   [Table(**t) for t in data.get("tables", [])], data.get("files", {}), run,
+                   data.get("cancelled", False))
 
     def write_json(self, folder: Path) -> Path:
         """Write `<action>_report.json` atomically into `folder` and remember its path."""

@@ -26,7 +26,8 @@ class MainMenu(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.groups: list[MenuGroup] = menu_groups(self.app.actions)
+        from .recipe import find_recipes
+        self.groups: list[MenuGroup] = menu_groups(self.app.actions, find_recipes(self.app.folder))
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Main menu")
