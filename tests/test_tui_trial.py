@@ -11,6 +11,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from dataset_forge.actions.common import INPUT
 from dataset_forge.actions.registry import Action, Family, all_actions
+from dataset_forge.analysis import quality as q
 from dataset_forge.parallel import WorkKind
 from dataset_forge.settings import load_settings
 from menus.screens.action_form import ActionForm
@@ -21,7 +22,7 @@ from menus.screens.settings import SettingsScreen, field_id
 from menus.widgets.form_field import FormField
 from test_tui import SIZE, form_ready, make_app, set_input, slow_run, wait_for
 
-ALL_CHECKS = "dark,light,blurry,low_information,grayscale,odd_size,odd_aspect_ratio,blocky,upscaled"
+ALL_CHECKS = ",".join(c.name for c in q.CHECKS)
 
 
 @pytest.fixture

@@ -111,7 +111,7 @@ def run_recipe(recipe: Recipe, *, config: ParallelConfig, settings: Any = None,
             _check_inputs(step)
             report = run_action(step.action, dict(step.params), config=config, settings=settings,
                                 sink=sink, cancel=cancel, report_dir=step.report_dir,
-                                log_dir=log_dir, debug=debug)
+                                log_dir=log_dir)
         except UsageError as exc:
             record.status, record.error = FAILED, str(exc)
         except Exception as exc:  # noqa: BLE001 - one step's crash is one line in the index
