@@ -7,8 +7,8 @@
 
 None means "not measurable" (too small or too flat to tell); no signal is ever NaN.
 
-- Sharpness: the gradient energy of the tiles after Gaussian smoothing at two scales (s1 < s2). For an edge
-  blurred by sigma, energy at scale s falls as 1/sqrt(sigma^2 + s^2), so the ratio R = E(s1)/E(s2)
+- Sharpness: the gradient energy of the tiles after Gaussian smoothing at two scales (s1 < s2).
+  For an edge blurred by sigma, energy at scale s falls as 1/sqrt(sigma^2 + s^2), so R = E(s1)/E(s2)
   gives the edge width seen at s1: w^2 = (s2^2 - s1^2) / (R^2 - 1). The score is s1 / w (about
   1 for sharp photographs, falling strictly as blur grows) and `blur_px` = sqrt(w^2 - s1^2), the
   estimated Gaussian blur in native pixels (0 when no blur is visible).
@@ -82,11 +82,12 @@ def _busyness(small_luma: np.ndarray) -> np.ndarray:
 def choose_tiles(pixels: np.ndarray, small_luma: np.ndarray, tile: int = TILE,
                  count: int = MAX_TILES) -> list[Tile]:
     """The `count` busiest tile x tile regions of `pixels` (ranked on the reduced picture's
-    gradients, so flat sky does not dominate); the whole picture when it is smaller than two
-    tiles on a side."""
+    gradients, so flat sky does not dominate); the whole picture when it has no more pixels
+    than the tiles would (narrow strips get tiles as wide as the strip)."""
     h, w = pixels.shape[:2]
-    if h < 2 * tile or w < 2 * tile:
+    if h * w <= count * tile * tile:
         return [Tile(0, 0, luma_of(pixels))]
+    tile = min(tile, h, w)
     busy = _busyness(small_luma)
     sy, sx = busy.shape[0] / h, busy.shape[1] / w
     candidates = []
