@@ -219,6 +219,8 @@ def test_validate_and_quality_flag_with_the_same_signals(run_cli, tmp_path):
     step = next(f for f in validate.json()["findings"] if f["step"] == "quality")
     assert step["status"] == "warn"
     assert step["counts"] == {"blurry": 1, "upscaled": 1}
+    page = Path(validate.json()["files"]["html"]).read_text()
+    assert page.count('class="crop"') == 2  # the same full-resolution crops as `quality`
     quality_run = run_cli("--action", "quality", "--input", folder,
                           "--report-dir", tmp_path / "q", *FAST, "--json")
     found = {(f["kind"], f["path"]) for f in quality_run.json()["findings"]}

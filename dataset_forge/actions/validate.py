@@ -41,6 +41,8 @@ class Step:
     counts: dict[str, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
     paths: list[Path] = field(default_factory=list)   # for thumbnails in the HTML page
+    #: path -> {"thumb", "crop"} pictures made from the scoring decode (quality step)
+    previews: dict[Path, dict[str, str]] = field(default_factory=dict)
 
     def judge(self, fail: dict[str, list], warn: dict[str, list]) -> "Step":
         """Fail if any `fail` list is non-empty, else warn if any `warn` list is."""
@@ -182,6 +184,7 @@ class Validation:
         rows, _ = score_images(self.ctx, paths, root, self.params)
         flagged = flagged_by_check(rows)
         step.paths = [root / r["path"] for items in flagged.values() for r in items]
+        step.previews = {root / r["path"]: r["_preview"] for r in rows if r.get("_preview")}
         step.judge({}, {name: [r["path"] for r in items] for name, items in flagged.items()})
         if self.pair_mode:
             step.message += " (HQ images only)"
@@ -232,7 +235,9 @@ def validate(ctx: RunContext, params: dict[str, Any]) -> Report:
     for s in results:
         if s.status in (FAIL, WARN) and s.paths:
             sections.append(hr.section(f"{s.name}: {s.status}", grid(ctx, [
-                {"path": p, "caption": run.data.label(p), "highlight": s.status == FAIL}
+                {"path": p, "caption": run.data.label(p), "highlight": s.status == FAIL,
+                 **({"uri": s.previews[p]["thumb"], "crop_uri": s.previews[p]["crop"]}
+                    if p in s.previews else {})}
                 for p in s.paths]), note=s.message))
     write_page(ctx, report, "Validation", sections)
     return report
