@@ -3,8 +3,11 @@ in-place swaps that survive kill -9, one run per output folder, large and deep-g
 Every test runs the real CLI in a subprocess, on real files."""
 from __future__ import annotations
 
+import collections
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -176,6 +179,45 @@ def test_rerun_after_a_kill_between_swap_and_journal_does_not_reencode(
     undo = run_cli("undo", first.json()["files"]["undo_manifest"], "--apply", env=home[1])
     assert undo.returncode == 0, undo
     assert files(src) == originals                          # no stray files
+
+
+def test_in_place_convert_killed_rerun_and_undone_gives_back_every_original(
+        run_cli, tmp_path, make_image, home):
+    src = tmp_path / "in"
+    for i in range(30):
+        make_image(src / f"{i:02d}.png", size=(160, 120), seed=i)
+    originals = files(src)
+    args = ["--action", "convert", "--input", src, "--in-place", "--format", "jpeg",
+            "--quality", "80", "--workers", "1", "--processing-type", "serial"]
+    intents = src / ".forge-journal" / "convert.intents.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "dataset_forge", *map(str, args),
+                             "--report-dir", tmp_path / "r1"], env={**os.environ, **home[1]},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if intents.exists() and intents.read_text().count("\n") >= 3:
+            break
+        time.sleep(0.005)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    again = run_cli(*args, "--report-dir", tmp_path / "r2", "--json", env=home[1])
+    assert again.returncode == 0, again
+    summary = again.json()["summary"]
+    assert summary["done_earlier"] + summary["written"] == 30
+    assert sorted(files(src)) == [f"{i:02d}.jpg" for i in range(30)]
+    made = collections.defaultdict(set)      # each output was encoded exactly once
+    for line in intents.read_text().splitlines():
+        entry = json.loads(line)
+        made[entry["key"]].add(entry["sha256"])
+    assert all(len(shas) == 1 for shas in made.values()), made
+    for run in ("r2", "r1"):                 # newest first, as a user would
+        manifest = tmp_path / run / "convert_undo.jsonl"
+        if manifest.exists():
+            undo = run_cli("undo", manifest, "--apply", env=home[1])
+            assert undo.returncode == 0, undo
+    assert files(src) == originals           # every original back, no stray file
 
 
 # -- item 8: two identical runs at once -----------------------------------------------------
