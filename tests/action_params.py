@@ -28,6 +28,7 @@ ACTION_PARAMS = {
     "split": {"input": DEMO / "mixed", "output": "OUT"},
     "rename": PAIR,
     "organise": {"input": DEMO / "mixed", "by": "aspect"},
+    "fix-pairs": {**PAIR, "output": "OUT"},
     "combine": {"inputs": [DEMO / "hq", DEMO / "mixed"], "output": "OUT"},
     "dedup": {"input": DEMO / "mixed", "output": "OUT", "pixels": True, "cache": "off"},
     "export": {**PAIR, "output": "OUT", "formats": "webdataset,parquet"},

@@ -1,0 +1,110 @@
+"""fix-pairs through the real CLI: pairs 1 to 3 pixels off the scale trimmed (or padded),
+shifted pairs cropped into alignment (checked by locating the outputs in the originals, not by
+the tool's own measure), renamed partners matched by name and by picture, a pair it cannot fix
+reported, a dry run that writes nothing, undo."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import photo_like
+
+FAST = ("--processing-type", "thread", "--workers", "2")
+BOX = Image.Resampling.BOX
+#: shifted pairs: LQ shows the scene moved by this many HQ pixels (x4: 12 = 3 LQ px)
+SHIFTS = {"shift_a": (12, 8), "shift_b": (6, -4), "shift_c": (-5, 10)}
+MARGIN = 24
+
+
+def base(seed: int) -> Image.Image:
+    return Image.fromarray(photo_like(320, 260, seed))
+
+
+@pytest.fixture
+def planted(tmp_path) -> tuple[Path, Path]:
+    hq, lq = tmp_path / "hq", tmp_path / "lq"
+    hq.mkdir()
+    lq.mkdir()
+    for n, (dw, dh) in enumerate([(1, 1), (2, 3), (3, 0)]):          # HQ a few pixels over
+        b = base(n)
+        b.crop((0, 0, 256 + dw, 200 + dh)).save(hq / f"off{n}.png")
+        b.crop((0, 0, 256, 200)).resize((64, 50), BOX).save(lq / f"off{n}.png")
+    b = base(5)                                                        # HQ short: pad
+    b.crop((0, 0, 254, 199)).save(hq / "short.png")
+    b.crop((0, 0, 256, 200)).resize((64, 50), BOX).save(lq / "short.png")
+    for n, (name, (sx, sy)) in enumerate(SHIFTS.items()):
+        b = base(10 + n)
+        b.crop((MARGIN, MARGIN, MARGIN + 256, MARGIN + 200)).save(hq / f"{name}.png")
+        b.crop((MARGIN + sx, MARGIN + sy, MARGIN + sx + 256, MARGIN + sy + 200)) \
+            .resize((64, 50), BOX).save(lq / f"{name}.png")
+    b = base(20)                                                       # renamed partners
+    b.crop((0, 0, 256, 200)).save(hq / "IMG_0042.png")
+    b.crop((0, 0, 256, 200)).resize((64, 50), BOX).save(lq / "img0042_x4.png")
+    b = base(21)
+    b.crop((0, 0, 256, 200)).save(hq / "holiday.png")
+    b.crop((0, 0, 256, 200)).resize((64, 50), BOX).save(lq / "scan_7781.png")
+    b = base(22)                                                       # not x4 at all
+    b.crop((0, 0, 256, 200)).save(hq / "wrong.png")
+    b.resize((50, 50), BOX).save(lq / "wrong.png")
+    return hq, lq
+
+
+def locate(small: np.ndarray, big: np.ndarray, reach: int = 20) -> tuple[int, int]:
+    """Where `small` sits inside `big`, exactly (outputs are cut, never resampled)."""
+    h, w = small.shape[:2]
+    for y in range(reach):
+        for x in range(reach):
+            if np.array_equal(big[y:y + h, x:x + w], small):
+                return x, y
+    raise AssertionError("output is not a crop of its original")
+
+
+def rows(out: Path) -> dict[str, dict]:
+    with open(out / "fix_pairs.csv", newline="") as fh:
+        return {r["hq"]: r for r in csv.DictReader(fh)}
+
+
+def test_fix_pairs_trims_pads_aligns_matches_and_reports(planted, tmp_path, run_cli):
+    hq, lq = planted
+    fixed = tmp_path / "fixed"
+    args = ["--action", "fix-pairs", "--hq", hq, "--lq", lq, "--output", fixed, "--scale", 4,
+            *FAST]
+    dry = run_cli(*args, "--fit", "pad", "--report-dir", tmp_path / "dry")
+    assert dry.returncode == 1 and not fixed.exists(), dry       # 1: one pair is unfixable
+    planned = rows(tmp_path / "dry")
+    assert planned["short.png"]["fix"] == "HQ 254x199 padded to 256x200"
+    assert planned["IMG_0042.png"]["matched_by"] == "name"
+    assert (planned["holiday.png"]["matched_by"], planned["holiday.png"]["lq"]) == \
+        ("image", "scan_7781.png")
+    assert planned["wrong.png"]["status"] == "unfixable"
+
+    res = run_cli(*args, "--apply", "--report-dir", tmp_path / "r")
+    assert res.returncode == 1, res
+    report = json.loads((tmp_path / "r" / "fix-pairs_report.json").read_text())
+    assert [f["item"] for f in report["failures"]] == ["wrong.png"]
+    done = rows(tmp_path / "r")
+    for n in range(3):
+        out_hq = np.asarray(Image.open(fixed / "hq" / f"off{n}.png"))
+        assert out_hq.shape[:2] == (200, 256) and done[f"off{n}.png"]["status"] == "fixed"
+        assert np.array_equal(out_hq, np.asarray(Image.open(hq / f"off{n}.png"))[:200, :256])
+        assert (fixed / "lq" / f"off{n}.png").read_bytes() == (lq / f"off{n}.png").read_bytes()
+    for name, (sx, sy) in SHIFTS.items():
+        out_hq = np.asarray(Image.open(fixed / "hq" / f"{name}.png"))
+        out_lq = np.asarray(Image.open(fixed / "lq" / f"{name}.png"))
+        assert out_hq.shape[0] == 4 * out_lq.shape[0] and out_hq.shape[1] == 4 * out_lq.shape[1]
+        hx, hy = locate(out_hq, np.asarray(Image.open(hq / f"{name}.png")))
+        lx, ly = locate(out_lq, np.asarray(Image.open(lq / f"{name}.png")), reach=6)
+        # scene position of each output's first pixel, in HQ pixels of the base picture
+        miss_x, miss_y = (MARGIN + hx) - (MARGIN + sx + 4 * lx), (MARGIN + hy) - (MARGIN + sy + 4 * ly)
+        assert abs(miss_x) / 4 <= 0.5 and abs(miss_y) / 4 <= 0.5, (name, miss_x, miss_y)
+    assert (fixed / "lq" / "IMG_0042.png").read_bytes() == (lq / "img0042_x4.png").read_bytes()
+    assert (fixed / "lq" / "holiday.png").is_file() and not (fixed / "hq" / "wrong.png").exists()
+
+    undo = run_cli("undo", report["files"]["undo_manifest"], "--apply")
+    assert undo.returncode == 0, undo
+    assert not [p for p in fixed.rglob("*.png")]
