@@ -107,3 +107,34 @@ def test_bad_requests_are_one_line_errors(tmp_path, make_image, capsys, extra, m
     assert cli_main(args) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
+
+
+def test_dedup_report_feeds_split_groups_and_quarantine(tmp_path, run_cli, make_image):
+    """Groups read through dedup's own reader: split keeps them together, quarantine takes the
+    duplicates dedup would not keep."""
+    root = tmp_path / "in"
+    groups = []
+    for i in range(6):
+        make_image(root / "a" / f"p{i}.png", size=(64, 48), seed=i)
+        if i < 4:
+            (root / "b").mkdir(parents=True, exist_ok=True)
+            (root / "b" / f"p{i}_copy.png").write_bytes((root / "a" / f"p{i}.png").read_bytes())
+            groups.append([str(root / "a" / f"p{i}.png"), str(root / "b" / f"p{i}_copy.png")])
+    dedup = run_cli("--action", "dedup", "--input", root, "--method", "exact", "--cache", "off",
+                    "--report-dir", tmp_path / "d", *FAST)
+    assert dedup.returncode == 0, dedup
+    res = run_cli("--action", "split", "--input", root, "--output", tmp_path / "s", "--subsets",
+                  "train=0.5,val=0.5", "--by", "seed", "--groups",
+                  tmp_path / "d" / "dedup_groups.json", "--report-dir", tmp_path / "r", *FAST)
+    assert res.returncode == 0, res
+    where = subset_of(plan_rows(tmp_path / "r"))
+    assert all(len({where[f] for f in group}) == 1 for group in groups)
+    q = run_cli("--action", "quarantine", "--input", root, "--dest", tmp_path / "q",
+                "--from-report", tmp_path / "d" / "dedup_report.json",
+                "--report-dir", tmp_path / "rq", *FAST)
+    assert q.returncode == 0, q
+    found = json.loads((tmp_path / "rq" / "quarantine_report.json").read_text())["findings"]
+    chosen = sorted(f["path"] for f in found if "path" in f)
+    assert len(chosen) == 4 and all(f["rules"] == ["dedup duplicate"] for f in found
+                                    if "path" in f)
+    assert {Path(c).stem.removesuffix("_copy") for c in chosen} == {f"p{i}" for i in range(4)}

@@ -94,11 +94,15 @@ def read_report(path: Path) -> FromReport:
 
 
 def _dedup(found: FromReport, data: dict[str, Any], root: Path | None) -> None:
-    """The duplicates a dedup run did not keep, from its groups file."""
-    from ..dedup.outputs import read_groups
+    """The duplicates a dedup run did not keep, from its groups file (dedup's own reader)."""
+    from ..dedup.plan import PlanError, read_plan
     groups_file = (data.get("files") or {}).get("groups_json")
     if not groups_file:
         raise UsageError("--from-report: this dedup report lists no groups file")
-    for group in read_groups(Path(groups_file)):
-        for member in group.duplicates:
-            found.add(_under(root, member), "dedup duplicate")
+    try:
+        plan = read_plan(Path(groups_file))
+    except PlanError as exc:
+        raise UsageError(f"--from-report {exc}") from None
+    for group in plan.groups:
+        for k in group.dropped:
+            found.add(Path(group.members[k].file), "dedup duplicate")

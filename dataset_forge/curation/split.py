@@ -151,36 +151,41 @@ def stratum(rel: str, level: int) -> str:
 
 def near_duplicate_groups(ctx: Any, paths: list[Path], method: str, threshold: float | None,
                           cache: str = "") -> tuple[list[list[int]], list[Any]]:
-    """Groups of near-duplicate files (indices into `paths`) found with the dedup engine's
-    hashes, and the files that could not be read."""
+    """Near-duplicate pairs among `paths` (indices) found with the dedup engine's hashes (flip,
+    rotation and crop invariant; no verifier: for a split, a false pair only ties two files
+    together, a missed one leaks a picture), and the files that could not be read. `link`
+    joins the pairs into groups."""
     from ..dedup.cache import FeatureCache
     from ..dedup.exact import ExactHash
     from ..dedup.features import encode_all
-    from ..dedup.groups import connected_groups
-    from ..dedup.index import Pairs
     from ..dedup.perceptual import PerceptualHash
     if method == "exact":
         hasher = ExactHash()
     else:
         hasher = PerceptualHash(method, 8, None if threshold is None else int(threshold),
-                                invariant=True)
+                                invariant=True, crops=True)
     with FeatureCache.open(cache) as store:
         enc = encode_all(hasher, ctx, paths, store)
     found = hasher.find_pairs(enc.features)
-    pairs = Pairs(enc.rows[found.i], enc.rows[found.j], found.score)
-    groups = connected_groups(len(paths), pairs)
-    return [[int(i) for i in g] for g in groups], enc.failures
+    rows = enc.rows
+    return [[int(rows[a]), int(rows[b])] for a, b in zip(found.i, found.j)], enc.failures
 
 
 def groups_from_dedup_plan(path: Path, paths: list[Path]) -> list[list[int]]:
-    """Groups of a dedup report's groups file (its reader, `dedup.plan.read_plan`), as
-    indices into `paths`; members not among `paths` are left out."""
+    """Groups of a dedup report's groups file (read by its own reader, `dedup.plan.read_plan`)
+    and its related pairs (duplicates linking two groups), as indices into `paths`; members
+    not among `paths` are left out."""
     from ..dedup.plan import read_plan
     index = {p.resolve(): i for i, p in enumerate(paths)}
+    plan = read_plan(path)
+    root = Path(plan.meta.get("input") or ".")
     out = []
-    for group in read_plan(path).groups:
-        idx = [index[Path(m.file).resolve()] for m in group.members
-               if Path(m.file).resolve() in index]
+    for group in plan.groups:
+        idx = [index[f] for f in (Path(m.file).resolve() for m in group.members) if f in index]
         if len(idx) > 1:
             out.append(idx)
+    for pair in plan.related:
+        ends = [(Path(x) if Path(x).is_absolute() else root / x).resolve() for x in (pair.a, pair.b)]
+        if all(e in index for e in ends):
+            out.append([index[e] for e in ends])
     return out
