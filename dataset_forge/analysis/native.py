@@ -102,20 +102,19 @@ def choose_tiles(pixels: np.ndarray, small_luma: np.ndarray, tile: int = TILE,
 
 
 def _gradient_energy(luma: np.ndarray) -> tuple[float, float, int]:
-    """Sum of squared gradient magnitude after Gaussian smoothing at S1 and at S2 (cascaded),
-    away from the borders, and the pixel count summed over."""
+    """Sum of squared gradient magnitude (central differences) after Gaussian smoothing at S1
+    and at S2 (cascaded), away from the borders, and the pixel count summed over."""
     fine = ndimage.gaussian_filter(luma, S1, mode="reflect")
     coarse = ndimage.gaussian_filter(fine, float(np.sqrt(S2 ** 2 - S1 ** 2)), mode="reflect")
-    margin = int(4 * S2 + 0.5)
-    margin = margin if min(luma.shape) >= 4 * margin else 1
-    inner = (slice(margin, luma.shape[0] - margin), slice(margin, luma.shape[1] - margin))
+    h, w = luma.shape
+    m = int(4 * S2 + 0.5)
+    m = m if min(h, w) >= 4 * m else 1
     sums = []
     for smooth in (fine, coarse):
-        gy = np.gradient(smooth, axis=0)[inner]
-        gx = np.gradient(smooth, axis=1)[inner]
-        sums.append(float(np.square(gy, dtype=np.float64).sum()
-                          + np.square(gx, dtype=np.float64).sum()))
-    return sums[0], sums[1], gy.size
+        gy = (smooth[m + 1:h - m + 1, m:w - m] - smooth[m - 1:h - m - 1, m:w - m]).ravel()
+        gx = (smooth[m:h - m, m + 1:w - m + 1] - smooth[m:h - m, m - 1:w - m - 1]).ravel()
+        sums.append(0.25 * (float(np.dot(gy, gy)) + float(np.dot(gx, gx))))
+    return sums[0], sums[1], (h - 2 * m) * (w - 2 * m)
 
 
 @dataclass(frozen=True)
@@ -174,20 +173,20 @@ def upscale(tiles: list[Tile]) -> Upscale | None:
     return Upscale(factor, float(detail_2x))
 
 
-def _phase_profiles(luma: np.ndarray, side: int) -> list[np.ndarray]:
-    """Per side x side block of the region: mean |difference| between horizontal and between
-    vertical neighbours (clipped at BLOCK_CAP), per position of the left/top pixel modulo 8
-    (a 2 x 8 array: the grid's phase can differ between the axes in a crop)."""
-    dx = np.minimum(np.abs(np.diff(luma, axis=1)), BLOCK_CAP)
-    dy = np.minimum(np.abs(np.diff(luma, axis=0)), BLOCK_CAP)
-    out = []
-    for y in range(0, dy.shape[0] - side + 1, side):
-        for x in range(0, dx.shape[1] - side + 1, side):
-            px = dx[y:y + side, x:x + side].mean(axis=0)
-            py = dy[y:y + side, x:x + side].mean(axis=1)
-            out.append(np.stack([px.reshape(-1, BLOCK).mean(axis=0),
-                                 py.reshape(-1, BLOCK).mean(axis=0)]))
-    return out
+def _phase_profiles(luma: np.ndarray, side: int) -> np.ndarray:
+    """Per side x side patch of the region: mean |difference| between horizontal and between
+    vertical neighbours (clipped at BLOCK_CAP), per position of the left/top pixel modulo 8:
+    an N x 2 x 8 array (the grid's phase can differ between the axes in a crop)."""
+    ny, nx = (luma.shape[0] - 1) // side, (luma.shape[1] - 1) // side
+    region = luma[:ny * side + 1, :nx * side + 1]
+    dx = np.minimum(np.abs(np.diff(region[:-1], axis=1)), BLOCK_CAP)
+    dy = np.minimum(np.abs(np.diff(region[:, :-1], axis=0)), BLOCK_CAP)
+    # (ny, side, nx, side): mean over the rows (dx) or columns (dy) of each patch, then fold
+    # the positions along the other axis onto the 8 phases
+    px = dx.reshape(ny, side, nx, side).mean(axis=1).reshape(ny, nx, side // BLOCK, BLOCK)
+    py = dy.reshape(ny, side, nx, side).mean(axis=3).reshape(ny, side // BLOCK, BLOCK, nx)
+    return np.stack([px.mean(axis=2).reshape(-1, BLOCK),
+                     py.mean(axis=1).transpose(0, 2, 1).reshape(-1, BLOCK)], axis=1)
 
 
 def blockiness(tiles: list[Tile]) -> float | None:
@@ -199,7 +198,7 @@ def blockiness(tiles: list[Tile]) -> float | None:
     if not tiles or min(tiles[0].luma.shape) < 2 * BLOCK + 1:
         return None
     side = min(BLOCK_PATCH, (min(tiles[0].luma.shape) - 1) // BLOCK * BLOCK)
-    profiles = np.stack([p for t in tiles for p in _phase_profiles(t.luma, side)])
+    profiles = np.concatenate([_phase_profiles(t.luma, side) for t in tiles])
     if profiles.max() < 0.05:
         return None
     # against the larger neighbouring phase: a block edge steps once, a thin line twice

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+from PIL import ImageChops
 
 from ..io.images import DEFAULT_MAX_PIXELS
 from . import native
@@ -103,23 +104,35 @@ def jpeg_quality(quantization: dict[int, list[int]] | None) -> float | None:
 
 def entropy(luma8: np.ndarray) -> float:
     """Shannon entropy of the 8-bit histogram, in bits / 8 (0..1; never -0.0)."""
-    hist = np.bincount(luma8.ravel(), minlength=256).astype(np.float64)
-    p = hist[hist > 0] / luma8.size
+    return _histogram_entropy(np.bincount(luma8.ravel(), minlength=256))
+
+
+def _histogram_entropy(hist: Sequence[int] | np.ndarray) -> float:
+    counts = np.asarray(hist, dtype=np.float64)
+    p = counts[counts > 0] / counts.sum()
     return max(float(-(p * np.log2(p)).sum() / 8.0), 0.0) + 0.0
 
 
+def _percentile_of_histogram(hist: Sequence[int], fraction: float) -> int:
+    """The value np.partition would put at index int(fraction * (n - 1)) of the samples."""
+    counts = np.cumsum(hist)
+    return int(np.searchsorted(counts, int(fraction * (counts[-1] - 1)), side="right"))
+
+
 def _whole_image_scores(small: Small) -> dict[str, float]:
-    """Brightness, entropy and colourfulness of the reduced copy."""
-    arr = np.asarray(small.rgb, dtype=np.float32)
-    luma = arr @ native.LUMA
+    """Brightness, entropy and colourfulness of the reduced copy (Pillow's C histograms)."""
+    luma_hist = small.rgb.convert("L").histogram()
+    brightness = float(np.dot(luma_hist, np.arange(256)) / max(sum(luma_hist), 1) / 255.0)
     if small.mode in GREY_MODES:
         colour = 0.0
     else:
-        spread = (arr.max(axis=2) - arr.min(axis=2)).ravel()
-        k = int(0.99 * (spread.size - 1))
-        colour = float(np.partition(spread, k)[k] / 255.0)
-    return {"brightness": float(luma.mean() / 255.0),
-            "entropy": entropy((luma + 0.5).astype(np.uint8)), "colourfulness": colour}
+        r, g, b = small.rgb.split()
+        high = ImageChops.lighter(ImageChops.lighter(r, g), b)
+        low = ImageChops.darker(ImageChops.darker(r, g), b)
+        spread = ImageChops.subtract(high, low).histogram()
+        colour = _percentile_of_histogram(spread, 0.99) / 255.0
+    return {"brightness": brightness, "entropy": _histogram_entropy(luma_hist),
+            "colourfulness": colour}
 
 
 def native_scores(pixels: np.ndarray, small_rgb) -> tuple[dict[str, Any], list[native.Tile]]:
