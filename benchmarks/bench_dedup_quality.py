@@ -1,19 +1,28 @@
-"""Duplicate-finding quality and speed on real photographs, side by side with imagededup.
+"""Duplicate-finding quality on a labelled set of real pictures with hard negatives, groups as
+the dedup action produces them (keeper-centred), side by side with imagededup's PHash.
 
-    .venv/bin/python benchmarks/bench_dedup_quality.py [--originals 100] [--distractors 500]
-        [--imagededup-python /tmp/idd-venv/bin/python]
+    .venv/bin/python benchmarks/bench_dedup_quality.py [--originals 120] [--no-imagededup]
 
-Builds (once) a labelled set in /tmp/dedup-eval from /tmp/real-images (../shared/data/
-real-images.sh): each original (downscaled to 768 px, JPEG q95) gets near-duplicates of known
-kinds, among distinct distractors. Reports pairwise precision, recall and F1 for each method and
-threshold, recall per kind of change, and end-to-end wall time of `dataset-forge --action dedup`
-against imagededup's PHash (its own venv; it needs torch, so `pip install torch==2.13.0` first).
+Builds (once) /tmp/dedup-eval2 from /tmp/real-images (../shared/data/real-images.sh):
+- sources are de-duplicated first (the folder ships some wallpapers twice, and near-constant
+  pictures): a source whose 32 x 32 grey thumbnail is within 3 grey levels (mean absolute
+  difference) of an earlier one with the same aspect, or whose thumbnail is flat, is left out;
+- originals: a seeded sample, a third of them from the hard-negative families (OpenCV
+  calibration shots left/right NN, stereo pairs, light/dark wallpaper pairs, class diagrams,
+  documentation screenshots), each saved at <= 768 px with 11 kinds of copy (KINDS);
+- every other source is a distractor: the rest of each family stays in as a hard negative.
+
+Scores pairwise precision, recall and F1 over the pairs inside produced groups, recall per
+kind of copy, for each configuration: hash codes (invariance, crops), hash threshold, and
+verification (none, or the aligned verifier at several bounds). Candidates are searched once
+at the widest threshold and verified once; each configuration then filters and groups them
+with the engine's own `keeper_groups`.
 """
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -29,8 +38,9 @@ sys.path.insert(0, str(REPO))
 from dataset_forge.dedup.evaluate import pairs_from_groups, score_pairs  # noqa: E402
 
 SOURCE = Path("/tmp/real-images")
-EVAL = Path("/tmp/dedup-eval")
+EVAL = Path("/tmp/dedup-eval2")
 SIDE = 768
+HARD = re.compile(r"(left\d\d|right\d\d|[A-Za-z]+[LR]\.(jpg|png)$|-[dl]\.\w+$|classcv|_html_)")
 
 
 def _watermark(im: Image.Image) -> Image.Image:
@@ -42,56 +52,87 @@ def _watermark(im: Image.Image) -> Image.Image:
     return out
 
 
-def _crop(im: Image.Image) -> Image.Image:
+def _crop_area(im: Image.Image, area: float = 0.9) -> Image.Image:
+    side = area ** 0.5
     w, h = im.size
-    return im.crop((int(w * 0.08), int(h * 0.08), int(w * 0.92), int(h * 0.92)))
+    dx, dy = round(w * (1 - side) / 2), round(h * (1 - side) / 2)
+    return im.crop((dx, dy, w - dx, h - dy))
 
 
-VARIANTS = {   # kind -> (function, extension, save options)
-    "exact": (None, "jpg", {}),
-    "png_pixels": (lambda im: im, "png", {}),
-    "resized_50": (lambda im: im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS), "jpg", {"quality": 95}),
-    "jpeg_q30": (lambda im: im, "jpg", {"quality": 30}),
-    "webp_q30": (lambda im: im, "webp", {"quality": 30}),
-    "crop_8pc": (_crop, "jpg", {"quality": 95}),
-    "bright_130": (lambda im: ImageEnhance.Brightness(im).enhance(1.3), "jpg", {"quality": 95}),
-    "rotate_3deg": (lambda im: im.rotate(3, Image.Resampling.BILINEAR), "jpg", {"quality": 95}),
-    "blur_2": (lambda im: im.filter(ImageFilter.GaussianBlur(2)), "jpg", {"quality": 95}),
-    "watermark": (_watermark, "jpg", {"quality": 95}),
-    "mirror": (lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT), "jpg", {"quality": 95}),
+KINDS = {   # kind -> (function, extension, save options); None = byte copy
+    "exact": (None, "", {}),
+    "resize_50": (lambda im: im.resize((im.width // 2, im.height // 2),
+                                       Image.Resampling.LANCZOS), ".jpg", {"quality": 95}),
+    "reencode_q30": (lambda im: im, ".jpg", {"quality": 30}),
+    "format_webp": (lambda im: im, ".webp", {"quality": 80}),
+    "format_png": (lambda im: im, ".png", {}),
+    "blur": (lambda im: im.filter(ImageFilter.GaussianBlur(2)), ".jpg", {"quality": 95}),
+    "bright_130": (lambda im: ImageEnhance.Brightness(im).enhance(1.3), ".jpg", {"quality": 95}),
+    "watermark": (_watermark, ".jpg", {"quality": 95}),
+    "mirror": (lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT), ".jpg", {"quality": 95}),
+    "crop_90": (_crop_area, ".jpg", {"quality": 95}),
+    "rotate_3": (lambda im: im.rotate(3, Image.Resampling.BICUBIC), ".jpg", {"quality": 95}),
 }
 
 
-def build(originals: int, distractors: int) -> dict:
-    """The labelled folder (flat, as imagededup scans) and its ground truth; reused if present."""
+def _load(path: Path) -> Image.Image | None:
+    try:
+        im = Image.open(path)
+        im.draft("RGB", (SIDE, SIDE))
+        return im.convert("RGB")
+    except Exception:  # noqa: BLE001 - unreadable sources are skipped
+        return None
+
+
+def clean_sources() -> list[Path]:
+    """Sources without near-identical twins or flat pictures (see the module docstring)."""
+    kept, thumbs = [], []
+    for path in sorted(p for p in SOURCE.iterdir() if p.is_file() and p.suffix != ".csv"):
+        im = _load(path)
+        if im is None:
+            continue
+        t = np.asarray(im.convert("L").resize((32, 32), Image.Resampling.BILINEAR), np.float32)
+        if t.std() < 4:
+            continue
+        aspect = im.width / im.height
+        if any(abs(aspect / a - 1) < 0.02 and np.abs(t - u).mean() < 3 for u, a in thumbs):
+            continue
+        kept.append(path)
+        thumbs.append((t, aspect))
+    return kept
+
+
+def build(originals: int) -> dict:
     truth_file = EVAL / "truth.json"
     if truth_file.exists():
         truth = json.loads(truth_file.read_text())
-        if truth["originals"] == originals and truth["distractors"] == distractors:
+        if truth["originals"] == originals:
             return truth
         shutil.rmtree(EVAL)
-    sources = sorted(p for p in SOURCE.iterdir() if p.is_file())
-    rng = np.random.default_rng(7)
-    picks = rng.permutation(len(sources))[: originals + distractors]
+    sources = clean_sources()
+    rng = np.random.default_rng(11)
+    hard = [p for p in sources if HARD.search(p.name)]
+    easy = [p for p in sources if not HARD.search(p.name)]
+    n_hard = originals // 3
+    picked = set(rng.choice(len(hard), n_hard, replace=False).tolist())
+    chosen = [hard[k] for k in sorted(picked)] + \
+        [easy[k] for k in sorted(rng.choice(len(easy), originals - n_hard, replace=False))]
     images = EVAL / "images"
     images.mkdir(parents=True)
-    groups, kinds = [], {}
-    for n, k in enumerate(picks):
-        try:
-            im = Image.open(sources[k])
-            im.draft("RGB", (SIDE, SIDE))
-            im = im.convert("RGB")
-        except Exception:  # noqa: BLE001 - an unreadable source is skipped
-            continue
+    groups, kinds, hard_names = [], {}, []
+    for n, path in enumerate(sources):
+        im = _load(path)
         im.thumbnail((SIDE, SIDE), Image.Resampling.LANCZOS)
-        stem = f"img{n:05d}"
+        stem = f"s{n:04d}"
         original = images / f"{stem}.jpg"
         im.save(original, quality=95)
-        if n >= originals:
+        if HARD.search(path.name):
+            hard_names.append(original.name)
+        if path not in chosen:
             continue
         group = [original.name]
-        for kind, (fn, ext, opts) in VARIANTS.items():
-            target = images / f"{stem}_{kind}.{ext}"
+        for kind, (fn, ext, opts) in KINDS.items():
+            target = images / f"{stem}_{kind}{ext or '.jpg'}"
             if fn is None:
                 shutil.copy(original, target)
             else:
@@ -99,59 +140,74 @@ def build(originals: int, distractors: int) -> dict:
             group.append(target.name)
             kinds[target.name] = kind
         groups.append(group)
-    truth = {"originals": originals, "distractors": distractors, "groups": groups, "kinds": kinds}
+    truth = {"originals": originals, "groups": groups, "kinds": kinds, "hard": hard_names,
+             "sources": len(sources)}
     truth_file.write_text(json.dumps(truth))
     return truth
 
 
 def per_kind_recall(found: set, truth: dict) -> dict[str, float]:
-    hits: dict[str, list[int]] = {}
+    hits: dict[str, list[bool]] = {}
     for group in truth["groups"]:
         for variant in group[1:]:
-            kind = truth["kinds"][variant]
-            hits.setdefault(kind, []).append(frozenset((group[0], variant)) in found)
+            hits.setdefault(truth["kinds"][variant], []).append(
+                frozenset((group[0], variant)) in found)
     return {k: float(np.mean(v)) for k, v in hits.items()}
 
 
-def our_features(method) -> tuple[list[str], np.ndarray, float]:
+def candidates(invariant: bool, crops: bool, widest: int) -> dict:
+    """Candidate pairs at the widest threshold, each with its aligned-verifier score."""
     from dataset_forge.context import RunContext
+    from dataset_forge.dedup.aligned import AlignedVerifier
     from dataset_forge.dedup.cache import FeatureCache
+    from dataset_forge.dedup.catalog import build_catalog, member_facts
     from dataset_forge.dedup.features import encode_all
-    from dataset_forge.parallel import ParallelConfig
-    paths = sorted((EVAL / "images").iterdir())
-    ctx = RunContext(ParallelConfig(), Path("/tmp/dedup-eval/ctx"))
-    t0 = time.perf_counter()
-    enc = encode_all(method, ctx, paths, FeatureCache(None))
-    return [paths[r].name for r in enc.rows], enc.features, time.perf_counter() - t0
-
-
-def evaluate_ours(truth: dict, thresholds: list[int]) -> list[dict]:
-    from dataset_forge.dedup.exact import ExactHash
     from dataset_forge.dedup.perceptual import PerceptualHash
-    true_pairs = pairs_from_groups(truth["groups"])
-    rows = []
-    for pixels in (False, True):
-        method = ExactHash(pixels)
-        names, feats, secs = our_features(method)
-        pairs = method.find_pairs(feats)
-        found = {frozenset((names[a], names[b])) for a, b in zip(pairs.i, pairs.j)}
-        rows.append({"method": method.key, "threshold": 0, "encode_s": secs,
-                     **score_pairs(found, true_pairs), "kinds": per_kind_recall(found, truth)})
-    for kind, invariant in (("phash", False), ("phash", True), ("dhash", False),
-                            ("ahash", False), ("whash", False)):
-        method = PerceptualHash(kind, 8, max(thresholds), invariant)
-        names, feats, secs = our_features(method)
-        pairs = method.find_pairs(feats)
-        for t in thresholds:
-            sel = pairs.score <= t
-            found = {frozenset((names[a], names[b])) for a, b in zip(pairs.i[sel], pairs.j[sel])}
-            rows.append({"method": method.key, "threshold": t, "encode_s": secs,
-                         **score_pairs(found, true_pairs), "kinds": per_kind_recall(found, truth)})
-    return rows
+    from dataset_forge.parallel import ParallelConfig
+    catalog = build_catalog(input=EVAL / "images")
+    ctx = RunContext(ParallelConfig(), EVAL / "ctx")
+    method = PerceptualHash("phash", 8, widest, invariant, crops)
+    t0 = time.perf_counter()
+    with FeatureCache(EVAL / "cache.sqlite") as cache:
+        enc = encode_all(method, ctx, catalog.paths, cache)
+    found = method.find_pairs(enc.features)
+    i, j = enc.rows[found.i], enc.rows[found.j]
+    t1 = time.perf_counter()
+    items = [(catalog.paths[a], catalog.paths[b]) for a, b in zip(i, j)]
+    scores = np.zeros(len(items), np.float32)
+    for outcome in AlignedVerifier().score(ctx, items):
+        scores[outcome.index] = outcome.value if outcome.ok else 0.0
+    t2 = time.perf_counter()
+    facts = {r: member_facts(catalog.paths[r]) for r in set(i.tolist()) | set(j.tolist())}
+    return {"names": catalog.shown, "i": i, "j": j, "dist": found.score, "verify": scores,
+            "facts": facts, "search_s": t1 - t0, "verify_s": t2 - t1}
+
+
+def evaluate(c: dict, threshold: int, min_verify: float | None, truth: dict) -> dict:
+    from dataset_forge.dedup.groups import keeper_groups
+    from dataset_forge.dedup.index import Pairs
+    from dataset_forge.dedup.plan import PlanMember
+    keep = c["dist"] <= threshold
+    if min_verify is not None:
+        keep &= c["verify"] >= min_verify
+    pairs = Pairs(c["i"][keep], c["j"][keep], c["dist"][keep])
+    members = {r: PlanMember(c["names"][r], "", f[0], f[1], f[2], f[3])
+               for r, f in c["facts"].items()}
+    stars, _ = keeper_groups(pairs, members.__getitem__, "resolution")
+    groups = [[c["names"][r] for r in s.rows] for s in stars]
+    found = pairs_from_groups(groups)
+    true = pairs_from_groups(truth["groups"])
+    hard = set(truth["hard"])
+    wrong_hard = sum(1 for p in found - true if p & hard)
+    return {**score_pairs(found, true), "kinds": per_kind_recall(found, truth),
+            "largest": max((len(g) for g in groups), default=0), "false_hard": wrong_hard}
 
 
 IMAGEDEDUP_SCRIPT = """
 import json, sys, time
+sys.path.insert(0, sys.argv[2])
+from dataset_forge.dedup.torch_compat import import_torchvision
+import_torchvision()
 from imagededup.methods import PHash
 t0 = time.perf_counter()
 dups = PHash(verbose=False).find_duplicates(image_dir=sys.argv[1], max_distance_threshold=10)
@@ -159,58 +215,56 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "dups": dups}))
 """
 
 
-def run_imagededup(python: str, truth: dict) -> dict | None:
-    if not Path(python).exists():
-        return None
-    t0 = time.perf_counter()
-    proc = subprocess.run([python, "-c", IMAGEDEDUP_SCRIPT, str(EVAL / "images")],
-                          capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+def run_imagededup(truth: dict) -> dict | None:
+    proc = subprocess.run([sys.executable, "-c", IMAGEDEDUP_SCRIPT, str(EVAL / "images"),
+                           str(REPO)], capture_output=True, text=True)
     if proc.returncode != 0:
-        print("imagededup failed:", proc.stderr[-500:])
+        print("imagededup failed:", proc.stderr[-300:])
         return None
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     found = {frozenset((a, b)) for a, bs in out["dups"].items() for b in bs}
-    return {"method": "imagededup PHash", "threshold": 10, "wall_s": wall,
-            **score_pairs(found, pairs_from_groups(truth["groups"])),
-            "kinds": per_kind_recall(found, truth)}
-
-
-def run_ours_cli(extra: list[str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dataset_forge", "--action", "dedup", "--input",
-                    str(EVAL / "images"), "--cache", "off", "--output", str(EVAL / "cli-run"),
-                    *extra], capture_output=True, check=True, cwd=REPO)
-    return time.perf_counter() - t0
+    hard = set(truth["hard"])
+    true = pairs_from_groups(truth["groups"])
+    return {**score_pairs(found, true), "kinds": per_kind_recall(found, truth),
+            "false_hard": sum(1 for p in found - true if p & hard), "largest": 0}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--originals", type=int, default=100)
-    ap.add_argument("--distractors", type=int, default=500)
-    ap.add_argument("--thresholds", type=int, nargs="+", default=[2, 4, 6, 8, 10, 12])
-    ap.add_argument("--imagededup-python", default="/tmp/idd-venv/bin/python")
+    ap.add_argument("--originals", type=int, default=120)
+    ap.add_argument("--thresholds", type=int, nargs="+", default=[6, 8, 10, 12, 14])
+    ap.add_argument("--verify-bounds", type=float, nargs="+", default=[0.80, 0.85, 0.88, 0.92])
+    ap.add_argument("--no-imagededup", action="store_true")
     args = ap.parse_args()
-    truth = build(args.originals, args.distractors)
+    truth = build(args.originals)
     n = len(list((EVAL / "images").iterdir()))
-    print(f"labelled set: {n} images, {len(truth['groups'])} originals x {len(VARIANTS)} kinds "
-          f"of copy, {args.distractors} distractors, {len(pairs_from_groups(truth['groups']))} "
-          "true pairs")
-    rows = evaluate_ours(truth, args.thresholds)
-    idd = run_imagededup(args.imagededup_python, truth)
-    if idd:
-        rows.append(idd)
-    kinds = list(VARIANTS)
-    print(f"\n{'method':22} {'thr':>3} {'prec':>6} {'recall':>6} {'F1':>6}  " +
-          " ".join(f"{k[:10]:>10}" for k in kinds))
+    print(f"labelled set: {n} images from {truth['sources']} distinct sources; "
+          f"{len(truth['groups'])} originals x {len(KINDS)} kinds of copy; "
+          f"{len(truth['hard'])} hard-negative pictures; "
+          f"{len(pairs_from_groups(truth['groups']))} true pairs")
+    kinds = list(KINDS)
+    rows = []
+    for invariant, crops in ((True, True), (True, False), (False, False)):
+        c = candidates(invariant, crops, max(args.thresholds))
+        print(f"codes invariant={invariant} crops={crops}: {len(c['i'])} candidates at "
+              f"{max(args.thresholds)}; search {c['search_s']:.1f} s, verify {c['verify_s']:.1f} s")
+        for t in args.thresholds:
+            for bound in [None, *args.verify_bounds]:
+                r = evaluate(c, t, bound, truth)
+                rows.append({"codes": f"{'dihedral' if invariant else 'plain'}"
+                                      f"{'+crop' if crops else ''}", "threshold": t,
+                             "verify": "none" if bound is None else f"aligned>={bound}", **r})
+    if not args.no_imagededup:
+        idd = run_imagededup(truth)
+        if idd:
+            rows.append({"codes": "imagededup PHash", "threshold": 10, "verify": "-", **idd})
+    print(f"\n{'codes':16} {'thr':>3} {'verify':14} {'prec':>6} {'recall':>6} {'F1':>6} "
+          f"{'hardFP':>6} {'big':>4}  " + " ".join(f"{k[:9]:>9}" for k in kinds))
     for r in rows:
-        print(f"{r['method']:22} {r['threshold']:>3} {r['precision']:6.3f} {r['recall']:6.3f} "
-              f"{r['f1']:6.3f}  " + " ".join(f"{r['kinds'].get(k, 0):10.2f}" for k in kinds))
-    ours = run_ours_cli(["--method", "phash"])
-    print(f"\nend to end, {n} images, 2 cores: dataset-forge dedup --method phash {ours:.1f} s", end="")
-    if idd:
-        print(f"; imagededup PHash {idd['wall_s']:.1f} s; ratio {idd['wall_s'] / ours:.2f}x")
-    print("\nJSON " + json.dumps({"rows": rows, "ours_cli_s": ours}))
+        print(f"{r['codes']:16} {r['threshold']:>3} {r['verify']:14} {r['precision']:6.3f} "
+              f"{r['recall']:6.3f} {r['f1']:6.3f} {r['false_hard']:>6} {r['largest']:>4}  " +
+              " ".join(f"{r['kinds'].get(k, 0):9.2f}" for k in kinds))
+    print("\nJSON " + json.dumps(rows, default=float))
 
 
 if __name__ == "__main__":

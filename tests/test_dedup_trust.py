@@ -147,3 +147,27 @@ def test_outputs_inside_the_input_are_refused(run_cli, tmp_path, make_image, fla
     assert result.returncode == 2 and "inside the input folder" in result.stderr, result
     assert len(result.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in data.rglob("*")) == before
+
+
+def test_resumed_apply_then_undo_restores_everything_with_exit_0(run_cli, tmp_path, make_image):
+    """A run killed after logging a move (and one killed half-way through a move: the file
+    linked at its destination, not yet unlinked) is finished by rerunning it; undo then
+    restores every file and exits 0."""
+    data = copies(tmp_path / "data", 3, make_image)
+    before = {p.name: p.read_bytes() for p in data.iterdir()}
+    common = ("--action", "dedup", "--input", data, "--method", "exact", "--mode", "move",
+              "--dest", tmp_path / "moved", "--apply", "--output", tmp_path / "r", "--json", *FAST)
+    first = run_cli(*common)
+    assert first.returncode == 0, first
+    moved = sorted(os.listdir(tmp_path / "moved"))
+    assert moved == ["a_copy0.png", "a_copy1.png", "a_copy2.png", "b_copy.png"]
+    # as if killed: one move logged but never done, one linked but not yet unlinked
+    os.rename(tmp_path / "moved" / moved[0], data / moved[0])
+    os.link(tmp_path / "moved" / moved[1], data / moved[1])
+    again = run_cli(*common)
+    assert again.returncode == 0, again
+    assert sorted(os.listdir(tmp_path / "moved")) == moved
+    assert sorted(os.listdir(data)) == ["a.png", "b.png"]
+    undo = run_cli("undo", tmp_path / "r" / "dedup_undo.jsonl", "--apply")
+    assert undo.returncode == 0, undo
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == before

@@ -6,7 +6,8 @@
 Nothing is ever overwritten and nothing is unlinked: removal goes to the system trash
 (send2trash) or, when a destination is given, into that quarantine folder. Each operation is
 idempotent, so rerunning an interrupted command finishes the job: a moved or trashed file is no
-longer found, a copy or link already in place is recognised and skipped.
+longer found, a copy or link already in place is recognised and skipped, and a move killed
+half-way (the file linked at its destination, the old name not yet removed) is completed.
 """
 from __future__ import annotations
 
@@ -89,6 +90,10 @@ def _check_free(op: FileOp, sha256: str) -> None:
     if op.op == "symlink" and dst.is_symlink() and os.readlink(dst) == os.path.abspath(op.src):
         raise AlreadyDone
     if op.op == "hardlink" and dst.exists() and os.path.samefile(op.src, dst):
+        raise AlreadyDone
+    if op.op == "move" and dst.is_file() and not dst.is_symlink() and \
+            os.path.samefile(op.src, dst):
+        os.unlink(op.src)       # a move killed between link and unlink (logged already)
         raise AlreadyDone
     if op.op == "copy" and dst.is_file() and not dst.is_symlink() and sha256_of(dst) == sha256:
         raise AlreadyDone
