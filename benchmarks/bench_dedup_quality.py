@@ -179,12 +179,14 @@ def candidates(invariant: bool, crops: bool, widest: int) -> dict:
         scores[outcome.index] = outcome.value if outcome.ok else 0.0
     t2 = time.perf_counter()
     facts = {r: member_facts(catalog.paths[r]) for r in set(i.tolist()) | set(j.tolist())}
-    return {"names": catalog.shown, "i": i, "j": j, "dist": found.score, "verify": scores,
-            "facts": facts, "search_s": t1 - t0, "verify_s": t2 - t1}
+    return {"names": catalog.shown, "paths": catalog.paths, "i": i, "j": j, "dist": found.score,
+            "verify": scores, "facts": facts, "search_s": t1 - t0, "verify_s": t2 - t1,
+            "memo": {}}
 
 
 def evaluate(c: dict, threshold: int, min_verify: float | None, truth: dict) -> dict:
-    from dataset_forge.dedup.groups import keeper_groups
+    from dataset_forge.dedup.aligned import score_pair
+    from dataset_forge.dedup.groups import absorb, keeper_groups
     from dataset_forge.dedup.index import Pairs
     from dataset_forge.dedup.plan import PlanMember
     keep = c["dist"] <= threshold
@@ -193,7 +195,16 @@ def evaluate(c: dict, threshold: int, min_verify: float | None, truth: dict) -> 
     pairs = Pairs(c["i"][keep], c["j"][keep], c["dist"][keep])
     members = {r: PlanMember(c["names"][r], "", f[0], f[1], f[2], f[3])
                for r, f in c["facts"].items()}
-    stars, _ = keeper_groups(pairs, members.__getitem__, "resolution")
+    stars, related = keeper_groups(pairs, members.__getitem__, "resolution")
+    if min_verify is not None and len(related):       # as the action does (groups.absorb)
+        def confirm(items):
+            out = []
+            for a, b in items:
+                if (a, b) not in c["memo"]:
+                    c["memo"][(a, b)] = score_pair((c["paths"][a], c["paths"][b]))
+                out.append(c["memo"][(a, b)] if c["memo"][(a, b)] >= min_verify else None)
+            return out
+        stars = absorb(stars, pairs, related, confirm)
     groups = [[c["names"][r] for r in s.rows] for s in stars]
     found = pairs_from_groups(groups)
     true = pairs_from_groups(truth["groups"])

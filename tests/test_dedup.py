@@ -77,6 +77,26 @@ def test_groups_never_chain_and_links_between_groups_are_related():
             assert {int(pairs.i[n]), int(pairs.j[n])} == {s.keeper, r}
 
 
+def test_a_linked_group_joins_only_when_every_file_is_confirmed_against_the_keeper():
+    """Group {0, 1} and group {2, 3} linked by the related pair (1, 2): {2, 3} joins 0's
+    group only if the verifier confirms both 2 and 3 against keeper 0."""
+    sizes = {0: 900, 1: 100, 2: 800, 3: 90}
+    members = {r: Member(f"m{r}.png", 1, 0, sizes[r], 10) for r in sizes}
+    pairs = Pairs(np.array([0, 1, 2]), np.array([1, 2, 3]), np.zeros(3, np.float32))
+    from dataset_forge.dedup.groups import absorb
+    for verdicts, expect in (({2: 0.95, 3: 0.9}, {0: [0, 1, 2, 3]}),
+                             ({2: 0.95, 3: None}, {0: [0, 1], 2: [2, 3]})):
+        stars, related = keeper_groups(pairs, members.__getitem__, "resolution")
+        asked = []
+
+        def confirm(items, verdicts=verdicts):
+            asked.extend(items)
+            return [verdicts[r] for _, r in items]
+        stars = absorb(stars, pairs, related, confirm)
+        assert {s.keeper: sorted(s.rows) for s in stars} == expect
+        assert sorted(asked) == [(0, 2), (0, 3)]
+
+
 @pytest.mark.parametrize("policy,kept", [("resolution", "big.png"), ("size", "heavy.png"),
                                          ("newest", "new.png"), ("oldest", "old.png"),
                                          ("shortest-path", "a.png")])

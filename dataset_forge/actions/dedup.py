@@ -184,6 +184,23 @@ def _verify(ctx: RunContext, params: dict[str, Any], tier: str, catalog: Catalog
     return pairs.take(keep), scores[keep]
 
 
+def _confirmer(ctx: RunContext, params: dict[str, Any], catalog: Catalog, tier: str):
+    """With the aligned verifier: a function scoring (keeper row, file row) pairs, None for a
+    rejected pair (groups.absorb); with other tiers, None (nothing joins without a pair)."""
+    if tier != "aligned":
+        return None
+    verifier = AlignedVerifier(params["verify_threshold"])
+
+    def confirm(items: list[tuple[int, int]]) -> list[float | None]:
+        out: list[float | None] = [None] * len(items)
+        paths = [(catalog.paths[a], catalog.paths[b]) for a, b in items]
+        for outcome in verifier.score(ctx, paths):
+            if outcome.ok and outcome.value >= verifier.min_score:
+                out[outcome.index] = float(outcome.value)
+        return out
+    return confirm
+
+
 def _with_flat(ctx: RunContext, method: Any, catalog: Catalog, enc: Any, cache: FeatureCache,
                pairs: Pairs, report: Report) -> Pairs:
     """Flat images leave the hash/embedding pairs and are paired by identical pixels only;
@@ -330,7 +347,8 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
             "lq": os.path.abspath(params["lq"]) if params["lq"] else None,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     plan = build_plan(ctx, catalog, pairs, verify_scores, keep=params["keep"],
-                      max_group=params["max_group_size"], meta=meta)
+                      max_group=params["max_group_size"], meta=meta,
+                      confirm=_confirmer(ctx, params, catalog, report.summary["verify"]))
     dropped = [g.members[k] for g in plan.groups for k in g.dropped]
     large = [g for g in plan.groups if g.large]
     report.summary.update({

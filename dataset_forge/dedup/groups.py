@@ -69,10 +69,12 @@ def _best_resolution(members: Sequence[Any]) -> int:
 @dataclass
 class Star:
     """One group: its keeper's row, every member's row (keeper first) and, for each member
-    after the keeper, the index of its pair with the keeper."""
+    after the keeper, the index of its pair with the keeper (-1 when it joined by `absorb`,
+    with the verifier's score in `checked`)."""
     keeper: int
     rows: list[int]
     edges: list[int] = field(default_factory=list)
+    checked: dict[int, float] = field(default_factory=dict)
 
 
 def _adjacency(pairs: Pairs) -> dict[int, list[tuple[int, int]]]:
@@ -106,10 +108,54 @@ def keeper_groups(pairs: Pairs, member: Callable[[int], Any],
         for r in star.rows:
             placed[r] = len(stars)
         stars.append(star)
+    return stars, related_pairs(stars, pairs)
+
+
+def related_pairs(stars: list[Star], pairs: Pairs) -> np.ndarray:
+    """Indices of the pairs whose files are not in one group."""
+    placed = {r: g for g, s in enumerate(stars) for r in s.rows}
     gi = np.array([placed.get(int(a), -1) for a in pairs.i], np.int64)
     gj = np.array([placed.get(int(b), -2) for b in pairs.j], np.int64)
-    related = np.flatnonzero(gi != gj)
-    return stars, related
+    return np.flatnonzero(gi != gj)
+
+
+Confirm = Callable[[list[tuple[int, int]]], list[float | None]]
+
+
+def absorb(stars: list[Star], pairs: Pairs, related: np.ndarray,
+           confirm: Confirm) -> list[Star]:
+    """A group (or a file left alone) that a related pair links to a better-ranked group joins
+    it when `confirm` (the verifier, keeper against file) accepts every one of its files; so a
+    copy that is a duplicate of the keeper but was no hash candidate of it is not split off.
+    Nothing chains: each file that joins is checked against the keeper itself."""
+    where = {r: g for g, s in enumerate(stars) for r in s.rows}
+    gone: set[int] = set()
+    targets: dict[tuple, set[int]] = {}       # unit -> groups it is linked to
+    for n in related.tolist():
+        a, b = int(pairs.i[n]), int(pairs.j[n])
+        for x, y in ((a, b), (b, a)):
+            unit = ("g", where[x]) if x in where else ("r", x)
+            if y in where:
+                targets.setdefault(unit, set()).add(where[y])
+    order = sorted(targets, key=lambda u: (u[0] == "r", u[1]))
+    rows_of = {u: stars[u[1]].rows[:] if u[0] == "g" else [u[1]] for u in order}
+    checks = sorted({(stars[t].keeper, r) for u in order for t in targets[u]
+                     if u[0] == "r" or t < u[1] for r in rows_of[u]})
+    verdict = dict(zip(checks, confirm(checks))) if checks else {}   # one verifier pass
+    for unit in order:
+        rows = rows_of[unit]
+        for t in sorted(targets[unit]):
+            if t in gone or (unit[0] == "g" and t >= unit[1]):
+                continue
+            scores = [verdict[(stars[t].keeper, r)] for r in rows]
+            if all(v is not None for v in scores):
+                stars[t].rows.extend(rows)
+                stars[t].edges.extend([-1] * len(rows))
+                stars[t].checked.update(zip(rows, scores))
+                if unit[0] == "g":
+                    gone.add(unit[1])
+                break
+    return [s for g, s in enumerate(stars) if g not in gone]
 
 
 def inner_pairs(stars: list[Star], pairs: Pairs) -> list[list[int]]:

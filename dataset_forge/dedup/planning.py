@@ -12,7 +12,7 @@ import numpy as np
 
 from ..parallel import WorkKind
 from .catalog import Catalog, member_facts
-from .groups import inner_pairs, keeper_groups
+from .groups import Confirm, absorb, inner_pairs, keeper_groups, related_pairs
 from .index import Pairs
 from .plan import Plan, PlanGroup, PlanMember, RelatedPair
 
@@ -45,12 +45,17 @@ def _members(ctx: Any, catalog: Catalog, rows: list[int]) -> dict[int, PlanMembe
 
 
 def build_plan(ctx: Any, catalog: Catalog, pairs: Pairs, verify: np.ndarray | None, *,
-               keep: str, max_group: int, meta: dict[str, Any]) -> Plan:
-    """Groups centred on their keepers (see `groups.keeper_groups`); groups larger than
+               keep: str, max_group: int, meta: dict[str, Any],
+               confirm: Confirm | None = None) -> Plan:
+    """Groups centred on their keepers (see `groups.keeper_groups`; with `confirm`, linked
+    groups the verifier confirms against a keeper join it, `groups.absorb`); groups larger than
     `max_group` are flagged `large`."""
     rows = sorted(set(pairs.i.tolist()) | set(pairs.j.tolist()))
     members = _members(ctx, catalog, rows)
     stars, related = keeper_groups(pairs, members.__getitem__, keep)
+    if confirm is not None and len(related):
+        stars = absorb(stars, pairs, related, confirm)
+        related = related_pairs(stars, pairs)
     score = pairs.score.tolist()
     check = None if verify is None else verify.tolist()
     groups = []
@@ -58,13 +63,16 @@ def build_plan(ctx: Any, catalog: Catalog, pairs: Pairs, verify: np.ndarray | No
         group_members = [members[star.keeper]]
         for r, n in zip(star.rows[1:], star.edges):
             m = members[r]
-            m.distance, m.verify = score[n], None if check is None else check[n]
+            if n < 0:                               # joined on the verifier's word alone
+                m.distance, m.verify = None, star.checked[r]
+            else:
+                m.distance, m.verify = score[n], None if check is None else check[n]
             group_members.append(m)
         at = {r: k for k, r in enumerate(star.rows)}
         links = [(at[int(pairs.i[n])], at[int(pairs.j[n])], score[n],
                   None if check is None else check[n]) for n in inner]
         groups.append(PlanGroup(gid, group_members, 0, len(group_members) > max_group, links))
-    related_pairs = [RelatedPair(catalog.shown[int(pairs.i[n])], catalog.shown[int(pairs.j[n])],
-                                 score[n], None if check is None else check[n])
-                     for n in related.tolist()]
-    return Plan({**meta, "max_group_size": max_group, "keep": keep}, groups, related_pairs)
+    linked = [RelatedPair(catalog.shown[int(pairs.i[n])], catalog.shown[int(pairs.j[n])],
+                          score[n], None if check is None else check[n])
+              for n in related.tolist()]
+    return Plan({**meta, "max_group_size": max_group, "keep": keep}, groups, linked)
