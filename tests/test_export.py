@@ -132,7 +132,7 @@ def test_folder_of_subsets_exports_each(tmp_path, make_image, run_cli):
     for name in ("train", "val"):     # split's per-subset lists: file, LQ partner, dup group
         names = sorted(p.name for p in (split / name / "hq").iterdir() if p.is_file())
         (split / f"{name}.csv").write_text("path,lq,group\n" + "".join(
-            f"{n},{n},{name}-{i // 2}\n" for i, n in enumerate(names)))
+            f"{n},{Path(n).with_suffix('.jpg')},{name}-{i // 2}\n" for i, n in enumerate(names)))
     out = tmp_path / "out"
     result = run_cli("--action", "export", "--input", split, "--output", out,
                      "--formats", "parquet,webdataset", "--columns-from",
@@ -142,8 +142,8 @@ def test_folder_of_subsets_exports_each(tmp_path, make_image, run_cli):
     for name, count in (("train", 4), ("val", 2)):
         table = pa_parquet.read_table(out / name / "manifest.parquet").to_pylist()
         assert {r["split"] for r in table} == {name} and len(table) == 2 * count
-        hq_groups = [r["group"] for r in table if r["role"] == "hq" and "/" not in r["path"]]
-        assert hq_groups and all(g.startswith(f"{name}-") for g in hq_groups)
+        listed = [r for r in table if "/" not in r["path"]]      # the CSVs list top-level files
+        assert listed and all(r["group"].startswith(f"{name}-") for r in listed)  # LQ rows too
         assert json.loads((out / name / "stats.json").read_text())["samples"] == count
         assert (out / name / "webdataset" / f"{name}-000000.tar").exists()
 

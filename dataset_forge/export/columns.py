@@ -68,11 +68,13 @@ def _convert(value: str, kind: str) -> Any:
 class ExtraColumns:
     columns: dict[str, str] = field(default_factory=dict)      # name -> type
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lq_rows: dict[str, dict[str, Any]] = field(default_factory=dict)   # by a row's `lq` file
 
     @classmethod
     def load(cls, paths: list[Path], taken: tuple[str, ...] = ()) -> "ExtraColumns":
         raw: dict[str, dict[str, str]] = {}
         values: dict[str, list[str]] = {}
+        lq_keys: dict[str, str] = {}
         for path in map(Path, paths):
             table, key_col = _read(path)
             names = {col: f"{path.stem}.{col}" if col in taken else col
@@ -82,18 +84,24 @@ class ExtraColumns:
                 for col, name in names.items():
                     merged[name] = row[col] or ""
                     values.setdefault(name, []).append(row[col] or "")
+                if key_col == "path" and row.get("lq"):   # a pair listed by HQ, LQ named
+                    lq_keys[row["lq"]] = row[key_col]
         extra = cls({name: _typed(vals) for name, vals in values.items()})
         extra.rows = {key: {n: _convert(v, extra.columns[n]) for n, v in row.items()}
                       for key, row in raw.items()}
+        extra.lq_rows = {lq: extra.rows[key] for lq, key in lq_keys.items()}
         return extra
 
     def lookup(self, record: dict[str, Any], root: Path) -> dict[str, Any]:
-        """The joined values for a manifest record (file `record["path"]` under `root`)."""
+        """The joined values for a manifest record (file `record["path"]` under `root`). An LQ
+        file named in a row's `lq` column (split's lists) takes that row's values. A relative
+        path matches a file of that name on either side."""
         if not self.rows:
             return {}
         rel = record["path"]
-        for candidate in (rel, f"{record['role']}/{rel}", str(root / rel),
-                          str((root / rel).resolve())):
+        if record["role"] == "lq" and rel in self.lq_rows:
+            return self.lq_rows[rel]
+        for candidate in (rel, f"{record['role']}/{rel}", str(root / rel)):
             if candidate in self.rows:
                 return self.rows[candidate]
-        return {}
+        return self.rows.get(str((root / rel).resolve()), {})
