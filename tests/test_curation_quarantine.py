@@ -165,16 +165,21 @@ def test_validate_report_selects_what_validate_warned_about_pairs_together(
     assert digest(hq) == before_hq and digest(lq) == before_lq
 
 
-def test_integrity_report_selects_its_findings(planted, tmp_path, run_cli):
+def test_integrity_report_selects_its_findings_trash_and_undo(planted, tmp_path, run_cli):
     integ = run_cli("--action", "integrity", "--input", planted, "--report-dir", tmp_path / "i",
                     *FAST)
     assert integ.returncode == 1, integ
+    before = digest(planted)
     res = run_cli("--action", "quarantine", "--input", planted, "--mode", "trash",
-                  "--from-report", tmp_path / "i" / "integrity_report.json",
+                  "--from-report", tmp_path / "i" / "integrity_report.json", "--apply",
                   "--report-dir", tmp_path / "r", *FAST)
     assert res.returncode == 0, res
     assert selected(tmp_path / "r") == {"sub/truncated.png": ["integrity truncated"],
                                         "renamed.jpg": ["integrity extension_mismatch"]}
+    assert set(before) - set(digest(planted)) == {"sub/truncated.png", "renamed.jpg"}
+    undo = run_cli("undo", report(tmp_path / "r")["files"]["undo_manifest"], "--apply")
+    assert undo.returncode == 0, undo          # back from the (test's own) system trash
+    assert digest(planted) == before
 
 
 def test_kill_9_mid_apply_then_rerun_finishes_and_undo_restores(tmp_path, run_cli):
