@@ -3,13 +3,20 @@ name the file at fault, off-by-pixels pairs trimmed to the scale."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from dataset_forge.transforms.ops import all_ops
 from dataset_forge.transforms.pairfit import describe_trim, fit_pair
+from dataset_forge.transforms.pipeline import Frame, image_entropy, single_step
+
+from conftest import photo_like
 
 
 def failures(result) -> list[tuple[str, str, str]]:
@@ -150,3 +157,44 @@ def test_fit_pair_on_the_issues_sizes():
     assert fit_pair(Image.new("RGB", (64, 48)), Image.new("RGB", (16, 12)), 2.0)[2] is None
     with pytest.raises(ValueError, match=r"HQ 1774x1089 and LQ 430x272 .*--pixel-tolerance 2$"):
         fit_pair(Image.new("RGB", (1774, 1089)), Image.new("RGB", (430, 272)), 2.0)
+
+
+def peak_rss_mb(cwd: Path, *args) -> float:
+    """Run the CLI (serial: one process holds every buffer) and return its own peak RSS."""
+    proc = subprocess.Popen([sys.executable, "-m", "dataset_forge", *map(str, args),
+                             "--processing-type", "serial"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, cwd=cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read()
+    proc.stderr.close()
+    return usage.ru_maxrss / 1024
+
+
+def test_make_lq_holds_one_full_size_buffer(tmp_path, make_image):
+    """Peak memory of make-lq on a large JPEG, over the same run on a tiny one, stays under two
+    full-size buffers (three were live before: decoded, transposed copy, LQ copy; issue 12)."""
+    big, tiny = tmp_path / "big", tmp_path / "tiny"
+    big.mkdir()
+    Image.fromarray(photo_like(500, 375, seed=1)).resize((4000, 3000)).save(big / "a.jpg",
+                                                                             quality=90)
+    make_image(tiny / "a.jpg", size=(64, 48), quality=90)
+    base = peak_rss_mb(tmp_path, "--action", "make-lq", "--input", tiny, "--output", tmp_path / "o1")
+    peak = peak_rss_mb(tmp_path, "--action", "make-lq", "--input", big, "--output", tmp_path / "o2")
+    buffer_mb = 4000 * 3000 * 4 / 2**20  # Pillow keeps RGB as 4 bytes a pixel
+    assert peak - base < 2 * buffer_mb, (base, peak)
+    with Image.open(tmp_path / "o2" / "lq" / "a.png") as lq:
+        assert lq.size == (1000, 750)
+
+
+def test_builtin_ops_never_edit_their_input():
+    """make-lq lets HQ and LQ share one image until an op makes a new one: every built-in op
+    must leave its input untouched."""
+    values = {"crop": {"width": 16, "height": 16}, "downscale": {"scale": 2},
+              "resize": {"scale": 0.5}}
+    for mode in ("RGB", "RGBA"):
+        img = Image.fromarray(photo_like(48, 32, seed=2)).convert(mode)
+        before = np.asarray(img).copy()
+        for op in all_ops().values():
+            if op.source == "builtin":
+                single_step(op.name, **values.get(op.name, {})).run(Frame(img), image_entropy(1, "k"))
+                assert np.array_equal(np.asarray(img), before), op.name

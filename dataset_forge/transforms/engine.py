@@ -124,13 +124,15 @@ def blaming(worker: Callable[[Job], dict], job: Job) -> dict[str, Any]:
 def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     """Worker: load, run the pipeline, write the outputs; return the log record."""
     ensure_plugins(cfg.plugins)
-    hq = load_image(job.source)
-    hq_icc = lq_icc = icc_of(hq)
-    hq_grey = lq_grey = is_grey_source(hq)
-    frame, trim = Frame(hq), None
+    frame, trim = Frame(load_image(job.source)), None
+    hq_icc = lq_icc = icc_of(frame.hq)
+    hq_grey = lq_grey = is_grey_source(frame.hq)
     if cfg.mode == "make_lq":
-        frame.hq = modcrop(hq, cfg.scale)
-        frame.lq, frame.snap, frame.scale = frame.hq.copy(), cfg.scale, cfg.scale
+        frame.hq = modcrop(frame.hq, cfg.scale)
+        frame.snap = frame.scale = cfg.scale
+        # LQ starts as HQ. Built-in ops never edit their input, so both share one full-size
+        # buffer until an op makes a new LQ; a plugin op might edit in place: it gets a copy
+        frame.lq = frame.hq if cfg.pipeline.builtin_only() else frame.hq.copy()
     elif cfg.mode == "pairs":
         frame.lq = load_partner(job.lq, f"LQ partner of {job.source}")
         lq_icc, lq_grey = icc_of(frame.lq), is_grey_source(frame.lq)

@@ -162,11 +162,20 @@ class Pipeline:
     def to_json(self) -> list[dict[str, Any]]:
         return [s.to_json() for s in self.steps]
 
-    def kinds(self) -> set[str]:
+    def ops(self) -> list[Op]:
+        """Every op the pipeline may run (one_of choices included)."""
         def walk(steps):
             for s in steps:
-                yield from walk(s.choices) if s.choices else [get_op(s.op).kind.value]
-        return set(walk(self.steps))
+                yield from walk(s.choices) if s.choices else [get_op(s.op)]
+        return list(walk(self.steps))
+
+    def kinds(self) -> set[str]:
+        return {op.kind.value for op in self.ops()}
+
+    def builtin_only(self) -> bool:
+        """No plugin ops: every op returns a new image and never edits its input, so HQ and LQ
+        may start as one shared image (make-lq)."""
+        return all(op.source == "builtin" for op in self.ops())
 
     def run(self, frame: Frame, entropy: tuple[int, ...]) -> list[dict]:
         """Apply every step in order to `frame` (changed in place); return the drawn log."""

@@ -1,7 +1,6 @@
 """Reading inputs for transforms (alpha kept) and writing outputs atomically in a chosen format."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -24,18 +23,28 @@ ICC_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
 
 def load_image(path: str | Path) -> Image.Image:
     """Decode with EXIF orientation applied: RGBA when the file has transparency, else RGB.
-    The file's ICC profile, if any, is in `info["icc_profile"]` (see `icc_of`)."""
-    with open_image(path) as im:
-        icc = im.info.get("icc_profile")
-        im = ImageOps.exif_transpose(decode(im))
-        alpha = im.mode in ALPHA_MODES or (
-            im.mode == "P" and "transparency" in im.info)
-        out = im.convert("RGBA") if alpha else to_rgb(im)
-        out = out.copy() if out is im else out
-        if icc:
-            out.info["icc_profile"] = icc
-        out.info["grey_source"] = im.mode in GREY_MODES
-        return out
+    The file's ICC profile, if any, is in `info["icc_profile"]` (see `icc_of`).
+
+    One full-size buffer at a time: the orientation is applied in place, and an RGB/RGBA file
+    is returned as decoded (Pillow closed a single-frame file after loading it), not copied."""
+    src = open_image(path)
+    out = src
+    try:
+        icc = src.info.get("icc_profile")
+        im = decode(src)
+        ImageOps.exif_transpose(im, in_place=True)
+        grey = im.mode in GREY_MODES
+        alpha = im.mode in ALPHA_MODES or (im.mode == "P" and "transparency" in im.info)
+        out = (im if im.mode == "RGBA" else im.convert("RGBA")) if alpha else to_rgb(im)
+        if out is src and getattr(src, "fp", None) is not None:
+            out = src.copy()  # a multi-frame file stays open while its image lives: detach
+    finally:
+        if out is not src:
+            src.close()
+    if icc:
+        out.info["icc_profile"] = icc
+    out.info["grey_source"] = grey
+    return out
 
 
 def icc_of(img: Image.Image) -> bytes | None:
@@ -70,12 +79,13 @@ def output_suffix(source: Path, fmt: str) -> str:
     return suffix if suffix in WRITABLE else ".png"
 
 
-def encode(img: Image.Image, suffix: str, quality: int, icc: bytes | None = None,
-           grey: bool = False) -> bytes:
-    """Encoded bytes; `icc` is embedded where the format stores one and the profile's colour
-    space fits the image (a CMYK source's profile never lands on RGB pixels). With `grey` (the
-    source was single-channel) a still-grey result is stored as L / LA, not three channels."""
-    fmt = SAVE_FORMAT[suffix]
+def save_image(img: Image.Image, path: Path, quality: int = 95,
+               icc: bytes | None = None, grey: bool = False) -> Path:
+    """Encode by the path's extension straight into an atomically swapped temporary file (no
+    in-memory copy of the encoded bytes). `icc` is embedded where the format stores one and the
+    profile's colour space fits the image (a CMYK source's profile never lands on RGB pixels).
+    With `grey` (the source was single-channel) a still-grey result is stored as L / LA."""
+    fmt = SAVE_FORMAT[path.suffix.lower()]
     if grey:
         img = as_grey(img)
     if fmt in ("JPEG", "BMP") and img.mode not in ("RGB", "L"):
@@ -83,14 +93,4 @@ def encode(img: Image.Image, suffix: str, quality: int, icc: bytes | None = None
     options: dict = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     if icc and fmt in ICC_FORMATS and icc[16:20] == ICC_SPACES.get(img.mode):
         options["icc_profile"] = icc
-    buf = io.BytesIO()
-    img.save(buf, fmt, **options)
-    return buf.getvalue()
-
-
-def save_image(img: Image.Image, path: Path, quality: int = 95,
-               icc: bytes | None = None, grey: bool = False) -> Path:
-    """Encode by the path's extension (embedding `icc`, keeping grey sources grey) and write
-    atomically."""
-    data = encode(img, path.suffix.lower(), quality, icc, grey)
-    return atomic_save(path, lambda fh: fh.write(data))
+    return atomic_save(path, lambda fh: img.save(fh, fmt, **options))
