@@ -108,7 +108,8 @@ def convert_file(settings: ConvertSettings, job: Job) -> dict[str, Any]:
     if route in (OPTIMISE_JPEG, OPTIMISE_PNG):   # the source's pixels are freed by now
         made = _optimise(job, opts, source_print, route, settings.max_pixels)
     made.notes[:0] = notes
-    row.update(route=route, format_out=opts.format if route != KEEP else row["format_in"],
+    kept_format = str(row["format_in"]).lower()
+    row.update(route=route, format_out=opts.format if route != KEEP else kept_format,
                mode_out=made.mode, width=made.size[0], height=made.size[1], bytes_in=bytes_in,
                quality=made.result.quality if made.result and opts.lossy else None,
                ssim=None if not made.result or made.result.score is None
@@ -123,7 +124,7 @@ def convert_file(settings: ConvertSettings, job: Job) -> dict[str, Any]:
             made.notes.append(f"{opts.format}: no lossless re-encode exists; give --quality, "
                               "--target-ssim or --target-bytes to re-encode lossily")
         row.update(status="kept-original", bytes_out=bytes_in, lost_alpha=False,
-                   pixel_identical=True, format_out=row["format_in"], mode_out=row["mode_in"],
+                   pixel_identical=True, format_out=kept_format, mode_out=row["mode_in"],
                    output=str(_keep_original(job, settings.in_place)))
     else:
         row.update(status="written", bytes_out=len(made.data), output=str(job.dest))
