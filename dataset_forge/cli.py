@@ -153,30 +153,56 @@ def _list_actions(console: Console) -> int:
 
 
 def _run_action(name: str, argv: Sequence[str], out: Console, err: Console) -> int:
-    from .runner import run_action
+    from .runner import ReportNotWritten, run_action
     action = get_action(name)
     ns = _action_parser(action).parse_args(argv)
     settings = _load_settings(ns.settings, err)
     config = parallel_config(settings, ns)
     raw = {p.name: getattr(ns, p.name) for p in action.params if getattr(ns, p.name) is not None}
     cancel = CancelToken()
+    workers_note = config.worker_plan(action.kind)[1]
+    if workers_note:  # said before the run starts: --workers was more than the machine holds
+        _note(err, workers_note)
     renderer = ProgressRenderer(err)
     previous = _cancel_on_ctrl_c(cancel, err)
     try:
         report = run_action(action, raw, config=config, settings=settings, sink=renderer,
                             cancel=cancel, report_dir=Path(ns.report_dir) if ns.report_dir else None,
                             log_dir=settings.log_dir())
+    except ReportNotWritten as exc:  # the run ended: show it, then the one-line error
+        renderer.stop()
+        _show(exc.report, ns.json, out)
+        raise
     finally:
         renderer.stop()
         signal.signal(signal.SIGINT, previous)
-    if ns.json:
-        print(json.dumps(report.to_dict(), indent=2, default=str))
-    else:
-        render_report(report, out)
+    _show(report, ns.json, out)
+    for note in report.notes:
+        if note != workers_note:
+            _note(err, note)
     if report.cancelled:
         err.print("cancelled: the report lists what was finished", markup=False)
         return EXIT_CANCELLED
     return EXIT_ITEMS_FAILED if report.failed else EXIT_OK
+
+
+def _show(report, as_json: bool, out: Console) -> None:
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        render_report(report, out)
+
+
+def _note(err: Console, text: str) -> None:
+    err.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _os_error_line(exc: OSError) -> str:
+    """`path: reason` for an environment failure (disk full, folder gone, no permission)."""
+    reason = exc.strerror or str(exc)
+    if exc.filename:
+        return f"{exc.filename}: {reason}"
+    return f"{reason} (rerun with --debug to see where)"
 
 
 def _cancel_on_ctrl_c(cancel: CancelToken, err: Console):
@@ -226,6 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
         return EXIT_CANCELLED
+    except OSError as exc:  # the machine, not the engine: disk full, unwritable folder
+        if debug:
+            raise
+        err.print(f"error: {_os_error_line(exc)}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - no traceback reaches a user without --debug
         if debug:
             raise

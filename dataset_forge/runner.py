@@ -11,6 +11,7 @@ from .actions.registry import Action
 from .context import RunContext
 from .errors import UsageError
 from .io.discover import WalkProblem, iter_images
+from .io.paths import check_writable_folder
 from .parallel import CancelToken, ParallelConfig, ProcessingType, RunSummary, Sink, WorkKind
 from .parallel.events import null_sink
 from .parallel.runlog import append_run
@@ -19,6 +20,15 @@ from .reports.report import Report, Table
 
 #: parameters that name folders of images to read; an empty one is a usage error for any action
 IMAGE_FOLDER_PARAMS = ("input", "hq", "lq")
+
+
+class ReportNotWritten(UsageError):
+    """The run ended but its report could not be written (disk full, folder gone): the face
+    still shows `report`, then the one-line error."""
+
+    def __init__(self, message: str, report: Report) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 def require_images(action: Action, params: dict[str, Any]) -> list[WalkProblem]:
@@ -70,8 +80,15 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
     if settings is None:  # library use: the user's settings file, as the CLI would read it
         from .settings import load_settings, resolve_settings_path
         settings = load_settings(resolve_settings_path()).settings
-    if report_dir is None:
+    if params.get("output"):
+        check_writable_folder(params["output"], "--output")
+    if report_dir is not None:
+        check_writable_folder(report_dir, "--report-dir")
+    else:
+        if not params.get("output"):
+            check_writable_folder(settings.reports_dir(), "reports.dir")
         report_dir = default_report_dir(action, params, Path(settings.reports_dir()))
+    notes = [note for note in [config.worker_plan(action.kind)[1]] if note]
     t0 = time.perf_counter()
     with _one_cluster_per_run(config, action.kind) as config:
         ctx = RunContext(config=config, report_dir=Path(report_dir), sink=sink,
@@ -80,20 +97,34 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
     report.cancelled = report.cancelled or ctx.cancelled
     report_walk_problems(report, walk_problems)
     report.run = _combine(ctx.summaries, time.perf_counter() - t0, action, config, report)
-    ctx.report_dir.mkdir(parents=True, exist_ok=True)
+    report.notes[:0] = notes
     report.files = {name: str(Path(path).resolve()) for name, path in report.files.items()}
-    report.write_json(ctx.report_dir)
+    try:
+        ctx.report_dir.mkdir(parents=True, exist_ok=True)
+        report.write_json(ctx.report_dir)
+    except OSError as exc:
+        raise ReportNotWritten(f"the report could not be written to {ctx.report_dir}: "
+                               f"{exc.strerror or exc}", report) from None
     if log_dir is not None:
-        append_run(Path(log_dir), {
-            "action": action.name, "params": report.to_dict()["params"],
-            "processing_type": report.run.processing_type, "workers": report.run.workers,
-            "duration_s": round(report.run.elapsed, 3), "ok": report.run.ok,
-            "failed": report.run.failed, "cancelled": report.cancelled,
-            "peak_rss_mb": round(report.run.peak_rss_mb, 1),
-            "busy_s": round(report.run.busy_seconds, 3),
-            "utilisation": round(report.run.utilisation, 3), "report": report.files.get("report"),
-        })
+        try:
+            _log_run(Path(log_dir), action, report)
+        except OSError as exc:
+            report.notes.append(f"the run log could not be written to {log_dir}: "
+                                f"{exc.strerror or exc}")
     return report
+
+
+def _log_run(log_dir: Path, action: Action, report: Report) -> None:
+    """One line in `<log_dir>/runs.jsonl` for this run."""
+    append_run(log_dir, {
+        "action": action.name, "params": report.to_dict()["params"],
+        "processing_type": report.run.processing_type, "workers": report.run.workers,
+        "duration_s": round(report.run.elapsed, 3), "ok": report.run.ok,
+        "failed": report.run.failed, "cancelled": report.cancelled,
+        "peak_rss_mb": round(report.run.peak_rss_mb, 1),
+        "busy_s": round(report.run.busy_seconds, 3),
+        "utilisation": round(report.run.utilisation, 3), "report": report.files.get("report"),
+    })
 
 
 @contextlib.contextmanager
@@ -104,7 +135,7 @@ def _one_cluster_per_run(config: ParallelConfig, kind: WorkKind):
         yield config
         return
     from .parallel.cluster import open_cluster
-    conn = open_cluster(config.dask, config.max_workers or config.workers(WorkKind.CPU))
+    conn = open_cluster(config.dask, config.workers(WorkKind.CPU))
     try:
         shared = replace(config.dask, scheduler_address=conn.address,
                          expected_workers=conn.threads())

@@ -259,3 +259,68 @@ def test_image_processor_keeps_input_order_with_load_failures():
                          config=ParallelConfig(device="cpu"))
     assert [o.index for o in outcomes] == list(range(10))
     assert [o.ok for o in outcomes] == [x % 3 != 0 for x in range(10)]
+
+
+def test_reorder_buffer_releases_in_input_order_and_drains_past_gaps():
+    from dataset_forge.parallel.reorder import ReorderBuffer
+    order = ReorderBuffer()
+    order.put(2, "c")
+    order.put(1, "b")
+    assert list(order.ready()) == []       # 0 has not arrived
+    order.put(0, "a")
+    assert list(order.ready()) == ["a", "b", "c"]
+    order.put(5, "f")
+    order.put(4, "e")
+    assert list(order.ready()) == [] and len(order) == 2
+    assert list(order.drain()) == ["e", "f"]  # on cancel: 3 never came
+    with pytest.raises(ValueError):
+        order.put(4, "again")
+
+
+def test_max_items_in_flight_bounds_items_not_chunks():
+    consumed = []
+
+    def source():
+        for i in range(2000):
+            consumed.append(i)
+            yield i
+
+    cfg = config("thread", chunk_size=5, max_items_in_flight=12)
+    with ParallelProcessor(cfg) as proc:
+        stream = proc.map(slow_identity, source())
+        next(stream)
+        assert len(consumed) <= 12 + 5  # at most 12 items out, plus the chunk being taken
+        stream.close()
+
+
+def test_summary_stores_busy_seconds_and_derives_utilisation():
+    with ParallelProcessor(config("thread", chunk_size=1)) as proc:
+        list(proc.map(sleepy, [0.1] * 6))
+    summary = proc.summary
+    assert 0.55 < summary.busy_seconds < 3.0  # six items of 0.1 s, whatever the machine
+    assert summary.utilisation == pytest.approx(
+        min(1.0, summary.busy_seconds / (summary.elapsed * summary.workers)))
+    assert summary.to_dict()["busy_seconds"] == summary.busy_seconds
+
+
+@pytest.mark.parametrize("verb", ["map", "batch_map", "image_map"])
+def test_ctx_map_keeps_the_summary_when_the_caller_breaks_early(tmp_path, verb):
+    from dataset_forge.context import RunContext
+    ctx = RunContext(config=config("thread"), report_dir=tmp_path)
+    fn = abs if verb == "map" else (lambda batch: batch)
+    kwargs = {"kind": WorkKind.IO} if verb != "image_map" else {}
+    for outcome in getattr(ctx, verb)(fn, range(500), **kwargs):
+        if outcome.index == 3:
+            break
+    [summary] = ctx.summaries
+    assert summary.ok >= 4 and summary.cancelled  # stopped early, and says so
+
+
+def test_explicit_worker_counts_are_clamped_to_the_machine():
+    threads = ParallelConfig(processing_type="thread", max_workers=10_000)
+    used, note = threads.worker_plan(WorkKind.IO)
+    assert 32 <= used < 10_000 and note.startswith(f"10000 thread workers asked, {used} used")
+    processes = ParallelConfig(processing_type="process", max_workers=10_000)
+    used, note = processes.worker_plan(WorkKind.CPU)
+    assert 1 <= used <= 4 * os.cpu_count() and "process workers asked" in note
+    assert ParallelConfig(max_workers=2).worker_plan(WorkKind.CPU) == (2, "")  # no note

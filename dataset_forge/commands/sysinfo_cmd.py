@@ -76,7 +76,7 @@ def _dask_selected(args: argparse.Namespace):
 def _add_cluster(info: SystemInfo, settings) -> SystemInfo:
     from dataset_forge.parallel import ParallelConfig
     config = ParallelConfig.from_settings(settings)
-    return with_cluster(info, config.dask, config.max_workers or config.workers())
+    return with_cluster(info, config.dask, config.workers())
 
 
 def run(args: argparse.Namespace) -> int:

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         header, _ = read_manifest(args.manifest)
         results = list(replay(args.manifest, apply=args.apply))
     except ManifestError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_USAGE
     counts: collections.Counter = collections.Counter()
     rows = []

@@ -51,6 +51,17 @@ def _fsync_folder(folder: Path) -> None:
 
 
 @contextlib.contextmanager
+def naming(path: str | Path) -> Iterator[None]:
+    """Give an OSError that names no file (a write on a full disk) the name `path`."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+
+
+@contextlib.contextmanager
 def _staged(path: Path, mode: str, verify: Callable[[Path], None] | None = None,
             **open_kwargs) -> Iterator[tuple[IO, Path]]:
     """Yield (file, temporary path); on success verify the temporary file, then swap it in."""
@@ -58,7 +69,7 @@ def _staged(path: Path, mode: str, verify: Callable[[Path], None] | None = None,
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, _target_mode(path))
-        with open(fd, mode, **open_kwargs) as fh:
+        with naming(path), open(fd, mode, **open_kwargs) as fh:
             yield fh, Path(tmp)
             fh.flush()
             os.fsync(fh.fileno())

@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .atomic import naming
+
 
 def fingerprint(params: dict[str, Any]) -> str:
     """A short stable hash of the parameters that decide what outputs look like."""
@@ -50,8 +52,9 @@ class Journal:
     def _append(self, entry: dict[str, Any]) -> None:
         # flushed, not fsynced: a line lost to power loss only means that item is redone,
         # and its output is rewritten atomically
-        self._fh.write(json.dumps(entry, default=str) + "\n")
-        self._fh.flush()
+        with naming(self.path):
+            self._fh.write(json.dumps(entry, default=str) + "\n")
+            self._fh.flush()
 
     def done(self, key: str) -> bool:
         return key in self._done

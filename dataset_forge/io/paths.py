@@ -1,6 +1,7 @@
 """Checks on the folders a command reads and writes."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -45,3 +46,23 @@ class OutputClaims:
             return f"{dest} is already the output of {other} (same name stem); rename one of them"
         self._owner[dest] = source
         return None
+
+
+def check_writable_folder(folder: str | Path, name: str) -> None:
+    """Refuse, before anything runs, a folder that cannot be used for writing: it is a file,
+    or it is missing and its nearest existing parent is a file or not writable. `name` is
+    what the user set (a flag or a settings key)."""
+    path = Path(folder).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise UsageError(f"{name} {folder}: exists and is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise UsageError(f"{name} {folder}: the folder is not writable")
+        return
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{name} {folder}: cannot create it, {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{name} {folder}: cannot create it, {parent} is not writable")

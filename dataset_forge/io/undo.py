@@ -107,14 +107,34 @@ def read_manifest(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]
     except UnicodeDecodeError:
         raise ManifestError(f"{path}: not an undo manifest (not text)") from None
     entries = []
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         try:
-            entries.append(json.loads(line))
+            entries.append((number, json.loads(line)))
         except json.JSONDecodeError:
             continue
-    if not entries or entries[0].get("manifest") != "dataset-forge undo":
+    if not entries or not isinstance(entries[0][1], dict) or \
+            entries[0][1].get("manifest") != "dataset-forge undo":
         raise ManifestError(f"{path}: not a dataset-forge undo manifest")
-    return entries[0], [e for e in entries[1:] if e.get("op") in OPS]
+    for number, entry in entries[1:]:
+        problem = _malformed(entry)
+        if problem:
+            raise ManifestError(f"{path} line {number}: {problem}; fix or remove that line")
+    return entries[0][1], [e for _, e in entries[1:] if e.get("op") in OPS]
+
+
+def _malformed(entry: Any) -> str:
+    """Why a parsed manifest line cannot be replayed ('' when it can, or is not an operation)."""
+    if not isinstance(entry, dict):
+        return "not an undo operation (expected a JSON object)"
+    if entry.get("op") not in OPS:
+        return ""  # another kind of line: skipped
+    needed = ("src",) if entry["op"] == "trash" else ("src", "dst")
+    for key in needed:
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            return f"{entry['op']} without a {key} path"
+    if entry.get("sha256") is not None and not isinstance(entry["sha256"], str):
+        return f"{entry['op']} with a sha256 that is not text"
+    return ""
 
 
 @dataclass

@@ -73,12 +73,14 @@ class BatchProcessor:
             total = len(items)  # type: ignore[arg-type]
         tracker = RunTracker(self.sink, label or getattr(fn, "__name__", "batch"), total)
         batches = _batched(enumerate(items), self.batch_size)
+        inner_stream = self.processor.map(_BatchCall(fn), batches, label=tracker.label)
         try:
-            for outcome in self.processor.map(_BatchCall(fn), batches, label=tracker.label):
+            for outcome in inner_stream:
                 for single in _per_item(outcome):
                     tracker.record(single)
                     yield single
         finally:
+            inner_stream.close()  # a caller that stopped early stops the batches too
             inner = self.processor.summary
             tracker.add_busy(inner.busy_seconds if inner else 0.0)
             self.summary = tracker.finish(self.processor.workers,

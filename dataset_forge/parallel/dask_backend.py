@@ -71,7 +71,7 @@ class DaskBackend(Backend):
 
     def __init__(self, config: ParallelConfig, workers: int) -> None:
         # a local cluster gets one process per core (or max_workers), whatever the work kind
-        local_workers = config.max_workers or config.workers(WorkKind.CPU)
+        local_workers = config.workers(WorkKind.CPU)
         self._spec = config.dask
         self._conn = open_cluster(config.dask, local_workers)
         self._tasks: list[DaskTask] = []

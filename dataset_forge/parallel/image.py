@@ -98,6 +98,7 @@ class ImageProcessor:
         tracker = RunTracker(self.sink, label or getattr(fn, "__name__", "model"), total)
         loaded = self._loader.map(load, items) if load else \
             (Outcome(i, item, item) for i, item in enumerate(items))
+        stopped = False
         try:
             while batch := list(itertools.islice(loaded, self.batch_size)):
                 if self.cancel_token.cancelled:
@@ -108,9 +109,13 @@ class ImageProcessor:
                 for outcome in outcomes:
                     tracker.record(outcome)
                     yield outcome
+        except BaseException:  # the caller stopped early (break) or an error
+            stopped = True
+            raise
         finally:
+            loaded.close()
             self.summary = tracker.finish(1, ProcessingType.SERIAL.value,
-                                          self.cancel_token.cancelled)
+                                          stopped or self.cancel_token.cancelled)
 
     def _run_batch(self, fn, batch: list[Outcome]) -> Iterator[Outcome]:
         """Run the loaded items of `batch`; halve on out-of-memory until it fits."""

@@ -20,9 +20,9 @@ from .backends import Backend, make_backend
 from .cancel import CancelToken
 from .config import ParallelConfig, ProcessingType, WorkKind
 from .events import RunSummary, Sink, null_sink
-from .outcome import FailFastError, Failure, Outcome, describe_item
+from .outcome import FailFastError, Failure, Outcome, describe_item, failed
 from .reorder import ReorderBuffer
-from .stream import Completion, CompletionStream, Window
+from .stream import CompletionStream, Window
 from .tracking import RunTracker
 from .worker import can_use_alarm, pack_function, run_chunk
 
@@ -109,9 +109,10 @@ class ParallelProcessor:
         for index, item in enumerate(items):
             if self.cancel_token.cancelled:
                 return
-            done = Completion(index, [(index, item)], run_chunk(fn, [(index, item)], timeout))
-            tracker.add_busy(done.busy)
-            yield from done.outcomes()
+            result = run_chunk(fn, [(index, item)], timeout)
+            tracker.add_busy(result.busy)
+            _, ok, value = result.items[0]
+            yield Outcome(index, item, value) if ok else failed(index, item, *value)
 
     def _map_pooled(self, fn, items, tracker: RunTracker) -> Iterator[Outcome]:
         backend = self._pool()

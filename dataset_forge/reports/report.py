@@ -37,6 +37,7 @@ class Report:
     files: dict[str, str] = field(default_factory=dict)     # name -> path of written outputs
     run: RunSummary | None = None
     cancelled: bool = False
+    notes: list[str] = field(default_factory=list)          # one-line remarks on the run itself
 
     @property
     def failed(self) -> int:
@@ -57,6 +58,7 @@ class Report:
             "failures_total": len(self.failures),
             "tables": [asdict(t) for t in self.tables],
             "files": self.files,
+            "notes": self.notes,
         }
 
     @classmethod
