@@ -323,4 +323,6 @@ def test_explicit_worker_counts_are_clamped_to_the_machine():
     processes = ParallelConfig(processing_type="process", max_workers=10_000)
     used, note = processes.worker_plan(WorkKind.CPU)
     assert 1 <= used <= 4 * os.cpu_count() and "process workers asked" in note
+    local_dask = ParallelConfig(processing_type="dask", max_workers=10_000)
+    assert local_dask.workers(WorkKind.CPU) == used  # a local cluster is process workers
     assert ParallelConfig(max_workers=2).worker_plan(WorkKind.CPU) == (2, "")  # no note
