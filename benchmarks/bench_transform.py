@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from dataset_forge.actions.registry import get_action
-from dataset_forge.actions.transform import Render, make_jobs, render
+from dataset_forge.transforms.engine import PipelineRun, apply_pipeline, make_jobs
 from dataset_forge.io import iter_images
 from dataset_forge.parallel import ParallelConfig
 from dataset_forge.transforms.pipeline import load_pipeline
@@ -35,11 +35,11 @@ def sample(source: Path, count: int, into: Path) -> Path:
 def serial_loop(folder: Path, out: Path) -> float:
     """The baseline: the same per-image work in a for loop, no parallel core, no journal."""
     pipeline = load_pipeline(PIPELINE)
-    cfg = Render(pipeline, 1, out, mode="make_lq", scale=4)
+    cfg = PipelineRun(pipeline, 1, out, mode="make_lq", scale=4)
     items = [(p, None, p.stem) for p in sorted(iter_images(folder))]
     t0 = time.perf_counter()
     for job in make_jobs(items, 1, "png"):
-        render(cfg, job)
+        apply_pipeline(cfg, job)
     return time.perf_counter() - t0
 
 

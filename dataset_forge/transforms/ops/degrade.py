@@ -45,13 +45,36 @@ def motion_kernel(length: int, angle: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
+STRIP_PIXELS = 1 << 21   # output pixels per FFT: memory stays flat whatever the image size
+
+
+def reflect(index: np.ndarray, n: int) -> np.ndarray:
+    """Indices outside 0..n-1 mirrored as numpy's pad mode "reflect" does (edge not repeated)."""
+    if n == 1:
+        return np.zeros_like(index)
+    period = 2 * (n - 1)
+    index = np.abs(index) % period
+    return np.where(index >= n, period - index, index)
+
+
 def convolve(arr: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Same-size convolution of HxWxC with reflected edges (FFT, fast for big kernels)."""
-    r = kernel.shape[0] // 2
-    padded = np.pad(arr, ((r, r), (r, r), (0, 0)), mode="reflect")
+    """Same-size convolution of uint8 HxWxC with reflected edges, rounded back to uint8.
+
+    FFT (fast for big kernels) over strips of rows, so the float and complex temporaries are a
+    few times one strip (about STRIP_PIXELS), not twenty times the image (7 GB at 89 Mpx)."""
     from scipy.signal import fftconvolve  # imported on use: scipy.signal costs seconds at start-up
 
-    return fftconvolve(padded, kernel[:, :, None], mode="valid", axes=(0, 1))
+    r = kernel.shape[0] // 2
+    h, w = arr.shape[:2]
+    rows = max(4 * r + 1, STRIP_PIXELS // max(1, w))
+    out = np.empty_like(arr)
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        strip = arr[reflect(np.arange(y0 - r, y1 + r), h)].astype(np.float32)
+        strip = np.pad(strip, ((0, 0), (r, r), (0, 0)), mode="reflect")
+        blurred = fftconvolve(strip, kernel[:, :, None], mode="valid", axes=(0, 1))
+        out[y0:y1] = np.clip(np.rint(blurred), 0, 255)
+    return out
 
 
 @op("motion_blur", DEGRADE, "Linear motion blur", fields=[
@@ -61,7 +84,12 @@ def motion_blur(img: Image.Image, p: dict, rng, factor: int) -> Image.Image:
     if p["length"] <= 1:
         return img
     kernel = motion_kernel(p["length"], p["angle"])
-    return array_op(lambda a: convolve(a, kernel), img)
+
+    def run(im: Image.Image) -> Image.Image:
+        arr = np.asarray(im)
+        out = convolve(arr[..., None] if arr.ndim == 2 else arr, kernel)
+        return Image.fromarray(out[..., 0] if arr.ndim == 2 else out, im.mode)
+    return colour_only(run, img)
 
 
 # ---------------------------------------------------------------------------------- noise
