@@ -234,17 +234,30 @@ def test_kill_9_in_a_middle_step_resumes_to_the_same_result(tmp_path, make_image
 @pytest.mark.parametrize("name", ["clean", "web-ready", "sr-pairs"])
 def test_shipped_recipes_run_end_to_end(tmp_path, make_image, run_cli, name):
     photos = tmp_path / "photos"
-    for i in range(4):
+    for i in range(5):
         make_image(photos / f"p{i}.png", size=(256, 192), seed=i)
     make_image(photos / "dup.png", size=(256, 192), seed=0)
+    before = {p.name: p.read_bytes() for p in photos.iterdir()}
     out = tmp_path / "out"
-    extra = ["--set", "width=128", "--set", "target_ssim=0.9"] if name == "web-ready" else []
+    extra = {"web-ready": ["--set", "width=128", "--set", "target_ssim=0.9"],
+             "sr-pairs": ["--set", "subsets=val=1,train=rest"]}.get(name, [])
     r = run_cli("run", RECIPES / f"{name}.toml", "--set", f"input={photos}", "--set",
                 f"output={out}", *extra)
     assert r.returncode == 0, r
     steps = json.loads((out / "recipe-report.json").read_text())["steps"]
     assert steps and all(s["status"] == "done" for s in steps), steps
     assert all(Path(s["report"]).is_file() for s in steps)
+    assert {p.name: p.read_bytes() for p in photos.iterdir()} == before, "input untouched"
+    if name == "sr-pairs":
+        rejected = [p.name for p in (out / "rejected" / "duplicates").rglob("*.png")]
+        assert len(rejected) == 1 and rejected[0] in ("p0.png", "dup.png")
+        val = list((out / "split" / "val").iterdir())
+        train_names = {p.name for p in (out / "split" / "train").iterdir()}
+        assert len(val) == 1 and val[0].name not in train_names
+        for subset in ("train", "val"):
+            assert (out / "export" / subset / "hq.lmdb" / "meta_info.txt").is_file() or \
+                (out / "export" / subset / "hq.lmdb").is_dir()
+            assert (out / "export" / subset / "manifest.parquet").is_file()
 
 
 def test_bare_command_opens_the_app_in_a_terminal(tmp_path):

@@ -27,8 +27,8 @@ MODES = ("copy", "move", "hardlink", "symlink")
 PROVENANCE = ["output", "lq_output", "source_folder", "original", "lq_original", "status"]
 
 PARAMS = [
-    Param("inputs", "list", [], "folders to merge, comma-separated, in order of precedence",
-          required=True),
+    Param("inputs", "list", [], "folders to merge, comma-separated, in order of precedence "
+          "(one folder is staged: copied or linked as it is)", required=True),
     Param("output", "path", help="new folder that receives every input", required=True),
     Param("pairs", "bool", False, "each input is an HQ/LQ pair set with sub-folders --hq-name "
           "and --lq-name; partners are merged (and renamed) together"),
@@ -44,8 +44,8 @@ PARAMS = [
 
 def _datasets(params: dict[str, Any]) -> list[tuple[Path, Dataset]]:
     folders = [Path(f).expanduser() for f in params["inputs"]]
-    if len(folders) < 2:
-        raise UsageError("--inputs: give at least two folders to combine")
+    if not folders:
+        raise UsageError("--inputs: give the folders to combine")
     out = []
     for folder in folders:
         if not folder.is_dir():

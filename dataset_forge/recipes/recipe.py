@@ -184,29 +184,33 @@ def _build_step(index: int, raw: dict[str, Any], actions: dict[str, Action], sco
         if declared[field_name].type in ("path", "dir", "file") and isinstance(value, str):
             value = str(_absolute(value, Path.cwd()))
         params[field_name] = value
-    _check_values(action, params, seen, where)
+    _check_values(action, params, seen, workdir, where)
     report_dir = Path(params["output"]) if params.get("output") else \
         workdir / "reports" / f"{index:02d}-{name}"
     return Step(index, name, action, params, report_dir, continue_on_failure)
 
 
 def _check_values(action: Action, params: dict[str, Any], seen: dict[str, Step],
-                  where: str) -> None:
-    """Type, range and choice checks now; folders that earlier steps create are checked
-    when the step runs."""
-    made = {str(s.output) for s in seen.values() if s.output}
+                  workdir: Path, where: str) -> None:
+    """Type, range and choice checks now; folders that earlier steps may create (inside the
+    workdir or an earlier step's output) are checked when the step runs."""
+    made = [s.output for s in seen.values() if s.output] + [workdir]
     for p in action.params:
         value = params.get(p.name)
         if value is None:
             if p.required:
                 raise RecipeError(f"{where}: {p.name!r} is required ({p.help})")
             continue
-        if p.type in ("dir", "file") and any(str(value).startswith(m) for m in made):
+        if p.type in ("dir", "file") and any(_related(Path(value), m) for m in made):
             continue
         try:
             p.parse(value)
         except UsageError as exc:
             raise RecipeError(f"{where}: {exc}") from None
+
+
+def _related(path: Path, made: Path) -> bool:
+    return path == made or made in path.parents or path in made.parents
 
 
 def _resolve(value: Any, scope: dict[str, Any], where: str, path: Path) -> Any:
