@@ -28,7 +28,7 @@ def load_image(path: str | Path) -> Image.Image:
     One full-size buffer at a time: the orientation is applied in place, and an RGB/RGBA file
     is returned as decoded (Pillow closed a single-frame file after loading it), not copied."""
     src = open_image(path)
-    out = src
+    out = None
     try:
         icc = src.info.get("icc_profile")
         im = decode(src)
@@ -36,11 +36,12 @@ def load_image(path: str | Path) -> Image.Image:
         grey = im.mode in GREY_MODES
         alpha = im.mode in ALPHA_MODES or (im.mode == "P" and "transparency" in im.info)
         out = (im if im.mode == "RGBA" else im.convert("RGBA")) if alpha else to_rgb(im)
-        if out is src and getattr(src, "fp", None) is not None:
+        if out is src and getattr(src, "n_frames", 1) > 1:
             out = src.copy()  # a multi-frame file stays open while its image lives: detach
     finally:
         if out is not src:
-            src.close()
+            with src:  # leaving the context closes the file too (Image.close() alone does not)
+                pass
     if icc:
         out.info["icc_profile"] = icc
     out.info["grey_source"] = grey
