@@ -24,11 +24,12 @@ from ..dedup.clip import DEFAULT_MODEL, DEFAULT_WEIGHTS, ClipEmbedding
 from ..dedup.exact import ExactHash
 from ..dedup.features import encode_all
 from ..dedup.flat import drop_rows, find_flat, pixel_pairs
-from ..dedup.fileops import MODES, FileOp, perform, plan_file_ops
+from ..dedup.fileops import MODES, FileOp, Planned, perform, plan_file_ops
 from ..dedup.groups import KEEP_POLICIES
 from ..dedup.index import Pairs
 from ..dedup.lpips_verify import NETS, LpipsVerifier
-from ..dedup.outputs import write_groups_csv, write_html, write_pairs_csv, write_related_csv
+from ..dedup.outputs import (cached_thumbnails, write_groups_csv, write_html, write_pairs_csv,
+                             write_related_csv)
 from ..dedup.perceptual import HASHES, PerceptualHash
 from ..dedup.plan import Plan, PlanError, read_plan, write_plan
 from ..dedup.planning import build_plan
@@ -284,10 +285,8 @@ def _apply(ctx: RunContext, ops: list[FileOp], params: dict[str, Any], report: R
     report.summary["applied"] = dict(counts)
 
 
-def _act(ctx: RunContext, params: dict[str, Any], plan: Plan, report: Report,
-         known: dict[Path, str]) -> dict[tuple[int, int], tuple[str, str]]:
-    """Plan the operations, apply them with --apply (large groups withheld unless allowed),
-    and say what happened; returns each member's planned (operation, destination)."""
+def _plan_ops(params: dict[str, Any], plan: Plan, report: Report) -> Planned:
+    """The operations the plan calls for (large groups withheld unless allowed)."""
     planned = plan_file_ops(plan, params["mode"], params["dest"],
                             allow_large=params["allow_large_groups"])
     report.summary.update({"planned_operations": len(planned.ops), "mode": params["mode"],
@@ -306,6 +305,12 @@ def _act(ctx: RunContext, params: dict[str, Any], plan: Plan, report: Report,
                 report.add_failure(Failure(g.keeper.path, "LargeGroup",
                                            f"group {gid} of {len(g.members)} files not applied "
                                            "(--allow-large-groups)"))
+    return planned
+
+
+def _act(ctx: RunContext, params: dict[str, Any], planned: Planned, report: Report,
+         known: dict[Path, str]) -> None:
+    """Apply the operations with --apply, or say what --apply would do."""
     if planned.ops and params["apply"]:
         _apply(ctx, planned.ops, params, report, known)
     elif planned.ops:
@@ -313,7 +318,6 @@ def _act(ctx: RunContext, params: dict[str, Any], plan: Plan, report: Report,
         report.summary["next_step"] = note
         report.findings.append({"note": note})
     _op_table(report, planned.ops, params)
-    return planned.by_member()
 
 
 # -- the action --------------------------------------------------------------------------------
@@ -364,8 +368,9 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
         report.findings.append({"note": f"{len(catalog.links)} symbolic link(s) to scanned "
                                         "files were not compared; the files they point to are "
                                         "never moved or removed"})
-    planned = _act(ctx, params, plan, report, known)
-    _write_outputs(ctx, report, plan, planned, method)
+    planned = _plan_ops(params, plan, report)
+    _write_outputs(ctx, report, plan, planned.by_member(), method, params["cache"])
+    _act(ctx, params, planned, report, known)
     _group_table(report, plan)
     _report_unpaired(ctx, report, catalog)
     return report
@@ -390,7 +395,7 @@ def _run_plan(ctx: RunContext, params: dict[str, Any]) -> Report:
     report = Report("dedup", params)
     report.summary.update({"groups": len(plan.groups), "from_plan": str(params["plan"]),
                            "duplicates": sum(len(g.dropped) for g in plan.groups)})
-    _act(ctx, params, plan, report, {})
+    _act(ctx, params, _plan_ops(params, plan, report), report, {})
     _group_table(report, plan)
     return report
 
@@ -423,7 +428,8 @@ def _report_unpaired(ctx: RunContext, report: Report, catalog: Catalog) -> None:
 
 
 def _write_outputs(ctx: RunContext, report: Report, plan: Plan,
-                   planned: dict[tuple[int, int], tuple[str, str]], method: Any) -> None:
+                   planned: dict[tuple[int, int], tuple[str, str]], method: Any,
+                   cache: str) -> None:
     out = ctx.report_dir
     out.mkdir(parents=True, exist_ok=True)
     report.files["groups_json"] = str(write_plan(out / "dedup_groups.json", plan))
@@ -431,10 +437,11 @@ def _write_outputs(ctx: RunContext, report: Report, plan: Plan,
     report.files["pairs_csv"] = str(write_pairs_csv(out / "dedup_pairs.csv", plan))
     if plan.related:
         report.files["related_csv"] = str(write_related_csv(out / "dedup_related.csv", plan))
-    report.files["html"] = str(write_html(out / "dedup.html", plan, ctx,
-                                          title=f"Duplicates ({method.key})",
-                                          metric=method.metric,
-                                          bound=plan.meta.get("max_group_size")))
+    with FeatureCache.open(cache) as thumbs:
+        report.files["html"] = str(write_html(
+            out / "dedup.html", plan, ctx, title=f"Duplicates ({method.key})",
+            metric=method.metric, bound=plan.meta.get("max_group_size"),
+            thumbs=lambda paths: cached_thumbnails(ctx, paths, thumbs)))
 
 
 def _group_table(report: Report, plan: Plan) -> None:

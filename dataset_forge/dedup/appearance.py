@@ -32,6 +32,13 @@ GRID = 32            # pHash's grid (hash size 8 x high-frequency factor 4)
 LOW = 8              # the low-frequency block a 64-bit pHash thresholds
 FLAT_AC = 0.5        # grey levels; 8-bit rounding alone gives about 0.3
 FLAT_PROBE_SIDE = 128
+VIPS_FORMATS = frozenset({"PNG", "WEBP"})
+VIPS_MODES = frozenset({"L", "LA", "RGB", "RGBA", "P"})   # 8-bit: the same picture either way
+
+try:  # optional: the binary wheel brings libvips; without it Pillow decodes everything
+    import pyvips
+except (ImportError, OSError):  # pragma: no cover - depends on the install
+    pyvips = None
 
 
 def dct_matrix(n: int, rows: int) -> np.ndarray:
@@ -66,9 +73,39 @@ def is_flat(grey: Image.Image) -> bool:
     return ac_spread(grid_of(grey)) < FLAT_AC
 
 
+def _vips_small(path: str | Path, side: int) -> Image.Image | None:
+    """libvips' shrink-on-load thumbnail (upright) in RGB, real transparency over mid-grey as
+    in the Pillow path; None when libvips cannot read the file."""
+    try:
+        im = pyvips.Image.thumbnail(str(path), side, size="down", fail_on="truncated")
+        if im.format != "uchar":
+            return None
+        arr = im.numpy()
+    except pyvips.Error:
+        return None
+    arr = arr[..., None] if arr.ndim == 2 else arr
+    if arr.shape[2] in (2, 4):
+        alpha = arr[..., -1:].astype(np.float32) / 255.0
+        colour = arr[..., :-1].astype(np.float32)
+        if alpha.min() < 1.0:
+            colour = colour * alpha + np.float32(ALPHA_BACKGROUND[0]) * (1.0 - alpha)
+        arr = np.clip(colour + 0.5, 0, 255).astype(np.uint8)
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    return Image.fromarray(np.ascontiguousarray(arr), "RGB")
+
+
 def hashing_rgb(path: str | Path, side: int) -> Image.Image:
-    """The image decoded to fit `side`, upright, in RGB; real transparency over mid-grey."""
+    """The image decoded to fit `side`, upright, in RGB; real transparency over mid-grey.
+    JPEG: Pillow's draft decode. Opaque 8-bit PNG and WebP: libvips when installed
+    (`VIPS_FORMATS`; WebP shrinks while it decodes, PNG decodes faster: measured in
+    benchmarks/RESULTS.md), else Pillow."""
     with open_image(path) as im:
+        if pyvips is not None and im.format in VIPS_FORMATS and im.mode in VIPS_MODES and \
+                max(im.size) > side:
+            small = _vips_small(path, side)
+            if small is not None:
+                return small
         loaded = ImageOps.exif_transpose(decode(im, max_side=side))
         background = ALPHA_BACKGROUND if has_transparency(loaded) else (255, 255, 255)
         rgb = to_rgb(loaded, background)

@@ -7,13 +7,16 @@ HTML page with each group's thumbnails side by side.
 """
 from __future__ import annotations
 
-import functools
+import base64
+import io
 from pathlib import Path
 from typing import Any, Callable
 
 from ..parallel import WorkKind
 from ..reports import html as htmlreport
 from ..reports.report import RowWriter
+from .appearance import hashing_rgb
+from .cache import FeatureCache, file_stat
 from .plan import Plan, PlanGroup
 
 HTML_GROUPS = 200          # groups shown on the page; the CSV and JSON hold all
@@ -26,6 +29,35 @@ GROUP_COLUMNS = ["group", "path", "kept", "width", "height", "bytes", "mtime",
                  "planned_action", "destination"]
 
 Planned = dict[tuple[int, int], tuple[str, str]]
+THUMB_KEY = f"thumb:{THUMB_SIDE}:jpeg80"
+
+
+def thumbnail(path: Path) -> bytes:
+    """A data: URI (as bytes) of a small JPEG of the picture; b"" when it does not read."""
+    try:
+        im = hashing_rgb(path, THUMB_SIDE)
+    except Exception:  # noqa: BLE001 - an unreadable file simply has no thumbnail
+        return b""
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=80)
+    return b"data:image/jpeg;base64," + base64.b64encode(buf.getvalue())
+
+
+def cached_thumbnails(ctx: Any, paths: list[Path], cache: FeatureCache) -> list[str]:
+    """Thumbnails from the feature cache where the file is unchanged, made in parallel (and
+    stored) otherwise: a second run's page costs no decoding."""
+    stats = [file_stat(p) for p in paths]
+    found = cache.lookup(THUMB_KEY, stats)
+    missing = [k for k in range(len(paths)) if k not in found]
+    made = []
+    for outcome in ctx.map(thumbnail, [paths[k] for k in missing], kind=WorkKind.CPU,
+                           label="thumbnails"):
+        value = outcome.value if outcome.ok else b""
+        found[missing[outcome.index]] = value
+        if value:
+            made.append((stats[missing[outcome.index]], value))
+    cache.store(THUMB_KEY, made)
+    return [bytes(found[k]).decode("ascii") for k in range(len(paths))]
 
 
 def _blank(value: Any) -> Any:
@@ -83,19 +115,12 @@ def _caption(group: PlanGroup, k: int, metric: str) -> str:
 
 
 def write_html(path: Path, plan: Plan, ctx: Any, *, title: str, metric: str,
-               thumbs: Callable[[list[Path]], list[str]] | None = None,
-               bound: int | None = None) -> Path:
+               thumbs: Callable[[list[Path]], list[str]], bound: int | None = None) -> Path:
     """The page: large groups first and flagged, then one section per group (first
-    HTML_GROUPS); `thumbs(paths)` gives data URIs (default: made in parallel here)."""
+    HTML_GROUPS); `thumbs(paths)` gives the data URIs (`cached_thumbnails`)."""
     shown = sorted(plan.groups, key=lambda g: not g.large)[:HTML_GROUPS]
     cells = [(g, k) for g in shown for k in range(min(len(g.members), HTML_MEMBERS))]
-    paths = [Path(g.members[k].file) for g, k in cells]
-    if thumbs is None:
-        thumb = functools.partial(htmlreport.thumbnail_uri, max_side=THUMB_SIDE)
-        uris = [o.value if o.ok else "" for o in
-                ctx.map(thumb, paths, kind=WorkKind.CPU, label="thumbnails")]
-    else:
-        uris = thumbs(paths)
+    uris = thumbs([Path(g.members[k].file) for g, k in cells])
     by_group: dict[int, list[dict[str, Any]]] = {}
     for (g, k), uri in zip(cells, uris):
         by_group.setdefault(g.id, []).append({

@@ -119,7 +119,7 @@ class PerceptualHash:
     def key(self) -> str:
         symmetry = "dihedral" if self.invariant else "plain"
         crop = f":crop{CROP_SIDE}" if self.crops else ""
-        return f"{self.name}:{self.hash_size}:{symmetry}{crop}:alpha-grey:ac{FLAT_AC}"
+        return f"{self.name}:{self.hash_size}:{symmetry}{crop}:alpha-grey:ac{FLAT_AC}:vips"
 
     def encode(self, ctx: Any, paths: list) -> Iterator[Outcome]:
         fn = functools.partial(hash_image, kind=self.name, hash_size=self.hash_size,
