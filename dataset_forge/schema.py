@@ -230,6 +230,7 @@ class Field:
         import argparse
         shown = self.default not in (None, "", [], ()) and not self.required
         text = self.help + (f" (default: {self.cli_default()})" if shown else "")
+        text = text.replace("%", "%%")  # argparse %-formats help: "81% of" must stay text
         if self.type == "bool":
             group.add_argument(self.flag, dest=self.name, default=None, help=text,
                                action=argparse.BooleanOptionalAction)

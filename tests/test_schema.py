@@ -45,6 +45,8 @@ def test_one_field_renders_to_cli_toml_and_form():
     field.add_argument(parser)
     assert parser.parse_args(["--pad-color", "red"]).pad_color == "red"
     assert "COLOUR" in parser.format_help() and "(default: #000000)" in parser.format_help()
+    Field("crops", "bool", False, "hash the centre (81% of the area)").add_argument(parser)
+    assert "(81% of the area)" in parser.format_help()  # argparse would read "% o" as a format
     assert field.to_toml("#000000") == '"#000000"' and Field("b", "bool").to_toml(True) == "true"
     assert field.widget == "text" and Field("d", "dir").widget == "folder"
     assert Field("m", "str", "a", choices=("a", "b")).widget == "choice"
