@@ -265,3 +265,27 @@ def test_ssim_is_scored_on_a_bounded_copy(monkeypatch):
     im = Image.new("RGB", (90, 40), (10, 20, 30))   # 3600 px -> factor 2 -> 45 x 20
     assert search.ssim_pixels(im).shape == (20, 45, 3)
     assert search.ssim_pixels(im.resize((30, 30))).shape == (30, 30, 3)
+
+
+def test_large_jpeg_search_probes_baseline_with_the_same_pixels(monkeypatch):
+    """Issue 12 "Memory": candidates of a large JPEG SSIM search are baseline JPEGs (no
+    whole-image coefficient buffer); the written file is progressive with identical pixels."""
+    from dataset_forge.compress import search
+    monkeypatch.setattr(search, "SSIM_MAX_PIXELS", 1000)
+    im = Image.fromarray(photo_like(96, 72, seed=8), "RGB")
+    opts = EncodeOptions("jpeg")
+    prepared = prepare(im, opts)
+    probes = []
+    real_encode = search.encode
+    monkeypatch.setattr(search, "encode", lambda p, o, q=None: probes.append(o.progressive)
+                        or real_encode(p, o, q))
+    result = search_quality(prepared, opts, Target(ssim=0.95))
+    assert probes[:-1] and not any(probes[:-1]) and probes[-1] is True
+    assert result.encodes == len(probes)
+    final = decode_bytes(result.data)
+    assert final.info.get("progressive")
+    baseline = decode_bytes(real_encode(prepared, search.probe_options(
+        prepared, opts, Target(ssim=0.95)), result.quality))
+    assert np.array_equal(np.asarray(final), np.asarray(baseline))
+    assert ssim_reference(prepared.image).score(ssim_pixels(final)) == \
+        pytest.approx(result.score)

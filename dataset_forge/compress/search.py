@@ -14,13 +14,17 @@ SSIM is scored on a bounded-size copy: images above SSIM_MAX_PIXELS are box-aver
 integer factor (reference and candidate alike) before scoring, which keeps a 16 Mpx search
 from spending most of its time in Gaussian filters. Memory stays bounded on large photos: each
 candidate is decoded, reduced and dropped at once, and only two encodes are held (the best good
-one and the latest), not every step's.
+one and the latest), not every step's. Above SSIM_MAX_PIXELS, JPEG candidates of an SSIM search
+are probed as baseline JPEGs with standard Huffman tables: the same quantised coefficients, so
+the same pixels, as the progressive/optimised file, but encoded and decoded without a
+whole-image coefficient buffer (~270 MB on an 89 Mpx photo); the chosen quality is then encoded
+once more with the requested entropy coding (counted in `encodes`).
 """
 from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -92,6 +96,7 @@ def search_quality(prepared: Prepared, opts: EncodeOptions, target: Target) -> S
     if (target.ssim is None) == (target.bytes is None):
         raise ValueError("set exactly one of target.ssim and target.bytes")
     reference = ssim_reference(prepared.image) if target.ssim is not None else None
+    final_opts, opts = opts, probe_options(prepared, opts, target)
     tried: dict[int, tuple[int, float | None]] = {}     # quality -> (bytes, score)
     held: dict[str, tuple[int, bytes]] = {}              # "good" (best so far), "last"
 
@@ -132,9 +137,23 @@ def search_quality(prepared: Prepared, opts: EncodeOptions, target: Target) -> S
     chosen = quality(best)
     _, score = attempt(chosen)
     data = next((d for q, d in held.values() if q == chosen), None)
-    if data is None:   # not held (cannot happen with the bisection above; kept for safety)
-        data = encode(prepared, opts, chosen)
-    return SearchResult(chosen, data, score, len(tried), reached)
+    encodes = len(tried)
+    if data is None or final_opts is not opts:   # not held, or probed in baseline
+        held.clear()
+        data = encode(prepared, final_opts, chosen)
+        encodes += 1
+    return SearchResult(chosen, data, score, encodes, reached)
+
+
+def probe_options(prepared: Prepared, opts: EncodeOptions, target: Target) -> EncodeOptions:
+    """The options candidates are encoded with: baseline JPEG with standard tables for SSIM
+    searches on large images (same pixels, far less memory), else `opts` itself."""
+    image = prepared.image
+    if (opts.format == "jpeg" and target.ssim is not None
+            and image.width * image.height > SSIM_MAX_PIXELS
+            and (opts.progressive or opts.jpeg_optimize)):
+        return replace(opts, progressive=False, jpeg_optimize=False)
+    return opts
 
 
 def _lowest_good_step(last: int, judge) -> int | None:
