@@ -60,8 +60,9 @@ PARAMS = [
           "(same picture saved with other metadata or another lossless format)"),
     Param("invariant", "bool", DEFAULT_INVARIANT, "also match mirrored and 90-degree rotated "
           "copies (hashes only)"),
-    Param("crops", "bool", True, "also hash each image's centre (81% of the area), so copies "
-          "cropped to 80-90% or turned a few degrees become candidates (hashes only)"),
+    Param("crops", "bool", True, "also hash the centre of each image (0.9 of each side), so "
+          "copies cropped to 0.8-0.9 of the area or turned a few degrees become candidates "
+          "(hashes only)"),
     Param("verify", "choice", "auto", "confirm each candidate pair with a second tier: aligned "
           "(grey thumbnails compared after undoing mirror, turn, crop; no model weights), clip, "
           "lpips, or none; auto = aligned for hashes, none for exact and clip",
