@@ -105,6 +105,11 @@ def test_fix_pairs_trims_pads_aligns_matches_and_reports(planted, tmp_path, run_
     assert (fixed / "lq" / "IMG_0042.png").read_bytes() == (lq / "img0042_x4.png").read_bytes()
     assert (fixed / "lq" / "holiday.png").is_file() and not (fixed / "hq" / "wrong.png").exists()
 
+    again = run_cli(*args, "--apply", "--report-dir", tmp_path / "r2")   # resumable: done
+    assert again.returncode == 1, again
+    summary = json.loads((tmp_path / "r2" / "fix-pairs_report.json").read_text())["summary"]
+    assert (summary["already_done"], summary["unfixable"]) == (9, 1)
+
     undo = run_cli("undo", report["files"]["undo_manifest"], "--apply")
     assert undo.returncode == 0, undo
     assert not [p for p in fixed.rglob("*.png")]

@@ -7,6 +7,7 @@ The engine is `dataset_forge.curation.pairfix` (measure, fit, crop, write) and
 from __future__ import annotations
 
 import collections
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,15 @@ def _pairs(ctx: RunContext, params: dict[str, Any]) -> tuple[list[tuple[Path, Pa
     return sorted(pairs, key=lambda p: p[0]), lone_hq, lone_lq
 
 
+def _same_run(journal: Path, fingerprint: str) -> bool:
+    """Whether an earlier run of this very command left its journal (it was interrupted)."""
+    try:
+        with open(journal, encoding="utf-8") as fh:
+            return json.loads(fh.readline()).get("fingerprint") == fingerprint
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 @action("fix-pairs", Family.CURATION, "Make real-world HQ/LQ pairs usable: trim or pad to an "
         "exact scale, crop away small shifts, match partners whose names differ",
         params=PARAMS, kind=WorkKind.CPU, destructive=True,
@@ -116,9 +126,11 @@ def fix_pairs(ctx: RunContext, params: dict[str, Any]) -> Report:
     statuses: collections.Counter = collections.Counter()
     shown: list[dict[str, Any]] = []
     journal = manifest = None
+    resuming = False
     if apply:
-        journal = Journal(output / ".forge-journal" / "fix-pairs.jsonl",
-                          params_fingerprint(params))
+        path, fp = output / ".forge-journal" / "fix-pairs.jsonl", params_fingerprint(params)
+        resuming = _same_run(path, fp)   # outputs not journaled yet are an interrupted run's
+        journal = Journal(path, fp)
         manifest = UndoManifest(ctx.report_dir / "fix-pairs_undo.jsonl", "fix-pairs",
                                 {**params, "dest": output})
     try:
@@ -129,7 +141,7 @@ def fix_pairs(ctx: RunContext, params: dict[str, Any]) -> Report:
                     rows.write({**info, **journal.info(info["hq"])})
                     statuses["already done"] += 1
                     continue
-                if apply and (job.out_hq.exists() or job.out_lq.exists()):
+                if apply and not resuming and (job.out_hq.exists() or job.out_lq.exists()):
                     report.add_failure(Failure(str(job.out_hq), "exists",
                                                "an output is already there (not overwritten)"))
                     continue
