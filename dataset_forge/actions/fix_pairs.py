@@ -43,6 +43,9 @@ PARAMS = [
           "correlation, sub-pixel) and crop both to their overlap"),
     Param("max_shift", "float", 8.0, "LQ pixels: pairs shifted further are reported, not fixed",
           min=0),
+    Param("min_shift", "float", 0.5, "LQ pixels: smaller measured shifts are left alone (a "
+          "fraction of a pixel from how LQ was resized is not worth a row of LQ pixels); 0 "
+          "corrects every whole HQ pixel", min=0),
     Param("pixel_tolerance", "float", 3.0, "LQ pixels: how far LQ may be off HQ / scale and "
           "still be fitted", min=0),
     Param("match", "choice", "both", "pair files whose names differ: by fuzzy names, by "
@@ -117,7 +120,8 @@ def fix_pairs(ctx: RunContext, params: dict[str, Any]) -> Report:
         out_hq = output / "hq" / hq.relative_to(params["hq"])
         out_lq = output / "lq" / (key + lq.suffix)
         jobs.append(FixJob(hq, lq, out_hq, out_lq, params["scale"], params["fit"],
-                           params["align"], params["max_shift"], params["pixel_tolerance"],
+                           params["align"], params["max_shift"], params["min_shift"],
+                           params["pixel_tolerance"],
                            apply, params["max_pixels"]))
         meta.append({"hq": key + hq.suffix, "lq": str(lq.relative_to(params["lq"])),
                      "matched_by": how, "match_score": score, "out_hq": str(out_hq),

@@ -146,6 +146,7 @@ class FixJob:
     fit: str              # trim | pad
     align: bool
     max_shift: float      # LQ pixels; beyond it the pair is reported, not fixed
+    min_shift: float      # LQ pixels; below it a measured shift is left alone
     tolerance: float      # LQ pixels off HQ / scale that `fit` may absorb
     write: bool
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -178,6 +179,8 @@ def fix_pair(job: FixJob) -> dict[str, Any]:
             if math.hypot(dx, dy) > job.max_shift:
                 return {**row, "status": "unfixable",
                         "reason": f"shifted by {dx:+.1f},{dy:+.1f} LQ px (beyond --max-shift)"}
+            if math.hypot(dx, dy) < job.min_shift:
+                dx = dy = 0.0
             try:
                 hq3, lq3, applied = crop_to_overlap(hq2, lq2, scale, dx, dy)
             except ValueError as exc:
