@@ -51,6 +51,8 @@ def planted(tmp_path, make_image) -> Path:
     rgba.save(root / "clear.png")
     make_image(root / "wide.png", size=(200, 40), seed=11)
     make_image(root / "renamed.jpg", seed=12, format="PNG")
+    dim = np.asarray(Image.open(root / "ok_1.png")) // 5          # a photo, very dark
+    Image.fromarray(dim.astype(np.uint8)).save(root / "sub" / "night.png")
     return root
 
 
@@ -58,7 +60,7 @@ def test_each_rule_selects_exactly_its_planted_files(planted, tmp_path, run_cli)
     before = digest(planted)
     out = tmp_path / "r"
     res = run_cli("--action", "quarantine", "--input", planted, "--dest", tmp_path / "q",
-                  "--rules", "truncated,extension_mismatch,unusual_mode",
+                  "--rules", "truncated,extension_mismatch,unusual_mode,dark",
                   "--min-width", 32, "--max-aspect", 3, "--formats", "BMP", "--alpha", "used",
                   "--report-dir", out, *FAST)
     assert res.returncode == 0, res
@@ -70,6 +72,7 @@ def test_each_rule_selects_exactly_its_planted_files(planted, tmp_path, run_cli)
         "clear.png": ["unusual_mode", "alpha_used=True"],
         "wide.png": ["aspect>3"],
         "renamed.jpg": ["extension_mismatch"],
+        "sub/night.png": ["dark"],
     }
     assert digest(planted) == before and not (tmp_path / "q").exists()   # a dry run
     assert "add --apply" in report(out)["summary"]["next_step"]
