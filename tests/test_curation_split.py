@@ -94,7 +94,7 @@ def test_counts_are_exact_per_stratum(tmp_path, make_image, run_cli):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--subsets", "val=10,train=rest"], "needs --by seed"),
+    (["--subsets", "val=10,train=rest", "--by", "name"], "needs --by seed"),
     (["--subsets", "train=0.8"], "at least two subsets"),
     (["--subsets", "a=0.5,a=0.5"], "named twice"),
     (["--output", "IN/x"], "inside the input folder"),

@@ -34,9 +34,9 @@ PARAMS = [
           required=True),
     Param("subsets", "list", ["train=0.8", "val=0.1", "test=0.1"], "subsets with ratios "
           "(train=0.8,val=0.2) or counts with one taking the rest (val=100,train=rest)"),
-    Param("by", "choice", "name", "name: each group by a hash of its file name (stable as the "
-          "dataset grows, sizes near the ratios); seed: shuffled by --seed, exact sizes",
-          choices=("name", "seed")),
+    Param("by", "choice", "seed", "seed: shuffled by --seed, then dealt out to exact sizes; "
+          "name: each group by a hash of its file name (a file keeps its subset as the dataset "
+          "grows; sizes only near the ratios)", choices=("seed", "name")),
     SEED,
     Param("stratify_level", "int", 0, "with --by seed, split each folder at this depth "
           "separately (1 = the first folder level); 0 = off", min=0),
@@ -83,8 +83,8 @@ def _groups(ctx: RunContext, params: dict[str, Any], paths: list[Path], report: 
 def split(ctx: RunContext, params: dict[str, Any]) -> Report:
     """Assign every file (HQ/LQ pair) to a subset, keeping each group of near-duplicates (found
     now with a perceptual hash, or read from a dedup report) in one subset so no picture leaks
-    from train into validation. --by name is stable as the dataset grows; --by seed deals exact
-    sizes, per folder with --stratify-level. Copies (or moves or links) into OUTPUT/SUBSET/...
+    from train into validation. --by seed (default) deals exact sizes, per folder with
+    --stratify-level; --by name keeps each file's subset as the dataset grows. Copies (or moves or links) into OUTPUT/SUBSET/...
     with --apply, and writes a file list per subset (SUBSET.csv). With --stratify-level, ratios
     and counts apply to each folder separately."""
     data = Dataset.from_params(params)
