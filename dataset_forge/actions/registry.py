@@ -32,13 +32,14 @@ class Family(str, Enum):
     AUGMENT = "augment"
     CURATION = "curation"
     EXPORT = "export"
+    MODELS = "models"
 
     @property
     def title(self) -> str:
         return {"analysis": "Analysis and validation", "dedup": "Deduplication",
                 "compress": "Compression and conversion", "transform": "Transforms",
                 "augment": "Augmentation", "curation": "Curation",
-                "export": "Export"}[self.value]
+                "export": "Export", "models": "Models"}[self.value]
 
 
 class Param(Field):
