@@ -19,7 +19,7 @@ Every action here is also a headless command: the form shows the exact
 |---|---|
 | Up/Down, Enter | move and open in lists |
 | Tab / Shift+Tab | next / previous field or list |
-| 1 to 9 | jump to a family on the main menu |
+| 1 to 9, 0 | jump to a group on the main menu (0 is the tenth) |
 | Ctrl+P | command palette: search every action and screen |
 | Ctrl+R | run the action from its form |
 | Escape | back; on a running job: cancel it (finished items are kept) |

@@ -21,7 +21,7 @@ class MainMenu(Screen):
         Binding("question_mark", "app.help", "Help", show=False),
         Binding("right", "focus_entries", "Actions", show=False),
         Binding("left", "focus_groups", "Families", show=False),
-        *[Binding(str(n), f"jump({n - 1})", f"Family {n}", show=False) for n in range(1, 10)],
+        *[Binding(str(n % 10), f"jump({n - 1})", f"Group {n}", show=False) for n in range(1, 11)],
     ]
 
     def __init__(self) -> None:
@@ -32,7 +32,7 @@ class MainMenu(Screen):
     def compose(self) -> ComposeResult:
         yield TitleBar("Main menu")
         with Horizontal(id="menu"):
-            yield OptionList(*[Option(f"{i}  {g.title}", id=g.key)
+            yield OptionList(*[Option(f"{i % 10}  {g.title}", id=g.key)
                                for i, g in enumerate(self.groups, 1)], id="groups")
             with Vertical(id="entries-pane"):
                 yield Label("", id="group-title")
