@@ -128,7 +128,7 @@ def _malformed(entry: Any) -> str:
         return "not an undo operation (expected a JSON object)"
     if entry.get("op") not in OPS:
         return ""  # another kind of line: skipped
-    needed = ("src",) if entry["op"] == "trash" else ("src", "dst")
+    needed = ("src",) if entry["op"] in ("trash", "replace") else ("src", "dst")
     for key in needed:
         if not isinstance(entry.get(key), str) or not entry[key]:
             return f"{entry['op']} without a {key} path"
