@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import Input, DataTable
 
 from dataset_forge.actions.common import INPUT, OUTPUT
 from dataset_forge.actions.registry import Action, Family, Param
@@ -64,6 +64,8 @@ async def settle(pilot, ready) -> None:
         except Exception:  # noqa: BLE001 - not mounted yet
             pass
         await pilot.pause(0.05)
+    for widget in pilot.app.screen.query(Input):
+        widget.cursor_blink = False   # a blinking cursor is caught on or off at random
     await pilot.pause()
 
 
