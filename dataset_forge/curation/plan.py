@@ -34,6 +34,7 @@ CREATE INDEX IF NOT EXISTS ops_dst ON ops(dst);
 CREATE INDEX IF NOT EXISTS ops_src ON ops(src);
 """
 COMMIT_EVERY = 200      # done marks per transaction while applying
+INSERT_BATCH = 2000     # planned operations per insert while building
 MAX_PROBLEMS = 1000     # problems listed in full; the count is always exact
 
 
@@ -57,6 +58,7 @@ class Problem:
 class Plan:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path, self._conn, self._uncommitted = path, conn, 0
+        self._pending: list[tuple] = []
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
@@ -104,12 +106,19 @@ class Plan:
     # -- building ---------------------------------------------------------------------------
     def add(self, op: str, src: str | Path, dst: str | Path | None, *, unit: str,
             info: dict[str, Any] | None = None) -> None:
-        self._conn.execute(
-            "INSERT INTO ops (op, src, dst, unit, info) VALUES (?, ?, ?, ?, ?)",
-            (op, os.path.abspath(src), None if dst is None else os.path.abspath(dst), unit,
-             json.dumps(info or {}, default=str)))
+        self._pending.append((op, os.path.abspath(src),
+                              None if dst is None else os.path.abspath(dst), unit,
+                              json.dumps(info or {}, default=str)))
+        if len(self._pending) >= INSERT_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._conn.executemany("INSERT INTO ops (op, src, dst, unit, info) VALUES (?, ?, ?, ?, ?)",
+                               self._pending)
+        self._pending = []
 
     def finish_building(self) -> None:
+        self._flush()
         self._conn.executescript(INDEXES)
         self._conn.commit()
         self.set_meta(state="planned")
@@ -141,18 +150,20 @@ class Plan:
         for src, n in self._conn.execute(
                 "SELECT src, COUNT(*) FROM ops GROUP BY src HAVING COUNT(*) > 1"):
             note(Problem("planned_twice", src, f"planned {n} times"))
+        # a source an earlier operation makes (two-phase renames), a destination an earlier
+        # operation moves away: few, found by two joins instead of a query per operation
+        made = {r[0] for r in self._conn.execute(
+            "SELECT o.seq FROM ops o JOIN ops p ON p.dst = o.src AND p.seq < o.seq")}
+        vacated = {r[0] for r in self._conn.execute(
+            "SELECT o.seq FROM ops o JOIN ops p ON p.src = o.dst AND p.seq < o.seq "
+            "AND p.op IN ('move', 'trash')")}
         for seq, op, src, dst in self._conn.execute("SELECT seq, op, src, dst FROM ops"):
-            if not os.path.lexists(src) and not self._conn.execute(
-                    "SELECT 1 FROM ops WHERE dst = ? AND seq < ?", (src, seq)).fetchone():
+            if seq not in made and not os.path.lexists(src):
                 note(Problem("missing", src, "the file is gone"))
-            if dst is None or not os.path.lexists(dst) or _already_made(op, src, dst):
+            if dst is None or seq in vacated or not os.path.lexists(dst) \
+                    or _already_made(op, src, dst):
                 continue
-            earlier = self._conn.execute(
-                "SELECT 1 FROM ops WHERE src = ? AND op IN ('move', 'trash') AND seq < ?",
-                (dst, seq)).fetchone()
-            if not earlier:
-                note(Problem("destination_exists", dst, f"exists; {src} would not be moved "
-                                                        "over it"))
+            note(Problem("destination_exists", dst, f"exists; {src} would not be moved over it"))
         return count, found
 
     # -- applying ---------------------------------------------------------------------------
