@@ -173,10 +173,15 @@ def candidates(invariant: bool, crops: bool, widest: int) -> dict:
     found = method.find_pairs(enc.features)
     i, j = enc.rows[found.i], enc.rows[found.j]
     t1 = time.perf_counter()
-    items = [(catalog.paths[a], catalog.paths[b]) for a, b in zip(i, j)]
-    scores = np.zeros(len(items), np.float32)
+    memo_file = EVAL / "verify_scores.json"          # verifier scores survive reruns
+    memo = json.loads(memo_file.read_text()) if memo_file.exists() else {}
+    keys = [f"{catalog.shown[a]}|{catalog.shown[b]}" for a, b in zip(i, j)]
+    todo = [n for n, k in enumerate(keys) if k not in memo]
+    items = [(catalog.paths[i[n]], catalog.paths[j[n]]) for n in todo]
     for outcome in AlignedVerifier().score(ctx, items):
-        scores[outcome.index] = outcome.value if outcome.ok else 0.0
+        memo[keys[todo[outcome.index]]] = outcome.value if outcome.ok else 0.0
+    memo_file.write_text(json.dumps(memo))
+    scores = np.array([memo[k] for k in keys], np.float32)
     t2 = time.perf_counter()
     facts = {r: member_facts(catalog.paths[r]) for r in set(i.tolist()) | set(j.tolist())}
     return {"names": catalog.shown, "paths": catalog.paths, "i": i, "j": j, "dist": found.score,
@@ -214,6 +219,7 @@ def evaluate(c: dict, threshold: int, min_verify: float | None, truth: dict) -> 
             "largest": max((len(g) for g in groups), default=0), "false_hard": wrong_hard}
 
 
+CODES = ((True, True), (True, False), (False, False))   # (invariant, crops), default first
 IMAGEDEDUP_SCRIPT = """
 import json, sys, time
 sys.path.insert(0, sys.argv[2])
@@ -246,6 +252,7 @@ def main() -> None:
     ap.add_argument("--thresholds", type=int, nargs="+", default=[6, 8, 10, 12, 14])
     ap.add_argument("--verify-bounds", type=float, nargs="+", default=[0.80, 0.85, 0.88, 0.92])
     ap.add_argument("--no-imagededup", action="store_true")
+    ap.add_argument("--codes", type=int, default=3, help="how many of CODES to evaluate")
     args = ap.parse_args()
     truth = build(args.originals)
     n = len(list((EVAL / "images").iterdir()))
@@ -255,7 +262,14 @@ def main() -> None:
           f"{len(pairs_from_groups(truth['groups']))} true pairs")
     kinds = list(KINDS)
     rows = []
-    for invariant, crops in ((True, True), (True, False), (False, False)):
+
+    def show(r: dict) -> None:
+        print(f"{r['codes']:16} {r['threshold']:>3} {r['verify']:14} {r['precision']:6.3f} "
+              f"{r['recall']:6.3f} {r['f1']:6.3f} {r['false_hard']:>6} {r['largest']:>4}  " +
+              " ".join(f"{r['kinds'].get(k, 0):9.2f}" for k in kinds), flush=True)
+    print(f"\n{'codes':16} {'thr':>3} {'verify':14} {'prec':>6} {'recall':>6} {'F1':>6} "
+          f"{'hardFP':>6} {'big':>4}  " + " ".join(f"{k[:9]:>9}" for k in kinds))
+    for invariant, crops in CODES[:args.codes]:
         c = candidates(invariant, crops, max(args.thresholds))
         print(f"codes invariant={invariant} crops={crops}: {len(c['i'])} candidates at "
               f"{max(args.thresholds)}; search {c['search_s']:.1f} s, verify {c['verify_s']:.1f} s")
@@ -265,16 +279,12 @@ def main() -> None:
                 rows.append({"codes": f"{'dihedral' if invariant else 'plain'}"
                                       f"{'+crop' if crops else ''}", "threshold": t,
                              "verify": "none" if bound is None else f"aligned>={bound}", **r})
+                show(rows[-1])
     if not args.no_imagededup:
         idd = run_imagededup(truth)
         if idd:
             rows.append({"codes": "imagededup PHash", "threshold": 10, "verify": "-", **idd})
-    print(f"\n{'codes':16} {'thr':>3} {'verify':14} {'prec':>6} {'recall':>6} {'F1':>6} "
-          f"{'hardFP':>6} {'big':>4}  " + " ".join(f"{k[:9]:>9}" for k in kinds))
-    for r in rows:
-        print(f"{r['codes']:16} {r['threshold']:>3} {r['verify']:14} {r['precision']:6.3f} "
-              f"{r['recall']:6.3f} {r['f1']:6.3f} {r['false_hard']:>6} {r['largest']:>4}  " +
-              " ".join(f"{r['kinds'].get(k, 0):9.2f}" for k in kinds))
+            show(rows[-1])
     print("\nJSON " + json.dumps(rows, default=float))
 
 

@@ -53,8 +53,9 @@ PARAMS = [
     Param("method", "choice", "phash", "how images are compared: exact bytes, a perceptual "
           "hash (phash, dhash, ahash, whash) or CLIP embeddings", choices=METHODS),
     Param("threshold", "float", None, "closeness for a candidate pair: the largest Hamming "
-          "distance for hashes (default 10 for 64-bit hashes, scaled by --hash-size), the "
-          "smallest cosine similarity for clip (default 0.95)", min=0),
+          "distance for hashes (64-bit hashes: default 14 when candidates are verified, 10 "
+          "with --verify none; scaled by --hash-size), the smallest cosine similarity for clip "
+          "(default 0.95)", min=0),
     Param("hash_size", "int", 8, "perceptual hash side: 8 gives 64-bit hashes", min=4, max=32),
     Param("pixels", "bool", False, "exact method: compare decoded pixels instead of bytes "
           "(same picture saved with other metadata or another lossless format)"),
@@ -110,7 +111,7 @@ def make_method(params: dict[str, Any]):
     try:
         return PerceptualHash(name, params["hash_size"],
                               None if threshold is None else int(threshold), params["invariant"],
-                              params["crops"])
+                              params["crops"], verified=params["verify"] != "none")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

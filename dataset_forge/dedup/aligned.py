@@ -44,7 +44,7 @@ SCALES = (1.0, 0.95, 0.9, 0.85)   # centre crops tried (side fraction), of eithe
 ANGLES = (0.0, -1.5, 1.5, -3.0, 3.0, -4.5, 4.5)   # rotations tried, degrees
 REFINE = ((0.015, 0), (-0.015, 0), (0, 0.75), (0, -0.75), (0.015, 0.75), (0.015, -0.75),
           (-0.015, 0.75), (-0.015, -0.75))   # around the best of the coarse search
-DEFAULT_MIN_SCORE = 0.88
+DEFAULT_MIN_SCORE = 0.92
 BLOCKS = 4                        # the scored part is cut into BLOCKS x BLOCKS blocks
 TRIM = 2                          # blocks that differ most, left out of the score
 DETAIL_SIGMA = 2.0                # grid pixels: what is smoother than this is background

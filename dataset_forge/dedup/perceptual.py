@@ -43,14 +43,17 @@ GRID_SYMMETRIES = (lambda g: g[:, ::-1], lambda g: g[::-1, :], lambda g: np.rot9
                    lambda g: np.rot90(g, 2), lambda g: np.rot90(g, 3), lambda g: g.T,
                    lambda g: np.rot90(g, 2).T)
 CROP_SIDE = 0.9                # side fraction of the centre-crop code (81% of the area)
-DEFAULT_MAX_DISTANCE_64 = 10   # for 64-bit hashes; scaled with the number of bits
+DEFAULT_MAX_DISTANCE_64 = 10   # for 64-bit hashes without verification; scaled with the bits
+VERIFIED_MAX_DISTANCE_64 = 14  # ... when a verifier confirms every candidate (measured)
 _UNIFORM = np.ones(LOW)
 _UNIFORM[0] = np.sqrt(2.0)     # orthonormal -> imagehash's uniformly scaled DCT (same bits)
 
 
-def default_max_distance(hash_size: int) -> int:
-    """The default tolerance, as a fraction of the bits measured on 64-bit hashes."""
-    return max(1, round(DEFAULT_MAX_DISTANCE_64 * hash_size * hash_size / 64))
+def default_max_distance(hash_size: int, verified: bool = False) -> int:
+    """The default tolerance, as a fraction of the bits measured on 64-bit hashes: wider when a
+    verifier confirms the candidates (benchmarks/RESULTS.md, Deduplication)."""
+    bits64 = VERIFIED_MAX_DISTANCE_64 if verified else DEFAULT_MAX_DISTANCE_64
+    return max(1, round(bits64 * hash_size * hash_size / 64))
 
 
 def decode_side(hash_size: int) -> int:
@@ -103,7 +106,7 @@ class PerceptualHash:
     feature_dtype = np.uint8
 
     def __init__(self, kind: str = "phash", hash_size: int = 8, max_distance: int | None = None,
-                 invariant: bool = False, crops: bool = False) -> None:
+                 invariant: bool = False, crops: bool = False, verified: bool = False) -> None:
         if kind not in HASHES:
             raise ValueError(f"unknown hash {kind!r}; one of {', '.join(HASHES)}")
         if hash_size < 4 or hash_size * hash_size % 8:
@@ -112,7 +115,8 @@ class PerceptualHash:
             raise ValueError("whash needs a power-of-two hash size (4, 8, 16, 32)")
         self.name, self.hash_size = kind, hash_size
         self.invariant, self.crops = invariant, crops
-        self.max_distance = default_max_distance(hash_size) if max_distance is None else int(max_distance)
+        self.max_distance = (default_max_distance(hash_size, verified) if max_distance is None
+                             else int(max_distance))
         self.feature_shape = ((8 if invariant else 1) + int(crops) + 1, hash_size * hash_size // 8)
 
     @property
