@@ -1,0 +1,125 @@
+"""The native-resolution quality signals on real photographs (issue 15), counted.
+
+    .venv/bin/python benchmarks/bench_quality_signals.py [/tmp/real-images] [--count 40]
+
+For `--count` photographs of at least 480 px on the short side (every k-th in name order, so
+the sample is spread over the packages), checks and prints how many pass:
+1. sharpness falls strictly with Gaussian blur (sigma 0, 0.5, 1, 2, 4, 8), for the whole
+   picture and for three 192 px tiles cut from it;
+2. the upscale factor: 1 for the original, 2 and 3 for copies downscaled by 2 and 3 (Lanczos)
+   and upscaled back with bicubic and with Lanczos;
+3. blockiness: the original and a quality-90 JPEG of it not blocky, a quality-10 JPEG of it
+   stored as PNG blocky.
+Failures are listed by name. Build the folder with shared/data/real-images.sh.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageFilter
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from dataset_forge.analysis import quality  # noqa: E402
+from dataset_forge.io.discover import discover  # noqa: E402
+
+SIGMAS = (0, 0.5, 1, 2, 4, 8)
+TILE = 192
+
+
+def photographs(folder: Path, count: int) -> list[Path]:
+    usable = []
+    for path in discover(folder).images:
+        try:
+            with Image.open(path) as im:
+                if min(im.size) >= 480 and im.mode in ("RGB", "L"):
+                    usable.append(path)
+        except OSError:
+            continue
+    step = max(1, len(usable) // count)
+    return usable[::step][:count]
+
+
+def score(im: Image.Image, work: Path, name: str) -> dict:
+    path = work / f"{name}.png"
+    im.save(path)
+    return quality.measure(path)
+
+
+def falls_strictly(values: list) -> bool:
+    return all(a is not None and b is not None and a > b for a, b in zip(values, values[1:]))
+
+
+def check(path: Path, work: Path) -> dict[str, bool | None]:
+    """Check name -> passed (None: not measurable, e.g. a flat tile or a flat graphic)."""
+    im = Image.open(path).convert("RGB")
+    w, h = im.size
+    if w > 1600 or h > 1200:  # keep the run short: a centre crop, still native pixels
+        cw, ch = min(w, 1600), min(h, 1200)
+        im = im.crop(((w - cw) // 2, (h - ch) // 2, (w - cw) // 2 + cw, (h - ch) // 2 + ch))
+        w, h = im.size
+    boxes = [(0, 0), (w // 2 - TILE // 2, h // 2 - TILE // 2), (w - TILE, h - TILE)]
+    whole, tiles = [], [[] for _ in boxes]
+    for sigma in SIGMAS:
+        pic = im.filter(ImageFilter.GaussianBlur(sigma)) if sigma else im
+        whole.append(score(pic, work, f"b{sigma}")["sharpness"])
+        for series, (x, y) in zip(tiles, boxes):
+            series.append(score(pic.crop((x, y, x + TILE, y + TILE)), work, "t")["sharpness"])
+    measured = [t for t in tiles if t[0] is not None]
+    out: dict[str, bool | None] = {
+        "blur, whole": falls_strictly(whole) if whole[0] is not None else None,
+        "blur, tiles": all(falls_strictly(t) for t in measured) if measured else None}
+    original = score(im, work, "o")
+    if original["upscale_factor"] is None:
+        return {**out, "original factor 1": None}
+    out["original factor 1"] = original["upscale_factor"] == 1
+    for factor in (2, 3):
+        small = im.resize((w // factor, h // factor), Image.Resampling.LANCZOS)
+        for kernel in (Image.Resampling.BICUBIC, Image.Resampling.LANCZOS):
+            up = score(small.resize((w // factor * factor, h // factor * factor), kernel),
+                       work, "u")
+            out[f"{factor}x {kernel.name.lower()} -> {factor}"] = up["upscale_factor"] == factor
+    limit = quality.CHECKS_BY_NAME["blocky"].threshold
+    out["original not blocky"] = (original["blockiness"] or 0) <= limit
+    for q, blocky in ((90, False), (10, True)):
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=q)
+        value = score(Image.open(buf).convert("RGB"), work, f"q{q}")["blockiness"] or 0
+        out[f"JPEG q{q} as PNG {'blocky' if blocky else 'not blocky'}"] = (value > limit) == blocky
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("folder", nargs="?", default="/tmp/real-images")
+    ap.add_argument("--count", type=int, default=40)
+    args = ap.parse_args()
+    paths = photographs(Path(args.folder), args.count)
+    print(f"{len(paths)} photographs (short side >= 480 px) from {args.folder}")
+    passed: dict[str, int] = {}
+    tried: dict[str, int] = {}
+    failed: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in paths:
+            for name, ok in check(path, Path(tmp)).items():
+                passed.setdefault(name, 0)
+                if ok is None:
+                    continue
+                tried[name] = tried.get(name, 0) + 1
+                passed[name] += ok
+                if not ok:
+                    failed.setdefault(name, []).append(path.name)
+    for name, count in passed.items():
+        print(f"  {name:<32} {count:>3} / {tried.get(name, 0):<3} "
+              f"({len(paths) - tried.get(name, 0)} not measurable)")
+    for name, names in failed.items():
+        print(f"  failed {name}: {', '.join(names)}")
+
+
+if __name__ == "__main__":
+    main()
