@@ -108,7 +108,8 @@ def quarantine(ctx: RunContext, params: dict[str, Any]) -> Report:
 
     state = dest if dest is not None else data.roots[0]
     carry_out(ctx, report, params, build=build, state_dir=state, info_columns=["rules"])
-    report.summary.update({"images": len(data.items), "selected": selected[0],
+    resumed = "resumed_from" in report.summary   # the plan was made by the interrupted run
+    report.summary.update({"images": len(data.items), "selected": None if resumed else selected[0],
                            "mode": params["mode"], "by_rule": dict(by_reason.most_common())})
     if by_reason:
         report.tables.insert(0, Table("Selected by", ["rule", "files"],

@@ -114,7 +114,8 @@ def rename(ctx: RunContext, params: dict[str, Any]) -> Report:
     state = output if output is not None else data.roots[0]
     carry_out(ctx, report, params, build=build, state_dir=state, info_columns=["new_name"])
     report.summary.update({"files": len(units), "renamed": len(moves),
-                           "already_named": unchanged, "left_out_unpaired": len(left_out) if data.pair_mode else None})
+                           "already_named": unchanged,
+                           "left_out_unpaired": len(left_out) if data.pair_mode else None})
     if left_out:
         report.findings.append({"note": f"{len(left_out)} file(s) without a partner were not "
                                         "renamed"})

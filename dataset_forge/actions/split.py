@@ -83,10 +83,10 @@ def _groups(ctx: RunContext, params: dict[str, Any], paths: list[Path], report: 
 def split(ctx: RunContext, params: dict[str, Any]) -> Report:
     """Assign every file (HQ/LQ pair) to a subset, keeping each group of near-duplicates (found
     now with a perceptual hash, or read from a dedup report) in one subset so no picture leaks
-    from train into validation. --by seed (default) deals exact sizes, per folder with
-    --stratify-level; --by name keeps each file's subset as the dataset grows. Copies (or moves or links) into OUTPUT/SUBSET/...
-    with --apply, and writes a file list per subset (SUBSET.csv). With --stratify-level, ratios
-    and counts apply to each folder separately."""
+    from train into validation. --by seed (default) deals exact sizes (with --stratify-level,
+    to each folder separately); --by name keeps each file's subset as the dataset grows.
+    Copies (or moves or links) into OUTPUT/SUBSET/... with --apply, and writes a file list per
+    subset (SUBSET.csv)."""
     data = Dataset.from_params(params)
     try:
         subsets = sp.parse_subsets(params["subsets"])
@@ -125,7 +125,7 @@ def split(ctx: RunContext, params: dict[str, Any]) -> Report:
     if not outcome.refused:
         _subset_lists(ctx, report, data, units, rels, names, labels,
                       output if outcome.applied else ctx.report_dir)
-    _summarise(ctx, report, subsets, names, labels, units, rels, left_out, data)
+    _summarise(ctx, report, subsets, names, labels, units, rels, left_out, data, output)
     return report
 
 
@@ -144,7 +144,7 @@ def _subset_lists(ctx, report, data, units, rels, names, labels, folder: Path) -
             report.files[f"subset_{name}"] = str(writer.path)
 
 
-def _summarise(ctx, report, subsets, names, labels, units, rels, left_out, data) -> None:
+def _summarise(ctx, report, subsets, names, labels, units, rels, left_out, data, output) -> None:
     counts = collections.Counter(names)
     total = len(names)
     members: dict[int, list[int]] = collections.defaultdict(list)
@@ -173,7 +173,10 @@ def _summarise(ctx, report, subsets, names, labels, units, rels, left_out, data)
             f"{min(len(dup_groups), MAX_GROUPS_SHOWN)} of {len(dup_groups)})",
             ["subset", "files"], [[names[g[0]], ", ".join(rels[i] for i in g)]
                                   for g in dup_groups[:MAX_GROUPS_SHOWN]]))
-    shown = [{"path": units[i][0], "caption": f"{names[i]}: {rels[i]}"}
+    def picture(i: int) -> Path:   # after --mode move, the file is in its subset
+        path = units[i][0]
+        return path if path.exists() else _destination(data, path, output, names[i])
+    shown = [{"path": picture(i), "caption": f"{names[i]}: {rels[i]}"}
              for g in dup_groups[:MAX_GROUPS_SHOWN // 2] for i in g]
     sections = [hr.section("Near-duplicates kept in one subset", grid(ctx, shown),
                            note="each group's files share a subset")] if shown else []
