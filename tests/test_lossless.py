@@ -29,8 +29,9 @@ def home(tmp_path) -> tuple[Path, dict[str, str]]:
 
 
 def pixels(path: Path) -> np.ndarray:
+    """What the file shows (a palette's entries may be reordered losslessly)."""
     with Image.open(path) as im:
-        return np.asarray(im)
+        return np.asarray(im.convert("RGBA") if im.mode == "P" else im)
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -45,10 +46,11 @@ def rows_of(report: dict) -> dict[str, dict]:
 
 
 def make_set(folder: Path, make_image) -> None:
-    """HQ-like sources: quality-95 JPEGs, a PNG, a lossless and a lossy WebP."""
+    """HQ-like sources: quality-95 JPEGs, an RGB and a palette PNG, a lossless and a lossy WebP."""
     for i in range(2):
         make_image(folder / f"photo{i}.jpg", size=(96, 64), seed=i, quality=95)
     make_image(folder / "drawing.png", size=(64, 48), seed=5)
+    make_image(folder / "palette.png", size=(64, 48), seed=8, mode="P")
     make_image(folder / "exact.webp", size=(64, 48), seed=6, lossless=True)
     make_image(folder / "lossy.webp", size=(64, 48), seed=7, quality=90)
 
@@ -76,7 +78,7 @@ def test_in_place_compress_is_lossless_by_default(run_cli, tmp_path, make_image,
     assert webp_is_lossless(src / "exact.webp")
     assert (src / "lossy.webp").read_bytes() == lossy_webp   # no lossless way: left alone
     assert "no lossless re-encode" in rows["lossy.webp"]["notes"]
-    assert report["summary"]["pixel_identical"] == 5
+    assert report["summary"]["pixel_identical"] == 6
     assert "undo_manifest" not in report["files"]           # nothing was lost to undo
     assert not (home[0] / "share/Trash").exists()
 

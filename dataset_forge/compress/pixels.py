@@ -59,14 +59,15 @@ def pixel_print(im: Image.Image) -> PixelPrint:
     for strip in _strips(im):
         digest.update(strip.tobytes())
     if im.mode == "P":
-        digest.update(im.getpalette(rawmode="RGBA") or b"")
+        digest.update(bytes(im.getpalette(rawmode="RGBA") or ()))
         digest.update(repr(im.info.get("transparency")).encode())
     return PixelPrint(im.mode, orientation(im), im.size, digest.hexdigest())
 
 
 def comparable_only_canonically(a: PixelPrint, b: PixelPrint) -> bool:
-    """Raw prints that differ only because the files store the picture differently."""
-    return a.mode != b.mode or a.orientation != b.orientation
+    """Raw prints that may differ only because the files store the picture differently:
+    another mode or orientation, or a palette (oxipng may reorder its entries)."""
+    return a.mode != b.mode or a.orientation != b.orientation or a.mode == "P"
 
 
 def canonical_mode(mode: str) -> str:
