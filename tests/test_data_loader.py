@@ -103,6 +103,22 @@ def test_lq_crop_is_the_hq_crop_downscaled_by_measurement(data):
     assert shapes == {(32, 32, 3)} and ds.failures == 0
 
 
+@pytest.mark.parametrize("kind", ["folder", "lmdb"])
+def test_image_dataset_crops_every_image_once_across_ranks(data, tmp_path, kind):
+    source = data / "pairs/hq"
+    if kind == "lmdb":
+        export(tmp_path, input=source, output=tmp_path / "single", formats=["lmdb"])
+        source = tmp_path / "single/images.lmdb"
+    seen = []
+    for rank in (0, 1):
+        ds = ImageDataset(source, crop=24, hflip=True, vflip=True, shuffle_buffer=4,
+                          rank=rank, world_size=2)
+        for batch in DataLoader(ds, batch_size=4, num_workers=2):
+            assert batch["image"].shape[1:] == (3, 24, 24)
+            seen += batch["key"]
+    assert sorted(seen) == KEYS
+
+
 def test_unreadable_sample_in_a_shard_is_counted_and_skipped(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
