@@ -9,7 +9,9 @@ sizes, in interleaved rounds (medians printed side by side).
 Every arm does the same per-sample work: decode HQ and LQ (PNG), a 128 px HQ crop with the LQ
 crop in lockstep (x4), random flip and rotation, float tensors, batches of 16. Each measurement
 runs in a fresh process; peak RSS is the largest sum of the RSS of that process and its
-DataLoader workers, sampled every 20 ms (shared pages count once per process).
+DataLoader workers, sampled every 20 ms (shared pages count once per process); peak private is
+the same sum without file-backed pages (RSS minus `shared`: the LMDB map and libraries), i.e.
+the memory the loader itself allocates.
 """
 from __future__ import annotations
 
@@ -105,16 +107,19 @@ class MapStyle:
         return {"hq": to_tensor(hq), "lq": to_tensor(lq)}
 
 
-def _tree_rss() -> int:
+def _tree_rss() -> tuple[int, int]:
+    """(RSS, RSS without file-backed pages) summed over this process and its workers."""
     import psutil
     me = psutil.Process()
-    total = 0
+    rss = private = 0
     for proc in [me, *me.children(recursive=True)]:
         try:
-            total += proc.memory_info().rss
+            info = proc.memory_info()
         except psutil.Error:
-            pass
-    return total
+            continue
+        rss += info.rss
+        private += info.rss - info.shared
+    return rss, private
 
 
 def child(arm: str, work: Path, n: int, workers: int) -> None:
@@ -123,11 +128,11 @@ def child(arm: str, work: Path, n: int, workers: int) -> None:
     from torch.utils.data import DataLoader
     from dataset_forge.data import PairedImageDataset
     torch.set_num_threads(1)
-    peak, stop = [0], threading.Event()
+    peak, stop = [0, 0], threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], _tree_rss())
+            peak[:] = map(max, peak, _tree_rss())
             time.sleep(0.02)
 
     t0 = time.perf_counter()
@@ -152,7 +157,8 @@ def child(arm: str, work: Path, n: int, workers: int) -> None:
     seconds = time.perf_counter() - t0
     stop.set()
     watcher.join()
-    print(json.dumps({"samples": count, "seconds": seconds, "peak_mb": peak[0] / 2**20}))
+    print(json.dumps({"samples": count, "seconds": seconds, "peak_mb": peak[0] / 2**20,
+                      "private_mb": peak[1] / 2**20}))
 
 
 def measure(arm: str, work: Path, n: int, workers: int) -> dict:
@@ -184,8 +190,9 @@ def main() -> None:
                         measure(arm, args.work, n, workers))
         print(f"round {r + 1}/{args.rounds} done, load {os.getloadavg()[0]:.2f}", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    print(f"\n| pairs | workers | loader | samples/s | vs map-style | peak RSS MiB |")
-    print("|---|---|---|---|---|---|")
+    print("\n| pairs | workers | loader | samples/s | vs map-style | peak RSS MiB | "
+          "peak private MiB |")
+    print("|---|---|---|---|---|---|---|")
     for n in sizes:
         for workers in (0, 2):
             base = statistics.median(m["samples"] / m["seconds"]
@@ -195,8 +202,9 @@ def main() -> None:
                 rate = statistics.median(m["samples"] / m["seconds"] for m in runs)
                 assert all(m["samples"] == n for m in runs), (arm, runs)
                 peak = statistics.median(m["peak_mb"] for m in runs)
+                private = statistics.median(m["private_mb"] for m in runs)
                 print(f"| {n} | {workers} | {arm} | {rate:.1f} | {rate / base:.2f}x | "
-                      f"{peak:.0f} |")
+                      f"{peak:.0f} | {private:.0f} |")
 
 
 if __name__ == "__main__":
