@@ -163,6 +163,8 @@ class UiSettings(_Section):
 
     notify: bool = setting(True, "Show a notification when a long run finishes")
     bell: bool = setting(True, "Ring the terminal bell when a long run finishes")
+    theme: str = setting("textual-dark", "Colour theme of the app (Ctrl+P, Theme saves a new one)",
+                         pattern=r"[a-z0-9][a-z0-9-]*", pattern_help="a theme name like nord")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ deterministic.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -21,7 +22,7 @@ from textual.screen import Screen
 from dataset_forge.actions.registry import Action, all_actions
 from dataset_forge.errors import EXIT_OK, EXIT_USAGE
 from dataset_forge.reports.report import Report
-from dataset_forge.settings import load_settings, resolve_settings_path
+from dataset_forge.settings import SettingsError, load_settings, resolve_settings_path, set_value
 from dataset_forge.sysinfo import live_sample
 
 from .catalog import MenuEntry
@@ -48,12 +49,19 @@ class ForgeApp(App):
     TITLE = "Dataset Forge"
     CSS_PATH = str(STYLESHEET)
     COMMANDS = App.COMMANDS | {ActionCommands}
-    # single letters (q, s, ?) are bound on the main menu only: here they would fire while a
-    # form's button or switch has focus
+    # q and s are bound on the main menu only: here they would fire while a form's button or
+    # switch has focus. ?, g and h are not priority bindings, so a focused Input keeps them as text.
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("home", "home", "Menu (g h)", key_display="Home", priority=True),
+        Binding("g", "leader", show=False),
+        Binding("h", "leader_home", show=False),
+        Binding("j", "list_move('down')", show=False),
+        Binding("k", "list_move('up')", show=False),
     ]
+    LEADER_SECONDS = 1.5   # `g` then `h` within this goes home
 
     def __init__(self, folder: str = ".", settings_path: str | None = None, *,
                  actions: dict[str, Action] | None = None,
@@ -68,6 +76,7 @@ class ForgeApp(App):
         self.pictures = pictures
         self.form_memory: dict[str, dict[str, Any]] = {}
         self.sub_title = str(folder)
+        self._leader_at = 0.0
 
     def _disk_path(self) -> str | None:
         return str(self.folder) if self.folder.exists() else None
@@ -78,15 +87,62 @@ class ForgeApp(App):
         loaded = load_settings(self.settings_path)
         for error in loaded.errors:
             self.notify(f"{error} (using the default)", title="Settings file", severity="warning")
+        if loaded.settings.ui.theme in self.available_themes:
+            self.theme = loaded.settings.ui.theme
+
+    def watch_theme(self, theme: str) -> None:
+        """Save a theme chosen in the app to the settings (ui.theme), for the next start."""
+        if not self.is_mounted or load_settings(self.settings_path).settings.ui.theme == theme:
+            return
+        try:
+            set_value(self.settings_path, "ui.theme", theme)
+        except SettingsError as exc:
+            self.notify(str(exc), title="Theme not saved", severity="warning")
 
     # ------------------------------------------------------------------ navigation
+
+    def go(self, screen: Screen) -> None:
+        """Open `screen` from anywhere (menu, palette, system commands): it replaces whatever is
+        above the main menu, so one Escape always leads back to the menu. While a job runs, its
+        screens stay and `screen` stacks on top of them."""
+        if not self.running_jobs():
+            self._unwind()
+        self.push_screen(screen)
+
+    def _unwind(self) -> None:
+        """Pop every screen above the main menu."""
+        from .screens.main_menu import MainMenu
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, MainMenu):
+            self.pop_screen()
+
+    def action_home(self) -> None:
+        """Back to the main menu from anywhere; a running job is cancelled with Escape first."""
+        if self.running_jobs():
+            self.notify("A job is running: Escape cancels it, then Home leads to the main menu.",
+                        title="Home", severity="warning")
+            return
+        self._unwind()
+
+    def action_leader(self) -> None:
+        self._leader_at = time.monotonic()
+
+    def action_leader_home(self) -> None:
+        if time.monotonic() - self._leader_at <= self.LEADER_SECONDS:
+            self._leader_at = 0.0
+            self.action_home()
+
+    def action_list_move(self, direction: str) -> None:
+        """j/k: down/up in the focused list or table (screens may bind j/k for themselves)."""
+        from textual.widgets import DataTable, OptionList
+        if isinstance(self.focused, (OptionList, DataTable)):
+            getattr(self.focused, f"action_cursor_{direction}")()
 
     def open_entry(self, entry: MenuEntry) -> None:
         if entry.action is not None:
             self.open_action(entry.action.name)
         elif entry.screen == "recipe":
             from .screens.recipe import RecipeForm
-            self.push_screen(RecipeForm(Path(entry.path)))
+            self.go(RecipeForm(Path(entry.path)))
         else:
             {"settings": self.action_settings, "system": self.action_system,
              "help": self.action_help}[entry.screen]()
@@ -95,7 +151,7 @@ class ForgeApp(App):
         from .screens.action_form import ActionForm
         action = self.actions[name]
         values = self.form_memory.get(name) or initial_values(action, str(self.folder))
-        self.push_screen(ActionForm(action, values))
+        self.go(ActionForm(action, values))
 
     def start_run(self, action: Action, raw_params: dict[str, Any]) -> None:
         from .screens.run import RunScreen
@@ -136,21 +192,23 @@ class ForgeApp(App):
                     screen.cancel_token.cancel()
                 await super(ForgeApp, self).action_quit()
         self.push_screen(Choice("A job is running. Quit and stop it? Finished items are kept.",
-                                [("stay", "Keep running"), ("quit", "Stop and quit")]), answered)
+                                [("stay", "Keep running"), ("quit", "Stop and quit")],
+                                yes="quit", no="stay"), answered)
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen())   # modal: it stacks and closes back to where it opened
 
     def action_settings(self) -> None:
         from .screens.settings import SettingsScreen
         if not isinstance(self.screen, SettingsScreen):
-            self.push_screen(SettingsScreen())
+            self.go(SettingsScreen())
 
     def action_system(self) -> None:
         from .screens.system import SystemScreen
-        self.push_screen(SystemScreen())
+        if not isinstance(self.screen, SystemScreen):
+            self.go(SystemScreen())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -38,7 +38,7 @@ def messages(loaded):
 
 def test_schema_lists_every_key_once_with_metadata():
     keys = [spec.key for spec in st.iter_keys()]
-    assert len(keys) == len(set(keys)) == 20
+    assert len(keys) == len(set(keys)) == 21
     assert keys[0] == "cpu_only" and "dask.queue" in keys
     spec = st.SPEC_BY_KEY["gpu.memory_fraction"]
     assert (spec.type, spec.default, spec.min, spec.max) == ("float", 0.9, 0.1, 1.0)

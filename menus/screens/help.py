@@ -17,14 +17,16 @@ Every action here is also a headless command: the form shows the exact
 
 | key | does |
 |---|---|
-| Up/Down, Enter | move and open in lists |
+| Up/Down or j/k, Enter | move and open in lists |
 | Tab / Shift+Tab | next / previous field or list |
 | 1 to 9, 0 | jump to a group on the main menu (0 is the tenth) |
 | Ctrl+P | command palette: search every action and screen |
 | Ctrl+R | run the action from its form |
-| Escape | back; on a running job: cancel it (finished items are kept) |
-| S, ?, Q | on the main menu: settings, this help, quit |
-| F1 | this help, everywhere |
+| Escape | back (screens opened from the palette replace each other: one Escape reaches the menu); on a running job: cancel it (finished items are kept) |
+| S, Q | on the main menu: settings, quit |
+| ?, F1 | this help, on every screen (? is text in a field) |
+| Home, g h | back to the main menu from anywhere |
+| Left/Right, y/n | in a question: move between answers, answer yes / no |
 | Ctrl+Q | quit, everywhere (asks first while a job runs) |
 
 ## Screens

@@ -18,7 +18,6 @@ class MainMenu(Screen):
     BINDINGS = [
         Binding("q", "app.quit", "Quit"),
         Binding("s", "app.settings", "Settings"),
-        Binding("question_mark", "app.help", "Help", show=False),
         Binding("right", "focus_entries", "Actions", show=False),
         Binding("left", "focus_groups", "Families", show=False),
         *[Binding(str(n % 10), f"jump({n - 1})", f"Group {n}", show=False) for n in range(1, 11)],

@@ -98,5 +98,6 @@ class SettingsScreen(Screen):
             if answer == "save" and self.action_save() or answer == "discard":
                 self.app.pop_screen()
         self.app.push_screen(Choice(f"{len(self.changed())} unsaved change(s).",
-                                    [("save", "Save"), ("discard", "Discard"), ("stay", "Stay")]),
+                                    [("save", "Save"), ("discard", "Discard"), ("stay", "Stay")],
+                                    yes="save", no="discard"),
                              answered)

@@ -1,0 +1,105 @@
+"""Navigation rules of the app, driven through Pilot: palette screens replace instead of
+stacking, Home / `g h` from anywhere, the breadcrumb, `?` everywhere but in text, dialogs with
+arrows and y/n, j/k in lists, the theme saved to the settings."""
+from __future__ import annotations
+
+from textual.widgets import Button, Input, OptionList
+
+from dataset_forge.settings import load_settings
+from menus.screens.action_form import ActionForm
+from menus.screens.confirm import Choice
+from menus.screens.help import HelpScreen
+from menus.screens.main_menu import MainMenu
+from menus.screens.settings import SettingsScreen
+from menus.widgets.form_field import FormField
+from tests.test_tui import SIZE, form_ready, make_app, wait_for
+
+
+async def palette_open(pilot, text: str) -> None:
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*text)
+    await pilot.pause(0.4)
+    await pilot.press("enter")
+
+
+async def test_palette_screens_replace_each_other_and_one_escape_reaches_the_menu(image_folder):
+    app = make_app(image_folder)
+    async with app.run_test(size=SIZE) as pilot:
+        for name in ("inventory", "resize", "inventory", "resize"):
+            await palette_open(pilot, name)
+            await wait_for(pilot, lambda: form_ready(app) and app.screen.action_def.name == name)
+        assert [type(s) for s in app.screen_stack[1:]] == [MainMenu, ActionForm]
+        bar = str(app.screen.query_one("#title-bar").render())
+        assert "Dataset Forge › Main menu › Action: resize" in bar
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainMenu))
+
+
+async def test_home_and_g_h_return_to_the_menu_from_a_form_and_from_settings(image_folder):
+    app = make_app(image_folder)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_action("inventory")
+        await wait_for(pilot, lambda: form_ready(app))
+        home = app.screen.active_bindings["home"].binding
+        assert home.show and home.description == "Menu (g h)"    # shown in the footer
+        app.screen.query_one("#run", Button).focus()
+        await pilot.press("home")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainMenu))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        app.screen.query_one("#back", Button).focus()
+        await pilot.press("g", "h")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainMenu))
+        assert len(app.screen_stack) == 2
+
+
+async def test_question_mark_opens_help_on_a_form_but_is_text_in_an_input(image_folder):
+    app = make_app(image_folder)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_action("resize")
+        await wait_for(pilot, lambda: form_ready(app))
+        field = app.screen.query_one("#field-output", FormField).query_one(Input)
+        field.focus()
+        await pilot.press("question_mark", "g", "h", "j")
+        await pilot.pause()
+        assert isinstance(app.screen, ActionForm) and field.value.endswith("?ghj")
+        app.screen.query_one("#run", Button).focus()
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, ActionForm))
+
+
+async def test_dialogs_take_arrows_and_y_n(image_folder):
+    app = make_app(image_folder)
+    answers = []
+    async with app.run_test(size=SIZE) as pilot:
+        for keys in (["right", "enter"], ["right", "left", "enter"], ["y"], ["n"], ["escape"]):
+            app.push_screen(Choice("Go?", [("stay", "Stay"), ("go", "Go"), ("later", "Later")],
+                                   yes="go", no="stay"), answers.append)
+            await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+            await pilot.press(*keys)
+            await wait_for(pilot, lambda: not isinstance(app.screen, Choice))
+    assert answers == ["go", "stay", "go", "stay", None]
+
+
+async def test_j_k_move_in_lists(image_folder):
+    app = make_app(image_folder)
+    async with app.run_test(size=SIZE) as pilot:
+        groups = app.screen.query_one("#groups", OptionList)
+        await pilot.press("j", "j", "j", "k")
+        assert groups.highlighted == 2
+
+
+async def test_the_chosen_theme_is_saved_and_used_at_the_next_start(image_folder, isolated_settings):
+    app = make_app(image_folder)
+    async with app.run_test(size=SIZE) as pilot:
+        app.theme = "nord"
+        await pilot.pause()
+    assert load_settings(isolated_settings).settings.ui.theme == "nord"
+    assert 'theme = "nord"' in isolated_settings.read_text()
+    again = make_app(image_folder)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.theme == "nord"
