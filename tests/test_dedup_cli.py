@@ -80,6 +80,7 @@ def test_dry_run_apply_undo_and_cache(run_cli, dupes, tmp_path):
     assert applied.returncode == 0, applied
     report = applied.json()
     assert report["summary"]["from_cache"] == 7 and report["summary"]["computed"] == 0
+    assert report["summary"]["verified_from_cache"] == report["summary"]["candidate_pairs"] > 0
     moved = digest_tree(tmp_path / "moved")
     plan = read_plan(tmp_path / "applied" / "dedup_groups.json")
     duplicates = sorted(g.members[k].path for g in plan.groups for k in g.dropped)

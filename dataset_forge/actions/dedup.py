@@ -18,7 +18,7 @@ import numpy as np
 
 from ..context import RunContext
 from ..dedup.aligned import DEFAULT_MIN_SCORE, AlignedVerifier
-from ..dedup.cache import FeatureCache
+from ..dedup.cache import FeatureCache, file_stat
 from ..dedup.catalog import Catalog, build_catalog
 from ..dedup.clip import DEFAULT_MODEL, DEFAULT_WEIGHTS, ClipEmbedding
 from ..dedup.exact import ExactHash
@@ -176,15 +176,45 @@ def _verify(ctx: RunContext, params: dict[str, Any], tier: str, catalog: Catalog
                                   params["batch_size"]))
         items = [(catalog.paths[a], catalog.paths[b]) for a, b in zip(pairs.i, pairs.j)]
         scores = np.full(len(pairs), np.nan, np.float32)
-        for outcome in verifier.score(ctx, items):
+        known = _cached_scores(cache, verifier, items, scores)
+        report.summary["verified_from_cache"] = len(known)
+        todo = [n for n in range(len(items)) if n not in known]
+        fresh = []
+        for outcome in verifier.score(ctx, [items[n] for n in todo]):
+            n = todo[outcome.index]
             if outcome.ok:
-                scores[outcome.index] = outcome.value
+                scores[n] = outcome.value
+                fresh.append(n)
             else:
                 report.add_failure(outcome.error)
+        _store_scores(cache, verifier, items, scores, fresh)
         keep = verifier.accepts(np.nan_to_num(scores, nan=-np.inf if verifier.higher_is_closer
                                               else np.inf))
     report.summary["rejected_pairs"] = int((~keep).sum())
     return pairs.take(keep), scores[keep]
+
+
+def _cached_scores(cache: FeatureCache, verifier: Any, items: list, scores: np.ndarray) -> set:
+    """Fill `scores` from the cache (aligned verifier only: its scores need no model and
+    depend on the two files alone); returns the positions found."""
+    if not isinstance(verifier, AlignedVerifier):
+        return set()
+    try:
+        stats = [(file_stat(a), file_stat(b)) for a, b in items]
+    except OSError:
+        return set()
+    found = cache.lookup_pairs(AlignedVerifier.key, stats)
+    for n, value in found.items():
+        scores[n] = np.frombuffer(value, np.float32)[0]
+    return set(found)
+
+
+def _store_scores(cache: FeatureCache, verifier: Any, items: list, scores: np.ndarray,
+                  fresh: list[int]) -> None:
+    if isinstance(verifier, AlignedVerifier) and fresh:
+        cache.store_pairs(AlignedVerifier.key, [
+            (file_stat(items[n][0]), file_stat(items[n][1]), np.float32(scores[n]).tobytes())
+            for n in fresh])
 
 
 def _confirmer(ctx: RunContext, params: dict[str, Any], catalog: Catalog, tier: str):
@@ -375,7 +405,16 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
     _act(ctx, params, planned, report, known)
     _group_table(report, plan)
     _report_unpaired(ctx, report, catalog)
+    report.summary["pass_seconds"] = _pass_seconds(ctx)
     return report
+
+
+def _pass_seconds(ctx: RunContext) -> dict[str, float]:
+    """Wall seconds of each parallel pass (hashes, verification, thumbnails, ...)."""
+    out: dict[str, float] = {}
+    for s in ctx.summaries:
+        out[s.label] = round(out.get(s.label, 0.0) + s.elapsed, 2)
+    return out
 
 
 def _run_plan(ctx: RunContext, params: dict[str, Any]) -> Report:

@@ -45,6 +45,7 @@ ANGLES = (0.0, -1.5, 1.5, -3.0, 3.0, -4.5, 4.5)   # rotations tried, degrees
 REFINE = ((0.015, 0), (-0.015, 0), (0, 0.75), (0, -0.75), (0.015, 0.75), (0.015, -0.75),
           (-0.015, 0.75), (-0.015, -0.75))   # around the best of the coarse search
 DEFAULT_MIN_SCORE = 0.92
+EARLY_ACCEPT = 0.98               # aligned as they are this well: no crop or turn search
 BLOCKS = 4                        # the scored part is cut into BLOCKS x BLOCKS blocks
 TRIM = 2                          # blocks that differ most, left out of the score
 DETAIL_SIGMA = 2.0                # grid pixels: what is smoother than this is background
@@ -154,16 +155,21 @@ def compare_views(a: Image.Image, b: Image.Image) -> tuple[float, str]:
     plain_a = Grid(_sample(a, 1.0, 0.0))
     best_sym, best = None, -2.0
     for sym in DIHEDRAL:      # which mirror/turn of b lines up with a: by the smooth picture,
-        grid = Grid(_sample(b if sym is None else b.transpose(sym), 1.0, 0.0))  # crop-tolerant
-        score = _ncc(plain_a.plain, grid.plain)
+        turned = b if sym is None else b.transpose(sym)                  # crop-tolerant
+        if abs(math.log((a.width / a.height) / (turned.width / turned.height))) > \
+                math.log(MAX_ASPECT):
+            continue                          # resizing, centre crops and turns keep it
+        score = _ncc(plain_a.plain, Grid(_sample(turned, 1.0, 0.0)).plain)
         if score > best:
             best_sym, best = sym, score
+    if best == -2.0:
+        return 0.0, "aspect"
     b = b if best_sym is None else b.transpose(best_sym)
-    if abs(math.log((a.width / a.height) / (b.width / b.height))) > math.log(MAX_ASPECT):
-        return 0.0, "aspect"                  # resizing, centre crops and turns keep it
     plain_b = Grid(_sample(b, 1.0, 0.0))
     best = similarity(plain_a, plain_b)
     how, pair = (DIHEDRAL.index(best_sym), "a", 1.0, 0.0), (plain_a, plain_b)
+    if best >= EARLY_ACCEPT:                  # a resized, re-encoded, mirrored copy: done
+        return (best if tones_match(*pair) else 0.0), f"{how[0]}/a1/0"
     for scale in SCALES:
         # a cropped or turned to match b, and b cropped to match a (at full size a turn of b is
         # the opposite turn of a, already tried)
@@ -212,6 +218,9 @@ class AlignedVerifier:
     name = "aligned"
     metric = "aligned correlation"
     higher_is_closer = True
+    #: cache tag of its scores: every setting that changes a score
+    key = (f"aligned:{SOURCE_SIDE}:{GRID}:{INNER}:{BLUR}:{SCALES}:{ANGLES}:{TRIM}:{DETAIL_SIGMA}:"
+           f"{MIN_DETAIL}:{MAX_ASPECT}:{MAX_MEAN_SHIFT}:{MAX_CONTRAST}")
 
     def __init__(self, min_score: float | None = None) -> None:
         self.min_score = DEFAULT_MIN_SCORE if min_score is None else float(min_score)

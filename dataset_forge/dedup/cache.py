@@ -37,6 +37,10 @@ def file_stat(path: str | Path) -> FileStat:
     return FileStat(os.path.abspath(path), st.st_size, st.st_mtime_ns)
 
 
+def _pair_key(tag: str, other: FileStat) -> str:
+    return f"{tag}|{other.path}|{other.size}|{other.mtime_ns}"
+
+
 def default_cache_path() -> Path:
     return Path(platformdirs.user_cache_dir("dataset-forge")) / "dedup-features.sqlite"
 
@@ -79,6 +83,22 @@ class FeatureCache:
                 if stats[k].size == size and stats[k].mtime_ns == mtime_ns:
                     found[k] = value
         return found
+
+    def lookup_pairs(self, tag: str, pairs: list[tuple[FileStat, FileStat]]) -> dict[int, bytes]:
+        """Cached values of pairs of unchanged files (a verifier's scores), by position. A pair
+        is stored under its first file, with the second file's path, size and time in the key."""
+        if self._db is None:
+            return {}
+        found: dict[int, bytes] = {}
+        for k, (a, b) in enumerate(pairs):
+            row = self._db.execute("SELECT size, mtime_ns, value FROM features WHERE path = ? "
+                                   "AND method = ?", (a.path, _pair_key(tag, b))).fetchone()
+            if row is not None and row[0] == a.size and row[1] == a.mtime_ns:
+                found[k] = row[2]
+        return found
+
+    def store_pairs(self, tag: str, items: Iterable[tuple[FileStat, FileStat, bytes]]) -> int:
+        return sum(self.store(_pair_key(tag, b), [(a, value)]) for a, b, value in items)
 
     def store(self, method: str, items: Iterable[tuple[FileStat, bytes]]) -> int:
         if self._db is None:
