@@ -62,6 +62,7 @@ class ForgeApp(App):
         Binding("k", "list_move('up')", show=False),
     ]
     LEADER_SECONDS = 1.5   # `g` then `h` within this goes home
+    QUIT_GRACE_S = 10.0    # a stopped job that has not ended by then is left to the interpreter
 
     def __init__(self, folder: str = ".", settings_path: str | None = None, *,
                  actions: dict[str, Action] | None = None,
@@ -77,6 +78,7 @@ class ForgeApp(App):
         self.form_memory: dict[str, dict[str, Any]] = {}
         self.sub_title = str(folder)
         self._leader_at = 0.0
+        self.quitting = False    # Stop and quit chosen: exit when the last job has ended
 
     def _disk_path(self) -> str | None:
         return str(self.folder) if self.folder.exists() else None
@@ -177,23 +179,34 @@ class ForgeApp(App):
                 if isinstance(s, (RunScreen, RecipeRunScreen)) and s.running]
 
     async def action_quit(self) -> None:
-        """Quit; while a job runs, ask first, then stop it so its worker thread ends within
-        about a second."""
+        """Quit; while a job runs, ask first, then stop it as Escape does: the run screen shows
+        what finished while the items in flight end (about a second), then the app exits."""
         from .screens.confirm import Choice
         if not self.running_jobs():
             await super().action_quit()
             return
-        if isinstance(self.screen, Choice):
+        if isinstance(self.screen, Choice) or self.quitting:
             return
 
-        async def answered(answer: str | None) -> None:
+        def answered(answer: str | None) -> None:
             if answer == "quit":
-                for screen in self.running_jobs():
-                    screen.cancel_token.cancel()
-                await super(ForgeApp, self).action_quit()
+                self.stop_and_quit()
         self.push_screen(Choice("A job is running. Quit and stop it? Finished items are kept.",
                                 [("stay", "Keep running"), ("quit", "Stop and quit")],
                                 yes="quit", no="stay"), answered)
+
+    def stop_and_quit(self) -> None:
+        """Cancel every running job and exit once they have ended (or after QUIT_GRACE_S)."""
+        self.quitting = True
+        for screen in self.running_jobs():
+            stop = getattr(screen, "stop_for_quit", None)
+            stop() if stop else screen.cancel_token.cancel()
+        self.set_timer(self.QUIT_GRACE_S, self.exit)
+        self.set_interval(0.05, self._exit_when_idle)
+
+    def _exit_when_idle(self) -> None:
+        if not self.running_jobs():
+            self.exit()
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

@@ -108,6 +108,8 @@ class RunScreen(Screen):
     def _ended(self, message: RunEnded) -> None:
         self.running = False
         self.refresh_bindings()
+        if self.app.quitting:    # the app exits now; no results screen
+            return
         if message.report is None:
             self._failed(message.error or "unknown error")
             return
@@ -142,6 +144,16 @@ class RunScreen(Screen):
         if self.pending is not None:
             report, self.pending = self.pending, None
             self.app.show_results(report)
+
+    def stop_for_quit(self) -> None:
+        """Cancel for a quit: the title says so and shows what has finished."""
+        self.cancel_token.cancel()
+        progress = self.query_one(RunProgress)
+        self.query_one("#run-title", Label).update(
+            f"[b]Stopping {escape(self.action_def.name)} and quitting...[/b]  "
+            f"{progress.done:,} done, {progress.failed:,} failed; finishing the items in flight")
+        self.app.notify("Stopping the run; the app closes when the items in flight end.",
+                        title="Quitting")
 
     def action_cancel(self) -> None:
         if self.running and not self.cancel_token.cancelled:
