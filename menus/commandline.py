@@ -25,23 +25,32 @@ def _is_default(param: Param, raw: Any) -> bool:
         return as_text(raw).strip() == as_text(param.default)
 
 
-def headless_command(action: Action, values: dict[str, Any], settings_path: str | None = None) -> str:
-    """Flags for every value that differs from the declared default, in declaration order."""
-    parts = ["dataset-forge", "--action", action.name]
+def given_flags(action: Action, values: dict[str, Any]) -> list[list[str]]:
+    """[flag] or [flag, value] for every value that differs from the declared default, in
+    declaration order."""
+    out: list[list[str]] = []
     for param in action.params:
         raw = values.get(param.name)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
         if param.type == "bool":
             if bool(raw) != bool(param.default):
-                parts.append(param.flag if raw else "--no-" + param.flag[2:])
+                out.append([param.flag if raw else "--no-" + param.flag[2:]])
             continue
         text = as_text(raw).strip()
         if param.type == "list" and isinstance(raw, str):
             text = ",".join(item.strip() for item in raw.split(",") if item.strip())
         if not text or _is_default(param, raw):
             continue
-        parts += [param.flag, text]
+        out.append([param.flag, text])
+    return out
+
+
+def headless_command(action: Action, values: dict[str, Any], settings_path: str | None = None) -> str:
+    """Flags for every value that differs from the declared default, in declaration order."""
+    parts = ["dataset-forge", "--action", action.name]
+    for flag in given_flags(action, values):
+        parts += flag
     if settings_path:
         parts += ["--settings", settings_path]
     return shlex.join(parts)

@@ -142,3 +142,31 @@ async def test_stop_and_quit_during_a_process_run_exits_within_two_seconds(image
     elapsed = time.monotonic() - started
     assert elapsed < 2.0, f"took {elapsed:.1f} s to exit"
     assert not run_screen.running and not multiprocessing.active_children()
+
+
+async def test_an_apply_run_asks_first_showing_what_will_change(image_folder, tmp_path):
+    from textual.widgets import Switch
+
+    from menus.screens.results import ResultsScreen
+    before = sorted(p.name for p in image_folder.iterdir())
+    app = make_app(image_folder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_action("rename")
+        await wait_for(pilot, lambda: form_ready(app))
+        form = app.screen
+        form.query_one("#field-pattern", FormField).query_one(Input).value = "photo_{index:03d}"
+        form.query_one("#field-apply", FormField).query_one(Switch).value = True
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+        question = str(app.screen.query_one("#choice-question").render())
+        assert "rename will change files on disk (--apply)" in question
+        assert "--pattern 'photo_{index:03d}'" in question and "undo" in question
+        await pilot.press("n")                                   # back to the form, nothing run
+        await wait_for(pilot, lambda: isinstance(app.screen, ActionForm))
+        assert sorted(p.name for p in image_folder.iterdir()) == before
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, Choice))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen), timeout=60)
+    assert any(p.name.startswith("photo_") for p in image_folder.rglob("*"))

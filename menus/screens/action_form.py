@@ -15,9 +15,11 @@ from dataset_forge.actions.registry import Action
 
 from ..widgets.title_bar import TitleBar
 from ..catalog import paragraphs
+from ..changes import confirmation
 from ..commandline import headless_command
 from ..fields import from_param
 from ..widgets.form_field import FormField
+from .confirm import Choice
 
 
 class ActionForm(Screen):
@@ -86,7 +88,17 @@ class ActionForm(Screen):
             invalid[0].query(".field-control").first().focus()
             return
         self.app.form_memory[self.action_def.name] = self.current_values()
-        self.app.start_run(self.action_def, self.run_values())
+        values = self.run_values()
+        question = confirmation(self.action_def, values)
+        if question is None:
+            self.app.start_run(self.action_def, values)
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer == "run":
+                self.app.start_run(self.action_def, values)
+        self.app.push_screen(Choice(question, [("back", "Back to the form"), ("run", "Run it")],
+                                    yes="run", no="back"), answered)
 
     @on(Button.Pressed, "#back")
     def action_back(self) -> None:
