@@ -1,6 +1,9 @@
 """The results screen: what the run did, every report table, and where the reports are."""
 from __future__ import annotations
 
+import webbrowser
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -10,19 +13,30 @@ from dataset_forge.reports.report import Report
 
 from ..widgets.title_bar import TitleBar
 from ..dedup_groups import has_groups
-from ..widgets.report_view import ReportView
+from ..widgets.report_view import ReportView, html_report
+
+
+def has_browser() -> bool:
+    """Whether Python's webbrowser module finds a browser to open a page with."""
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
 
 
 def outcome_line(report: Report) -> str:
-    """`inventory finished: 9 ok, 1 failed in 0.4 s` or what a cancelled run finished."""
+    """`inventory finished in 0.4 s: 9 of 10 work items ok, 1 failed (...)` or what a cancelled
+    run finished. Work items are what the action's largest parallel pass handled (files, pairs,
+    groups); the Summary table counts the dataset itself."""
     run = report.run
     if run is None:
         return f"{report.action} finished"
     counts = f"{run.ok:,} ok, {run.failed:,} failed"
     if report.cancelled:
         return f"{report.action} cancelled after {run.total:,} items ({counts}) in {run.elapsed:.1f} s"
-    return f"{report.action} finished: {counts} in {run.elapsed:.1f} s ({run.processing_type}, " \
-           f"{run.workers} workers)"
+    return f"{report.action} finished in {run.elapsed:.1f} s: {run.ok:,} of {run.total:,} work " \
+           f"items ok, {run.failed:,} failed ({run.processing_type}, {run.workers} workers)"
 
 
 class ResultsScreen(Screen):
@@ -30,6 +44,7 @@ class ResultsScreen(Screen):
         Binding("escape", "back", "Back to the form"),
         Binding("d", "review", "Review duplicates"),
         Binding("c", "copy_path", "Copy report path"),
+        Binding("o", "open_html", "Open HTML report"),
     ]
 
     def __init__(self, report: Report) -> None:
@@ -50,6 +65,8 @@ class ResultsScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "review":
             return has_groups(self.report)
+        if action == "open_html":
+            return html_report(self.report) is not None and has_browser()
         return True
 
     def action_back(self) -> None:
@@ -58,6 +75,14 @@ class ResultsScreen(Screen):
     def action_review(self) -> None:
         from .dedup_review import DedupReviewScreen
         self.app.push_screen(DedupReviewScreen(self.report))
+
+    def action_open_html(self) -> None:
+        page = Path(html_report(self.report) or "")
+        if not page.is_file():
+            self.notify(f"{page} no longer exists", title="HTML report", severity="error")
+            return
+        webbrowser.open(page.resolve().as_uri())
+        self.notify(str(page), title="Opened in the browser")
 
     def action_copy_path(self) -> None:
         path = self.report.files.get("report", "")

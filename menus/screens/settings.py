@@ -82,6 +82,8 @@ class SettingsScreen(Screen):
             self.notify(str(exc), title="Not saved", severity="error")
             return False
         self.saved = loaded.settings.to_flat()
+        self.query_one("#settings-path", Static).update(
+            f"Settings file: [b]{escape(str(loaded.path))}[/b]")
         self.notify(f"{len(changes)} setting(s) saved to {loaded.path}; the next run uses them",
                     title="Saved")
         return True

@@ -28,9 +28,30 @@ def cell(value: Any) -> str:
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
+def nested_table(title: str, values: dict) -> Table:
+    """A dict as a table: {name: {a, b}} rows get a column per inner key, others key | value."""
+    inner = [v for v in values.values() if isinstance(v, dict)]
+    if inner and len(inner) == len(values):
+        columns = list(dict.fromkeys(k for v in inner for k in v))
+        return Table(title, ["key", *columns],
+                     [[k, *(v.get(c, "") for c in columns)] for k, v in values.items()])
+    return Table(title, ["key", "value"], [[k, v] for k, v in values.items()])
+
+
+def summary_tables(summary: dict, shown: set[str] = frozenset()) -> list[Table]:
+    """The summary's plain values as one table, then each nested dict as its own table, but
+    for those the report already has as a table of the same name (`shown`, lower case)."""
+    nested = {k: v for k, v in summary.items() if isinstance(v, dict) and v}
+    plain = {k: v for k, v in summary.items() if k not in nested}
+    tables = [Table("Summary", ["key", "value"], [[k, v] for k, v in plain.items()])]
+    tables += [nested_table(f"Summary: {k}", v) for k, v in nested.items()
+               if str(k).lower() not in shown]
+    return tables
+
+
 def report_tables(report: Report) -> list[Table]:
     """The report as a list of tables, in the order the screen shows them."""
-    tables = [Table("Summary", ["key", "value"], [[k, v] for k, v in report.summary.items()])]
+    tables = summary_tables(report.summary, {t.title.lower() for t in report.tables})
     tables += list(report.tables)
     if report.failures:
         tables.append(Table(f"Failures ({len(report.failures):,})", ["item", "error", "reason"],
