@@ -170,3 +170,14 @@ async def test_an_apply_run_asks_first_showing_what_will_change(image_folder, tm
         await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen), timeout=60)
     assert any(p.name.startswith("photo_") for p in image_folder.rglob("*"))
+
+
+async def test_required_fields_are_marked_in_their_labels(image_folder):
+    app = make_app(image_folder)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_action("resize")
+        await wait_for(pilot, lambda: form_ready(app))
+        labels = {f.spec.key: str(f.query_one(".field-label").render()) for f in
+                  app.screen.query(FormField)}
+    assert "(required)" in labels["output"]
+    assert "(required)" not in labels["input"] and "(required)" not in labels["width"]

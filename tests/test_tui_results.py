@@ -78,3 +78,22 @@ async def test_settings_header_drops_not_created_after_the_first_save(tmp_path, 
         await wait_for(pilot, lambda: isolated_settings.is_file())
         await pilot.pause()
         assert "not created yet" not in str(header.render())
+
+
+async def test_a_tile_run_that_writes_nothing_says_why(image_folder, tmp_path):
+    from textual.widgets import Input
+
+    from menus.widgets.form_field import FormField
+    from tests.test_tui import form_ready
+    app = make_app(image_folder)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_action("tile")
+        await wait_for(pilot, lambda: form_ready(app))
+        app.screen.query_one("#field-output", FormField).query_one(Input).value = str(tmp_path / "t")
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen), timeout=60)
+        await pilot.pause()
+        text = str(app.screen.query_one("#nothing-written", Static).render())
+    assert "Nothing was written: tile produced no output" in text
+    assert not list((tmp_path / "t").rglob("*.png"))

@@ -39,6 +39,21 @@ def outcome_line(report: Report) -> str:
            f"items ok, {run.failed:,} failed ({run.processing_type}, {run.workers} workers)"
 
 
+WRITTEN_KEYS = ("files_written", "written")
+
+
+def nothing_written(report: Report) -> str | None:
+    """Why the results list no outputs, when the action says it wrote none of its files."""
+    written = next((report.summary[k] for k in WRITTEN_KEYS if k in report.summary), None)
+    if written != 0 or report.cancelled:
+        return None
+    inputs = report.summary.get("inputs", report.summary.get("jobs"))
+    return (f"Nothing was written: {report.action} produced no output from "
+            f"{inputs if inputs is not None else 'its'} inputs without failing. Usually the "
+            "options do not fit these images (a tile or crop larger than the images, filters "
+            "that keep nothing); the tables below show each input's outcome.")
+
+
 class ResultsScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back to the form"),
@@ -56,6 +71,9 @@ class ResultsScreen(Screen):
         yield TitleBar(f"Results: {self.report.action}")
         yield Static(f"[b {style}]{outcome_line(self.report)}[/]", id="outcome", markup=True)
         yield Static(f"Report: {self.report.files.get('report', '(not written)')}", id="report-path")
+        why = nothing_written(self.report)
+        if why:
+            yield Static(why, id="nothing-written", markup=False)
         if has_groups(self.report):
             yield Static("[b]D[/b]: review the duplicate groups and choose what to keep",
                          id="review-hint", markup=True)

@@ -34,7 +34,8 @@ class FormField(Vertical):
 
     def compose(self) -> ComposeResult:
         spec = self.spec
-        yield Label(f"[b]{escape(spec.label)}[/b]  [dim]{escape(spec.help)}[/dim]",
+        mark = " [b red](required)[/b red]" if spec.required else ""
+        yield Label(f"[b]{escape(spec.label)}[/b]{mark}  [dim]{escape(spec.help)}[/dim]",
                     classes="field-label", markup=True)
         with Horizontal(classes="field-row"):
             if spec.kind == "bool":
