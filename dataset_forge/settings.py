@@ -143,7 +143,8 @@ class ParallelSettings(_Section):
     timeout: float = setting(0.0, "Seconds allowed per item before it is reported as failed; 0 = none",
                              min=0)
     max_in_flight: int = setting(
-        0, "Most tasks queued at once, to keep memory flat; 0 = auto (bounded by workers)", min=0)
+        0, "Most items handed to workers and not yet returned, to keep memory flat; 0 = auto "
+        "(bounded by workers)", min=0)
 
 
 @dataclass(frozen=True)
