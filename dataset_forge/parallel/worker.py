@@ -123,7 +123,7 @@ def run_chunk(fn: Callable | bytes, chunk: list[tuple[int, Any]], timeout: float
     enforce = can_use_alarm()
     out: list[tuple[int, bool, Any]] = []
     t0 = time.perf_counter()
-    with write_scope(scope):
+    with write_scope(scope) if scope is not None else contextlib.nullcontext():
         for index, item in chunk:
             try:
                 with _deadline(timeout, enforce):
