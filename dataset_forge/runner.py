@@ -10,6 +10,7 @@ from typing import Any
 from .actions.registry import Action
 from .context import RunContext
 from .errors import UsageError
+from .io.atomic import remove_leftover_temporaries
 from .io.discover import WalkProblem, iter_images
 from .io.paths import check_writable_folder
 from .parallel import CancelToken, ParallelConfig, ProcessingType, RunSummary, Sink, WorkKind
@@ -95,6 +96,8 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
                          cancel=cancel or CancelToken(), kind=action.kind)
         report: Report = action.run(ctx, params)
     report.cancelled = report.cancelled or ctx.cancelled
+    if report.cancelled and action.writes:
+        _sweep_temporaries(params)
     report_walk_problems(report, walk_problems)
     report.run = _combine(ctx.summaries, time.perf_counter() - t0, action, config, report)
     report.notes[:0] = notes
@@ -125,6 +128,15 @@ def _log_run(log_dir: Path, action: Action, report: Report) -> None:
         "busy_s": round(report.run.busy_seconds, 3),
         "utilisation": round(report.run.utilisation, 3), "report": report.files.get("report"),
     })
+
+
+def _sweep_temporaries(params: dict[str, Any]) -> None:
+    """After a cancel, remove the temporary files of items whose worker was stopped before it
+    could clean up (a worker busy in a C encoder gets SIGKILL when SIGTERM is not handled in
+    time); the run lock keeps other runs out of these folders."""
+    folders = [params.get("output")] + ([params.get("input")] if params.get("in_place") else [])
+    for folder in filter(None, folders):
+        remove_leftover_temporaries(folder)
 
 
 @contextlib.contextmanager
