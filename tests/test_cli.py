@@ -144,3 +144,17 @@ def test_piped_output_keeps_long_lines_whole(run_cli, image_folder, tmp_path):
     assert result.returncode == 0, result
     assert deep.relative_to(image_folder).as_posix() in result.stdout  # not folded mid-name
     assert f"report: {(tmp_path / 'r' / 'inventory_report.json').resolve()}" in result.stdout
+
+
+def test_long_table_cells_are_cut_in_the_terminal_and_whole_in_the_json(tmp_path, make_image,
+                                                                         run_cli):
+    make_image(tmp_path / "in" / "big.png", size=(512, 384))
+    out = tmp_path / "tiles"
+    r = run_cli("--action", "tile", "--input", tmp_path / "in", "--output", out,
+                "--tile-size", "16")
+    assert r.returncode == 0, r
+    assert "characters in the JSON report" in r.stdout
+    assert max(len(line) for line in r.stdout.splitlines()) < 400
+    report = json.loads((out / "tile_report.json").read_text())
+    outputs = report["tables"][0]["rows"][0][2]
+    assert len(outputs.split(", ")) == 32 * 24

@@ -51,6 +51,10 @@ class ProgressRenderer:
             self.progress.stop()
 
 
+#: longest cell shown in a terminal table (a tile run's output list can run to pages)
+MAX_CELL = 160
+
+
 def rich_table(table: Table) -> RichTable:
     out = RichTable(title=table.title, title_justify="left", header_style="bold")
     for column in table.columns:
@@ -61,11 +65,15 @@ def rich_table(table: Table) -> RichTable:
 
 
 def _cell(value: Any) -> str:
+    """A value as table text; long text is cut (the JSON report keeps it whole)."""
     if isinstance(value, float):
         return f"{value:,.3f}".rstrip("0").rstrip(".")
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return str(value)
+    text = str(value)
+    if len(text) <= MAX_CELL:
+        return text
+    return f"{text[:MAX_CELL]}... (+{len(text) - MAX_CELL:,} characters in the JSON report)"
 
 
 def render_report(report: Report, console: Console) -> None:
