@@ -52,6 +52,29 @@ def run_cli():
     return run
 
 
+@pytest.fixture
+def kill_cli_midway():
+    """kill_cli_midway(args, journal, lines, env=None): start `python -m dataset_forge ARGS`,
+    SIGKILL its whole process group once `journal` holds `lines` entries, and wait for it.
+    Fails if the run ended before it could be killed."""
+    import signal
+    import time
+
+    def run(args, journal: Path, lines: int, env: dict | None = None) -> None:
+        proc = subprocess.Popen([sys.executable, "-m", "dataset_forge", *map(str, args)],
+                                env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if journal.exists() and journal.read_text().count("\n") >= lines:
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return run
+
+
 def photo_like(width: int, height: int, seed: int = 0) -> np.ndarray:
     """A smooth-plus-texture RGB array that behaves like a photo for hashes and codecs."""
     rng = np.random.default_rng(seed)

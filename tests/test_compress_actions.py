@@ -5,10 +5,6 @@ import csv
 import hashlib
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -233,24 +229,14 @@ def test_cli_in_place_new_extension_trashes_the_original_and_undo_restores_it(
         originals                                    # originals back, converted files removed
 
 
-def test_cli_resumes_after_a_hard_kill(tmp_path, make_image, run_cli):
+def test_cli_resumes_after_a_hard_kill(tmp_path, make_image, run_cli, kill_cli_midway):
     src, out = tmp_path / "in", tmp_path / "out"
     for i in range(40):
         make_image(src / f"{i:02d}.png", size=(160, 120), seed=i)
     journal = out / ".forge-journal" / "convert.jsonl"
     args = ["--action", "convert", "--input", src, "--output", out, "--format", "webp",
             "--target-ssim", "0.97", "--workers", "1"]
-    proc = subprocess.Popen([sys.executable, "-m", "dataset_forge", *map(str, args)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if journal.exists() and journal.read_text().count('"key"') >= 3:
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run finished before it could be interrupted"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_cli_midway(args, journal, 4)    # the header and three finished files
     finished = journal.read_text().count('"key"')
     assert 3 <= finished < 40
     for path in out.glob("*.webp"):        # whatever is there is whole

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -177,7 +172,7 @@ def test_columns_from_an_earlier_quality_report(tmp_path, make_image, run_cli):
     assert all(v is not None for v in table.column("sharpness").to_pylist())
 
 
-def test_a_killed_export_resumes_at_the_next_shard(tmp_path, make_image, run_cli):
+def test_a_killed_export_resumes_at_the_next_shard(tmp_path, make_image, run_cli, kill_cli_midway):
     src = tmp_path / "src"
     for i in range(20):
         make_image(src / f"{i:02d}.png", size=(256, 192), seed=i)
@@ -186,17 +181,7 @@ def test_a_killed_export_resumes_at_the_next_shard(tmp_path, make_image, run_cli
     args = ["--action", "export", "--input", src, "--output", out, "--formats",
             "webdataset,lmdb,jsonl", "--shard-samples", "1", "--reencode", "png",
             "--png-level", "9", "--verify", "--workers", "1"]
-    proc = subprocess.Popen([sys.executable, "-m", "dataset_forge", *map(str, args)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if journal.exists() and journal.read_text().count('"key"') >= 3:
-            break
-        time.sleep(0.01)
-    assert proc.poll() is None, "the export finished before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_cli_midway(args, journal, 4)    # the header and three finished shards
     finished = journal.read_text().count('"key"')
     assert 3 <= finished < 20
     assert not (out / "stats.json").exists()

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -184,7 +182,7 @@ def test_rerun_after_a_kill_between_swap_and_journal_does_not_reencode(
 
 
 def test_in_place_convert_killed_rerun_and_undone_gives_back_every_original(
-        run_cli, tmp_path, make_image, home):
+        run_cli, tmp_path, make_image, home, kill_cli_midway):
     src = tmp_path / "in"
     for i in range(30):
         make_image(src / f"{i:02d}.png", size=(160, 120), seed=i)
@@ -192,18 +190,7 @@ def test_in_place_convert_killed_rerun_and_undone_gives_back_every_original(
     args = ["--action", "convert", "--input", src, "--in-place", "--format", "jpeg",
             "--quality", "80", "--workers", "1", "--processing-type", "serial"]
     intents = src / ".forge-journal" / "convert.intents.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "dataset_forge", *map(str, args),
-                             "--report-dir", tmp_path / "r1"], env={**os.environ, **home[1]},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if intents.exists() and intents.read_text().count("\n") >= 3:
-            break
-        time.sleep(0.005)
-    assert proc.poll() is None, "the run finished before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_cli_midway([*args, "--report-dir", tmp_path / "r1"], intents, 3, env=home[1])
     again = run_cli(*args, "--report-dir", tmp_path / "r2", "--json", env=home[1])
     assert again.returncode == 0, again
     summary = again.json()["summary"]

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..io.atomic import TMP_SUFFIX
+from ..io.atomic import TMP_SUFFIX, fsync_folder
 from ..io.trash import to_trash
 from ..io.undo import sha256_of
 
@@ -121,13 +121,4 @@ def swap_in(source: Path, dest: Path, data: bytes, verify: Callable[[Path], None
         else:
             os.replace(staged, dest)   # the original is already in the trash: finish
         raise
-    _fsync_folder(dest.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    fsync_folder(dest.parent)

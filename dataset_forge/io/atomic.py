@@ -40,7 +40,7 @@ def _target_mode(path: Path) -> int:
         return 0o666 & ~_umask()
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Make a rename in `folder` durable (a no-op where folders cannot be opened/fsynced)."""
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -80,7 +80,7 @@ def _staged(path: Path, mode: str, verify: Callable[[Path], None] | None = None,
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)
 
 
 @contextlib.contextmanager
