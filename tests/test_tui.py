@@ -19,7 +19,6 @@ from dataset_forge.sysinfo import LiveSample
 from menus.app import ForgeApp
 from menus.catalog import RECIPES_GROUP, SYSTEM_GROUP, menu_groups
 from menus.screens.action_form import ActionForm
-from menus.screens.dedup_review import DedupReviewScreen
 from menus.screens.help import HelpScreen
 from menus.screens.main_menu import MainMenu
 from menus.screens.recipe import RecipeForm, find_recipes
@@ -259,61 +258,6 @@ async def test_command_palette_help_and_system_screens(dataset):
         app.screen.query_one("#entries", OptionList).highlighted = 1          # System information
         await pilot.press("enter")
         await wait_for(pilot, lambda: "95%" in str(app.screen.query_one("#sysinfo").render()))
-
-
-def dedup_report(folder: Path, action: str = "dedup", **params) -> Report:
-    """A report whose plan (dedup_groups.json, the engine's typed record) holds two groups of
-    the folder's real files."""
-    from dataset_forge.dedup.plan import Plan, PlanGroup, PlanMember, write_plan
-    files = sorted(folder.glob("img_*.png"))
-
-    def member(p: Path, distance=None) -> PlanMember:
-        st = p.stat()
-        return PlanMember(p.name, str(p), st.st_size, st.st_mtime_ns, 8, 8, dest=p.name,
-                          distance=distance)
-    plan = Plan({"input": str(folder)}, [
-        PlanGroup(1, [member(files[0]), member(files[1], 3.0), member(files[2], 5.0)], 0),
-        PlanGroup(2, [member(files[3]), member(files[4], 0.0)], 1)])
-    reports = folder.parent / "reports"
-    reports.mkdir(exist_ok=True)
-    report = Report(action, {"input": folder, **params})
-    report.files["groups_json"] = str(write_plan(reports / "dedup_groups.json", plan))
-    report.files["report"] = str(reports / "dedup_report.json")
-    return report
-
-
-async def test_dedup_review_changes_the_kept_file_and_saves_the_plan(dataset):
-    from dataset_forge.dedup.plan import read_plan
-    report = dedup_report(dataset)
-    app = make_app(dataset)
-    async with app.run_test(size=SIZE) as pilot:
-        app.push_screen(ResultsScreen(report))
-        await pilot.pause()
-        await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, DedupReviewScreen))
-        review = app.screen
-        assert review.query_one("#review-groups", OptionList).option_count == 2
-        review.query_one("#review-members", OptionList).focus()
-        await pilot.press("down", "k", "w")
-        await pilot.pause()
-    saved = read_plan(dataset.parent / "reports" / "dedup_plan.json")
-    first, second = saved.groups
-    assert first.keep == 1 and first.keeper.path == "img_1.png" and first.dropped == [0, 2]
-    assert first.members[2].distance == 5.0 and second.keep == 1 and saved.meta["reviewed"]
-
-
-async def test_dedup_review_apply_refuses_a_report_only_run(dataset):
-    report = dedup_report(dataset, "dedup", mode="report")
-    app = make_app(dataset)
-    async with app.run_test(size=SIZE) as pilot:
-        app.push_screen(DedupReviewScreen(report))
-        await pilot.pause()
-        await pilot.press("a")
-        await pilot.pause()
-        assert isinstance(app.screen, DedupReviewScreen)           # no run started
-        titles = [n.title for n in app._notifications]
-    assert "Nothing to apply" in titles
-    assert (dataset.parent / "reports" / "dedup_plan.json").is_file()
 
 
 async def test_action_form_shows_the_declared_examples(dataset):

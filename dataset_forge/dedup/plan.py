@@ -17,7 +17,7 @@ file changed since. JSON layout (`dedup_groups.json`):
     {"format": "dataset-forge dedup plan", "version": 2, "meta": {...},
      "groups": [{"id", "keep", "large", "members": [{"path", "file", "bytes", "mtime_ns",
                  "width", "height", "protected", "distance", "verify", "dest", "lq", "lq_dest",
-                 "lq_bytes", "lq_mtime_ns"}], "pairs": [[a, b, score, verify], ...]}],
+                 "lq_bytes", "lq_mtime_ns", "linked_from", "reviewed_keep"}], "pairs": [[a, b, score, verify], ...]}],
      "related": [{"a", "b", "score", "verify"}]}
 """
 from __future__ import annotations
@@ -55,6 +55,7 @@ class PlanMember:
     lq_bytes: int | None = None
     lq_mtime_ns: int | None = None
     linked_from: str | None = None  # a link left out of the search points here: never acted on
+    reviewed_keep: bool = False     # a reviewer kept it besides the keeper (the app's review)
 
     @property
     def pixels(self) -> int:
@@ -73,16 +74,19 @@ class PlanGroup:
     large: bool = False                         # more members than the run's bound
     pairs: list[tuple[int, int, float, float | None]] = field(default_factory=list)
 
+    def is_kept(self, k: int) -> bool:
+        """The keeper, protected members, files a link points to, and members a reviewer
+        kept."""
+        m = self.members[k]
+        return k == self.keep or m.protected or bool(m.linked_from) or m.reviewed_keep
+
     @property
     def kept(self) -> list[int]:
-        """The keeper, every protected member and every file a link points to."""
-        return [k for k, m in enumerate(self.members)
-                if k == self.keep or m.protected or m.linked_from]
+        return [k for k in range(len(self.members)) if self.is_kept(k)]
 
     @property
     def dropped(self) -> list[int]:
-        return [k for k, m in enumerate(self.members)
-                if k != self.keep and not m.protected and m.linked_from is None]
+        return [k for k in range(len(self.members)) if not self.is_kept(k)]
 
     @property
     def keeper(self) -> PlanMember:
@@ -123,9 +127,13 @@ class Plan:
         return changed
 
 
+OMIT_FALSE = {"reviewed_keep"}    # written only when set
+
+
 def _group_json(g: PlanGroup) -> dict[str, Any]:
     return {"id": g.id, "keep": g.keep, "large": g.large,
-            "members": [{k: v for k, v in asdict(m).items() if v is not None and v != ""}
+            "members": [{k: v for k, v in asdict(m).items()
+                         if v is not None and v != "" and not (k in OMIT_FALSE and v is False)}
                         for m in g.members],
             "pairs": [list(p) for p in g.pairs]}
 

@@ -1,120 +1,305 @@
-"""Review duplicate groups before anything is removed: each group's files with previews and
-their distance to the kept file, the file that will be kept, and a key to keep another one
-instead. Saving writes the reviewed plan (dedup_plan.json) next to the report; applying runs
-`dedup --plan` on it, which acts on exactly these groups without searching again and refuses if
-a file changed since."""
+"""Review duplicate groups before anything is removed, czkawka-style: every group's files with
+a thumbnail, resolution, size, format, date and distance to the kept file, sortable; keys to
+keep or drop each file and to choose the kept file of every group at once; previews of the kept
+and the highlighted file, a side-by-side compare at full resolution; and Apply, which runs
+`dedup --plan` on the reviewed plan (no second search; refused if a file changed since) and
+shows the undo command.
+
+The choices live in the engine's typed plan (`dataset_forge.dedup.plan`); `menus.dedup_groups`
+changes it, this screen only shows it and asks.
+"""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from textual import on
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Label, OptionList
+from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from dataset_forge.dedup.plan import PlanGroup
+from dataset_forge.errors import UsageError
+from dataset_forge.parallel import CancelToken, ParallelConfig
 from dataset_forge.reports.report import Report
+from dataset_forge.runner import run_action
+from dataset_forge.settings import load_settings
 
-from ..dedup_groups import load_plan, set_keep, write_reviewed
-from ..widgets.image_preview import preview
+from .. import dedup_groups as review
+from ..widgets.halfblock import thumbnail
+from ..widgets.image_preview import best_picture
 from ..widgets.title_bar import TitleBar
+from .dedup_apply import ApplyChoice, ApplyDialog, AppliedDialog, FolderChoice
 
-PASSED_ON = ("mode", "dest", "allow_large_groups", "cache")   # from the reviewed run
+PASSED_ON = ("allow_large_groups",)        # from the reviewed run to the apply run
+COLUMNS = [("mark", ""), ("thumb", ""), ("file", "file"), ("resolution", "resolution"),
+           ("size", "size"), ("distance", "distance"), ("format", "format"),
+           ("modified", "modified")]
+FILE_WIDTH = 28              # the file column's most cells (longer paths are cut)
+MARKS = {"KEEP": "[b reverse green]KEEP[/]", "keep": "[b green]keep[/]",
+         "ref": "[cyan]ref[/]", "link": "[cyan]link[/]", "drop": "[red]drop[/]"}
+KEYS = ("[b]spc[/] keep/drop [b]⏎[/] keeper [b]1-6[/] sort [b]l r n f[/] all keep largest/"
+        "res/newest/folder [b]c[/] compare [b]a[/] apply [b]w[/] save [b][ ][/] group "
+        "[b]t[/] thumbs")
+NARROW = 118                 # narrower than this, the footer cannot show every key
+THUMB = (6, 2)               # cells of a row's thumbnail
+SORT = Binding.Group("Sort ", compact=True)
+BULK = Binding.Group("Keep in all ", compact=True)
 
 
-def group_label(index: int, group: PlanGroup) -> str:
+def group_label(index: int, group: PlanGroup) -> Text:
     flag = " [b red]LARGE[/]" if group.large else ""
-    return f"{index + 1:>3}. {len(group.members)} files, keep {Path(group.keeper.path).name}{flag}"
+    drop = len(group.dropped)
+    return Text.from_markup(f"{index + 1:>3} [b]{escape(Path(group.keeper.path).name)}[/b]{flag}"
+                            f"\n  [dim]{len(group.members)} files, -{drop}[/dim]")
 
 
-def member_label(group: PlanGroup, k: int) -> str:
-    m = group.members[k]
-    if k == group.keep:
-        return "[b green]KEEP[/] " + m.path
-    if k in group.kept:
-        return "[green]kept[/] " + m.path
-    evidence = f" [dim](distance {m.distance:g})[/]" if m.distance is not None else ""
-    return "[red]drop[/] " + m.path + evidence
+def _cut(text: str, width: int) -> str:
+    """`text` in at most `width` cells, its start cut (the file name is the end)."""
+    return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
 class DedupReviewScreen(Screen):
     BINDINGS = [
-        Binding("k", "keep", "Keep this file"),
-        Binding("a", "apply", "Apply choices"),
-        Binding("w", "write", "Save choices"),
+        Binding("space", "toggle", "Keep/drop", key_display="spc"),
+        Binding("enter", "keeper", "Keeper", key_display="⏎", show=False),
+        *[Binding(str(n), f"sort('{col}')", f"Sort by {col}", group=SORT)
+          for n, col in enumerate(review.SORT_COLUMNS, 1)],
+        Binding("l", "bulk('largest')", "Largest", group=BULK),
+        Binding("r", "bulk('resolution')", "Resolution", group=BULK),
+        Binding("n", "bulk('newest')", "Newest", group=BULK),
+        Binding("f", "bulk('folder')", "In folder", group=BULK),
+        Binding("c", "compare", "Compare"),
+        Binding("a", "apply", "Apply"),
+        Binding("w", "write", "Save"),
+        Binding("t", "thumbs", "Thumbnails", show=False),
+        Binding("right_square_bracket", "group(1)", "Next group", show=False),
+        Binding("left_square_bracket", "group(-1)", "Previous group", show=False),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
     def __init__(self, report: Report) -> None:
         super().__init__()
         self.report = report
-        self.plan = load_plan(report)
+        self.plan = review.load_plan(report)
         self.groups = self.plan.groups if self.plan else []
         self.group_index = 0
+        self.sort_by = ("distance", False)   # the keeper first
+        self.order: list[int] = []
+        self.thumbs = True
+        self.applied: Report | None = None
+        self.allow_large = bool(report.params.get("allow_large_groups"))
+        self.busy = False
 
+    # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield TitleBar("Review duplicates")
-        yield Label(f"[b]{len(self.groups)} duplicate groups[/b]  K keeps the highlighted file, "
-                    "A applies", id="review-title", markup=True)
+        yield Static("", id="review-summary")
+        yield Static(KEYS, id="review-keys")
         with Horizontal(id="review-body"):
             yield OptionList(*[Option(group_label(i, g)) for i, g in enumerate(self.groups)],
                              id="review-groups")
             with Vertical(id="review-detail"):
-                yield OptionList(id="review-members")
+                yield DataTable(id="review-members", cursor_type="row", zebra_stripes=True)
                 with Horizontal(id="review-previews"):
                     yield Vertical(id="preview-keep", classes="preview-slot")
                     yield Vertical(id="preview-other", classes="preview-slot")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        table = self.query_one("#review-members", DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
         if self.groups:
             self.query_one("#review-groups", OptionList).highlighted = 0
             self._show_group(0)
+            table.focus()
+        else:
+            self.query_one("#review-summary", Static).update(
+                "No duplicate groups in this report: nothing to review.")
+        self._summarise()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW, "-narrow")
 
     @property
     def group(self) -> PlanGroup:
         return self.groups[self.group_index]
 
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#review-members", DataTable)
+
+    @property
+    def highlighted(self) -> int | None:
+        """The member (index into the group) under the table's cursor."""
+        row = self.table.cursor_row
+        return self.order[row] if self.groups and 0 <= row < len(self.order) else None
+
+    # ------------------------------------------------------------------ drawing
+    def _row(self, k: int) -> list:
+        g, m = self.group, self.group.members[k]
+        d = review.distance_to_keeper(g, k)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(m.mtime))
+        return [Text.from_markup(MARKS[review.status(g, k)]),
+                thumbnail(m.file, *THUMB) if self.thumbs and self.app.pictures else Text(""),
+                _cut(m.path, FILE_WIDTH), f"{m.width}x{m.height}", review.human_bytes(m.bytes),
+                "" if d is None else f"{d:g}", review.image_format(m.file, m.mtime_ns), when]
+
+    def _fill_table(self, keep_member: int | None = None) -> None:
+        table = self.table
+        column, reverse = self.sort_by
+        for key, label in COLUMNS:
+            arrow = (" ▼" if reverse else " ▲") if key == column else ""
+            table.columns[key].label = Text(label + arrow)
+        table.clear()
+        self.order = review.sort_members(self.group, column, reverse)
+        height = THUMB[1] if self.thumbs and self.app.pictures else 1
+        for k in self.order:
+            table.add_row(*self._row(k), height=height, key=str(k))
+        if keep_member is not None:
+            table.move_cursor(row=self.order.index(keep_member))
+        table.refresh()
+
     def _show_group(self, index: int) -> None:
         self.group_index = index
-        members = self.query_one("#review-members", OptionList)
-        members.clear_options()
-        members.add_options([Option(member_label(self.group, k))
-                             for k in range(len(self.group.members))])
-        members.highlighted = 0
-        self._show_previews(0)
+        self._fill_table()
+        self.table.move_cursor(row=0)
+        self._show_previews()
 
-    def _show_previews(self, other: int) -> None:
-        pictures = self.app.pictures
-        for slot, k, title in (("#preview-keep", self.group.keep, "kept"),
-                               ("#preview-other", other, "highlighted")):
-            box = self.query_one(slot, Vertical)
-            box.remove_children()
-            box.border_title = title
-            box.mount(preview(Path(self.group.members[k].file), pictures=pictures))
-
-    @on(OptionList.OptionHighlighted, "#review-groups")
-    def _group_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self._show_group(event.option_index)
-
-    @on(OptionList.OptionHighlighted, "#review-members")
-    def _member_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self._show_previews(event.option_index)
-
-    @on(OptionList.OptionSelected, "#review-members")
-    def action_keep(self) -> None:
-        members = self.query_one("#review-members", OptionList)
-        if not self.groups or members.highlighted is None:
-            return
-        set_keep(self.group, members.highlighted)
-        for k in range(len(self.group.members)):
-            members.replace_option_prompt_at_index(k, member_label(self.group, k))
+    def _refresh_group(self) -> None:
+        """Redraw after a change in the current group: marks, its label, the summary."""
+        self._fill_table(keep_member=self.highlighted)
         self.query_one("#review-groups", OptionList).replace_option_prompt_at_index(
             self.group_index, group_label(self.group_index, self.group))
-        self._show_previews(self.group.keep)
+        self._show_previews()
+        self._summarise()
+
+    def _show_previews(self) -> None:
+        if not self.groups:
+            return
+        other = self.highlighted
+        if other is None or other == self.group.keep:
+            rest = [k for k in self.order if k != self.group.keep]
+            other = rest[0] if rest else self.group.keep
+        for slot, k in (("#preview-keep", self.group.keep), ("#preview-other", other)):
+            m = self.group.members[k]
+            box = self.query_one(slot, Vertical)
+            box.remove_children()
+            box.border_title = f"{review.status(self.group, k)} {m.path}"
+            box.border_subtitle = f"{m.width}x{m.height} · {review.human_bytes(m.bytes)}"
+            box.mount(best_picture(Path(m.file), pictures=self.app.pictures))
+
+    def _summarise(self, note: str = "") -> None:
+        if not self.plan:
+            return
+        line = review.tally(self.plan, allow_large=self.allow_large).line()
+        column, reverse = self.sort_by
+        text = f"[b]{escape(line)}[/b]  [dim]sorted by {column} {'▼' if reverse else '▲'}[/dim]"
+        if self.applied is not None:
+            text = f"[b green]Applied.[/b green] {escape(self.undo_hint())}"
+        if note:
+            text += f"\n{note}"
+        self.query_one("#review-summary", Static).update(text)
+
+    # ------------------------------------------------------------------ events
+    @on(OptionList.OptionHighlighted, "#review-groups")
+    def _group_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_index != self.group_index or not self.order:
+            self._show_group(event.option_index)
+
+    @on(DataTable.RowHighlighted, "#review-members")
+    def _member_highlighted(self) -> None:
+        self._show_previews()
+
+    @on(DataTable.RowSelected, "#review-members")
+    def _member_selected(self) -> None:
+        self.action_keeper()
+
+    @on(DataTable.HeaderSelected, "#review-members")
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key in review.SORT_COLUMNS:
+            self.action_sort(key)
+
+    # ------------------------------------------------------------------ actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle", "keeper", "sort", "bulk", "compare", "apply", "write", "group"):
+            return bool(self.groups) and not self.busy
+        return True
+
+    def action_group(self, step: int) -> None:
+        groups = self.query_one("#review-groups", OptionList)
+        groups.highlighted = (self.group_index + step) % len(self.groups)
+
+    def action_toggle(self) -> None:
+        k = self.highlighted
+        if k is None:
+            return
+        refused = review.toggle(self.group, k)
+        if refused:
+            self.notify(refused, title="Not changed", severity="warning")
+            return
+        self._refresh_group()
+
+    def action_keeper(self) -> None:
+        k = self.highlighted
+        if k is None:
+            return
+        review.set_keep(self.group, k)
+        self._refresh_group()
+
+    def action_sort(self, column: str) -> None:
+        current, reverse = self.sort_by
+        self.sort_by = (column, not reverse if column == current else column in
+                        ("resolution", "size", "modified"))
+        self._fill_table(keep_member=self.highlighted)
+        self._summarise()
+
+    def action_thumbs(self) -> None:
+        self.thumbs = not self.thumbs
+        self._fill_table(keep_member=self.highlighted)
+
+    def action_bulk(self, policy: str) -> None:
+        if policy == "folder":
+            self.app.push_screen(FolderChoice(review.folders(self.plan)), self._bulk_folder)
+            return
+        self._bulk(policy, None)
+
+    def _bulk_folder(self, folder: Path | None) -> None:
+        if folder is not None:
+            self._bulk("folder", folder)
+
+    def _bulk(self, policy: str, folder: Path | None) -> None:
+        changed, unmatched = review.bulk_keep(self.plan, policy, folder)
+        what = {"largest": "the largest file", "resolution": "the highest resolution",
+                "newest": "the newest file"}.get(policy, f"the file in {folder}")
+        note = f"Every group keeps {what}: {changed} group(s) changed"
+        if unmatched:
+            note += f", {unmatched} without a file there left as they were"
+        options = self.query_one("#review-groups", OptionList)
+        for i, g in enumerate(self.groups):
+            options.replace_option_prompt_at_index(i, group_label(i, g))
+        self._fill_table()
+        self.table.move_cursor(row=0)
+        self._show_previews()
+        self._summarise(escape(note))
+        self.notify(note, title="Bulk selection")
+
+    def action_compare(self) -> None:
+        from .dedup_compare import CompareScreen
+        k = self.highlighted
+        g = self.group
+        if k is None or len(g.members) < 2:
+            return
+        other = k if k != g.keep else next(j for j in self.order if j != g.keep)
+        self.app.push_screen(CompareScreen(g.members[g.keep], g.members[other],
+                                           pictures=self.app.pictures))
 
     def plan_folder(self) -> Path:
         report_file = self.report.files.get("report")
@@ -123,24 +308,84 @@ class DedupReviewScreen(Screen):
     def action_write(self) -> Path | None:
         if self.plan is None:
             return None
-        path = write_reviewed(self.plan, self.plan_folder())
+        path = review.write_reviewed(self.plan, self.plan_folder())
         self.notify(str(path), title="Choices saved")
         return path
 
+    # ------------------------------------------------------------------ apply
+    def refuse_if_changed(self) -> bool:
+        """True (and says so) when a file of the plan changed or went since the search."""
+        changed = self.plan.changed_files()
+        if not changed:
+            return False
+        message = (f"{len(changed)} file(s) changed or gone since the dedup run (first: "
+                   f"{changed[0]}). Nothing was applied: run dedup again and review anew.")
+        self.notify(message, title="Plan out of date", severity="error", timeout=15)
+        self._summarise(f"[b red]Plan out of date:[/b red] {escape(message)}")
+        return True
+
     def action_apply(self) -> None:
+        if self.refuse_if_changed():
+            return
+        action = self.app.actions.get("dedup")
+        if action is None:
+            self.notify("the dedup action is not available", severity="error")
+            return
+        mode = self.report.params.get("mode")
+        dest = self.report.params.get("dest")
+        self.app.push_screen(
+            ApplyDialog(self.plan, allow_large=self.allow_large,
+                        mode=mode if mode not in (None, "report") else "move",
+                        dest=Path(dest) if dest else review.default_dest(self.plan)),
+            self._apply_chosen)
+
+    def _apply_chosen(self, choice: ApplyChoice | None) -> None:
+        if choice is None or self.refuse_if_changed():
+            return
         path = self.action_write()
-        if path is None:
-            return
-        action = self.app.actions.get(self.report.action)
-        if action is None or "plan" not in {p.name for p in action.params}:
-            self.notify(f"{self.report.action} cannot apply a plan; it is saved in {path}",
-                        severity="warning")
-            return
-        if self.report.params.get("mode") in (None, "report"):
-            self.notify(f"This run only reported (mode report), so applying would change no "
-                        f"files. The reviewed plan is saved in {path}; apply it with "
-                        f"dedup --plan {path} --mode move --dest DIR --apply (or another mode).",
-                        title="Nothing to apply", severity="warning")
-            return
         raw = {k: v for k, v in self.report.params.items() if k in PASSED_ON and v is not None}
-        self.app.start_run(action, {**raw, "plan": str(path), "apply": True})
+        raw.update({"plan": str(path), "mode": choice.mode, "apply": True})
+        if choice.dest is not None:
+            raw["dest"] = str(choice.dest)
+        self.busy = True
+        self.refresh_bindings()
+        self._summarise("[b]Applying...[/b]")
+        self._run_apply(raw)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, name="dedup-apply")
+    def _run_apply(self, raw: dict) -> None:
+        """The reviewed plan through `dedup --plan` (the same path as the command line)."""
+        settings = load_settings(self.app.settings_path).settings
+        try:
+            report = run_action(self.app.actions["dedup"], raw,
+                                config=ParallelConfig.from_settings(settings), settings=settings,
+                                cancel=CancelToken(), log_dir=settings.log_dir())
+        except UsageError as exc:
+            self.app.call_from_thread(self._apply_failed, str(exc))
+        except Exception as exc:  # noqa: BLE001 - no traceback reaches a user
+            self.app.call_from_thread(self._apply_failed, f"unexpected {type(exc).__name__}: {exc}")
+        else:
+            self.app.call_from_thread(self._applied, report)
+
+    def _apply_failed(self, error: str) -> None:
+        self.busy = False
+        self.refresh_bindings()
+        first = error.splitlines()[0] if error else "unknown error"
+        title = "Plan out of date" if "changed or gone" in first else "Not applied"
+        self.notify(first, title=title, severity="error", timeout=15)
+        self._summarise(f"[b red]{title}:[/b red] {escape(first)}")
+
+    def undo_command(self) -> str | None:
+        manifest = self.applied.files.get("undo_manifest") if self.applied else None
+        return f"dataset-forge undo {manifest} --apply" if manifest else None
+
+    def undo_hint(self) -> str:
+        command = self.undo_command()
+        return f"Undo: {command}" if command else "Nothing to undo."
+
+    def _applied(self, report: Report) -> None:
+        self.busy = False
+        self.applied = report
+        self.refresh_bindings()
+        self._summarise()
+        self.app.push_screen(AppliedDialog(report, self.undo_command()))

@@ -43,3 +43,30 @@ def preview(path: Path, caption: str = "", *, pictures: bool = True) -> Widget:
         except Exception:  # noqa: BLE001 - an unreadable file gets the card
             pass
     return text_card(path, caption)
+
+
+def protocol_widget():
+    """textual-image's widget when the terminal speaks a real graphics protocol (Sixel or
+    Kitty's), else None (half blocks are then ours: `widgets.halfblock`)."""
+    if _IMAGE_WIDGET is None:
+        return None
+    from textual_image.renderable import Image as chosen, SixelImage, TGPImage
+    return _IMAGE_WIDGET if chosen in (SixelImage, TGPImage) else None
+
+
+def best_picture(path: Path, image=None, *, pictures: bool = True, caption: str = "") -> Widget:
+    """`image` (a PIL image, e.g. a crop) or the file at `path`, drawn the best way the
+    terminal allows: its graphics protocol, else half blocks; the text card when pictures are
+    off or the file does not read."""
+    from .halfblock import HalfBlockPicture, picture
+    if not pictures:
+        return text_card(path, caption)
+    widget = protocol_widget()
+    if widget is not None:
+        try:
+            return widget(image if image is not None else str(path), classes="preview-image")
+        except Exception:  # noqa: BLE001 - fall back to half blocks
+            pass
+    im = image if image is not None else picture(path)
+    return HalfBlockPicture(im, classes="preview-image") if im is not None else \
+        text_card(path, caption)
