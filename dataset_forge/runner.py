@@ -11,7 +11,7 @@ from .actions.registry import Action
 from .context import RunContext
 from .errors import UsageError
 from .io.atomic import remove_leftover_temporaries
-from .io.discover import WalkProblem, iter_images
+from .io.discover import SharedWalks, WalkProblem
 from .io.paths import check_writable_folder
 from .parallel import CancelToken, ParallelConfig, ProcessingType, RunSummary, Sink, WorkKind
 from .parallel.events import null_sink
@@ -32,26 +32,25 @@ class ReportNotWritten(UsageError):
         self.report = report
 
 
-def require_images(action: Action, params: dict[str, Any]) -> list[WalkProblem]:
+def require_images(action: Action, params: dict[str, Any],
+                   walks: SharedWalks | None = None) -> SharedWalks:
     """Refuse, in one line, an image folder with no images in it (by the one discovery rule,
     `io.discover`), or HQ and LQ folders that are one and the same (before anything starts).
-    Returns what could not be walked in those folders (dangling links, unreadable folders)."""
+    Each folder is walked only to its first image; the walk then waits for the action to go
+    on with it (`SharedWalks`), so a run walks each input once."""
+    walks = walks or SharedWalks()
     hq, lq = params.get("hq"), params.get("lq")
     if hq and lq and Path(hq).resolve() == Path(lq).resolve():
         raise UsageError(f"--hq and --lq are the same folder ({hq}): pairs need two folders")
-    problems: list[WalkProblem] = []
     for name in IMAGE_FOLDER_PARAMS:
         folder = params.get(name)
         if folder is None or action.param(name).type != "dir":
             continue
-        before = len(problems)
-        images = iter_images(folder, include_hidden=bool(params.get("include_hidden")),
-                             problems=problems)
-        if not sum(1 for _ in images):  # the whole walk: every problem is reported
-            found = problems[before:]
+        first, found = walks.first_image(folder, bool(params.get("include_hidden")))
+        if first is None:  # the walk ran to the end: every problem is known
             hint = f" ({len(found)} could not be read, first {found[0]})" if found else ""
             raise UsageError(f"--{name} {folder}: no images found{hint}")
-    return problems
+    return walks
 
 
 def report_walk_problems(report: Report, problems: list[WalkProblem]) -> None:
@@ -77,7 +76,7 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
                report_dir: Path | None = None, log_dir: Path | None = None) -> Report:
     """Validate parameters, run the action, write its JSON report, append the run log."""
     params = action.parse_params(raw_params)
-    walk_problems = require_images(action, params)
+    walks = require_images(action, params)
     if settings is None:  # library use: the user's settings file, as the CLI would read it
         from .settings import load_settings, resolve_settings_path
         settings = load_settings(resolve_settings_path()).settings
@@ -91,14 +90,14 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
         report_dir = default_report_dir(action, params, Path(settings.reports_dir()))
     notes = [note for note in [config.worker_plan(action.kind)[1]] if note]
     t0 = time.perf_counter()
-    with _one_cluster_per_run(config, action.kind) as config:
+    with _one_cluster_per_run(config, action.kind) as config, walks.active():
         ctx = RunContext(config=config, report_dir=Path(report_dir), sink=sink,
                          cancel=cancel or CancelToken(), kind=action.kind)
         report: Report = action.run(ctx, params)
     report.cancelled = report.cancelled or ctx.cancelled
     if report.cancelled and action.writes:
         _sweep_temporaries(params)
-    report_walk_problems(report, walk_problems)
+    report_walk_problems(report, walks.problems(finish=not report.cancelled))
     report.run = _combine(ctx.summaries, time.perf_counter() - t0, action, config, report)
     report.notes[:0] = notes
     report.files = {name: str(Path(path).resolve()) for name, path in report.files.items()}

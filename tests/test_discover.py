@@ -105,3 +105,66 @@ def test_the_rule_takes_image_names_unread_and_sniffs_the_rest(make_image, tmp_p
     assert found.other_files == 1 and not found.problems
     assert [p.name for p in walk.iter_images(tmp_path)] == [p.name for p in found.images]
     assert walk.first_image(tmp_path).name == "fake.jpg"
+
+
+# One walk per run: the runner's emptiness check hands its walk to the action (SharedWalks).
+
+ONE_WALK_ACTIONS = ["inventory", "validate", "resize", "crop", "compress", "quarantine",
+                    "dedup", "export"]
+
+
+def test_each_run_lists_each_input_folder_once(tmp_path, monkeypatch):
+    """Counted where discovery lists folders; before, every folder was listed twice (the
+    runner's full walk, then the action's), and validate's three times."""
+    import collections
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from action_params import ACTION_PARAMS, DEMO
+    from dataset_forge.actions.registry import all_actions
+    from dataset_forge.parallel import ParallelConfig, ProcessingType
+    from dataset_forge.runner import run_action
+
+    listed: collections.Counter = collections.Counter()
+    real = os.scandir
+
+    def scandir(path="."):
+        if not isinstance(path, int) and str(path).startswith(str(DEMO)):
+            listed[Path(path).relative_to(DEMO).as_posix()] += 1
+        return real(path)
+    monkeypatch.setattr(walk.os, "scandir", scandir)
+    serial = ParallelConfig(processing_type=ProcessingType.SERIAL)
+    for name in ONE_WALK_ACTIONS:
+        listed.clear()
+        out = tmp_path / name
+        raw = {k: (str(out / "out") if v == "OUT" else v) for k, v in ACTION_PARAMS[name].items()}
+        run_action(all_actions()[name], raw, config=serial, report_dir=out / "report")
+        walked = {k: n for k, n in listed.items() if k != "."}   # export looks for subsets
+        assert walked and set(walked.values()) == {1}, (name, walked)
+
+
+def test_a_walk_the_action_never_takes_is_finished_for_its_problems(make_image, tmp_path):
+    make_image(tmp_path / "a.png")
+    (tmp_path / "z" / "sub").mkdir(parents=True)
+    (tmp_path / "z" / "sub" / "gone.png").symlink_to(tmp_path / "missing.png")
+    shared = walk.SharedWalks()
+    first, problems = shared.first_image(tmp_path)
+    assert first.name == "a.png" and problems == []         # stopped at the first image
+    assert [p.path.name for p in shared.problems(finish=True)] == ["gone.png"]
+
+
+def test_the_handed_walk_streams_the_same_files_under_the_callers_spelling(make_image, tmp_path,
+                                                                          monkeypatch):
+    for name in ["b.png", "notes.txt", "sub/c.png", "sub/d.bin"]:
+        make_image(tmp_path / "in" / name, format="PNG")
+    (tmp_path / "in" / "notes.txt").write_text("not an image")
+    monkeypatch.chdir(tmp_path)
+    expected = walk.discover(tmp_path / "in")
+    shared = walk.SharedWalks()
+    shared.first_image("in")
+    with shared.active():
+        found = walk.discover(tmp_path / "in")                 # absolute: the same folder
+        again = list(walk.iter_images("in"))                   # taken already: a fresh walk
+    assert found.images == expected.images and found.renamed == expected.renamed
+    assert found.other_files == 1
+    assert again == [Path("in") / p.relative_to(tmp_path / "in") for p in expected.images]
+    assert shared.problems(finish=True) == []

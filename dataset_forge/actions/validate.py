@@ -14,6 +14,7 @@ from typing import Any, Callable
 from ..reports import html as hr
 from ..analysis import quality as q
 from ..io.discover import discover
+from ..io.pairs import pair_images
 from ..analysis.htmlparts import grid, write_page
 from ..context import RunContext
 from ..errors import UsageError
@@ -62,6 +63,7 @@ class Dataset:
     roots: list[Path]
     hq_images: list[Path]
     renamed: list[tuple[Path, str]]
+    lq_images: list[Path]
 
     def label(self, path: Path) -> str:
         for root in self.roots:
@@ -81,7 +83,7 @@ def _dataset(params: dict[str, Any]) -> Dataset:
     roots = [params["input"]] if params["input"] else [params["hq"], params["lq"]]
     surveys = [discover(r, params["include_hidden"]) for r in roots]
     return Dataset([p for s in surveys for p in s.images], roots, surveys[0].images,
-                   [x for s in surveys for x in s.renamed])
+                   [x for s in surveys for x in s.renamed], surveys[-1].images)
 
 
 class Validation:
@@ -103,7 +105,9 @@ class Validation:
         if not self.pair_mode:
             step.status, step.message = SKIPPED, "no --hq/--lq given"
             return step
-        self.pairs = check_pairs(self.ctx, self.params["hq"], self.params["lq"], self.params)
+        hq, lq = self.params["hq"], self.params["lq"]
+        self.pairs = check_pairs(self.ctx, hq, lq, self.params, pair_images(
+            hq, self.data.hq_images, lq, self.data.lq_images))
         p = self.pairs.pairing
         step.paths = p.missing_lq + p.missing_hq
         return step.judge(

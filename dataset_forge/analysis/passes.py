@@ -49,9 +49,12 @@ class PairCheck:
         return [r for r in self.rows if RULES["misaligned"].test(r)]
 
 
-def check_pairs(ctx: RunContext, hq_root: Path, lq_root: Path, params: dict[str, Any]) -> PairCheck:
-    """Pair the folders, measure every pair on the parallel core and classify it."""
-    result = PairCheck(pair_folders(hq_root, lq_root, include_hidden=params["include_hidden"]))
+def check_pairs(ctx: RunContext, hq_root: Path, lq_root: Path, params: dict[str, Any],
+                pairing: Pairing | None = None) -> PairCheck:
+    """Pair the folders (unless the caller has paired them), measure every pair on the
+    parallel core and classify it."""
+    result = PairCheck(pairing or pair_folders(hq_root, lq_root,
+                                               include_hidden=params["include_hidden"]))
     measure = functools.partial(pa.measure_pair, align=params["align"],
                                 size=params["align_size"], max_pixels=params["max_pixels"])
     kind = WorkKind.CPU if params["align"] else WorkKind.IO

@@ -1,6 +1,6 @@
 """HQ/LQ pairing: files match by relative folder and stem; the extension may differ.
 
-    result = pair_folders(hq_dir, lq_dir)
+    result = pair_folders(hq_dir, lq_dir)   # or pair_images(hq_dir, hq_list, lq_dir, lq_list)
     result.pairs          # [(hq_path, lq_path)], sorted by HQ path
     result.missing_lq     # HQ files with no LQ partner
     result.missing_hq     # LQ files with no HQ partner
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from .discover import iter_images
 
@@ -30,17 +31,25 @@ class Pairing:
     left_out: list[tuple[Path, Path]] = field(default_factory=list)
 
 
-def _index(root: Path, include_hidden: bool) -> dict[str, list[Path]]:
+def _index(root: Path, images: Iterable[Path]) -> dict[str, list[Path]]:
     index: dict[str, list[Path]] = defaultdict(list)
-    for path in iter_images(root, include_hidden=include_hidden):
+    for path in images:
         index[pair_key(path, root)].append(path)
     return index
 
 
 def pair_folders(hq_root: str | Path, lq_root: str | Path, *,
                  include_hidden: bool = False) -> Pairing:
+    """Walk both folders and pair what they hold."""
+    return pair_images(hq_root, iter_images(hq_root, include_hidden=include_hidden),
+                       lq_root, iter_images(lq_root, include_hidden=include_hidden))
+
+
+def pair_images(hq_root: str | Path, hq_images: Iterable[Path], lq_root: str | Path,
+                lq_images: Iterable[Path]) -> Pairing:
+    """Pair images already found under each root (no second walk)."""
     hq_root, lq_root = Path(hq_root), Path(lq_root)
-    hq, lq = _index(hq_root, include_hidden), _index(lq_root, include_hidden)
+    hq, lq = _index(hq_root, hq_images), _index(lq_root, lq_images)
     result = Pairing()
     for key in sorted(hq):
         if key not in lq:
