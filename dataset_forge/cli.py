@@ -115,6 +115,9 @@ def _action_parser(action: Action) -> argparse.ArgumentParser:
 def _load_settings(path: str | None, console: Console):
     from .settings import load_settings, resolve_settings_path
     loaded = load_settings(resolve_settings_path(path))
+    for note in loaded.notes:
+        console.print(f"note: settings file {loaded.path}: {note}",
+                      markup=False, highlight=False, soft_wrap=True)
     for error in loaded.errors:
         console.print(f"warning: settings file {loaded.path}: {error} (using the default)",
                       markup=False, highlight=False, soft_wrap=True)

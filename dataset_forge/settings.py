@@ -6,6 +6,7 @@ validation, the commented default file, `dataset-forge settings show` and the TU
 
     loaded = load_settings()                  # never raises; problems are in loaded.errors
     settings = loaded.settings.with_overrides({"parallel.max_workers": 4})   # one-run override
+    loaded.notes                              # old key names read (RENAMED), one line each
     set_value(loaded.path, "gpu.use_gpu", "no")                              # keeps user comments
 """
 
@@ -142,9 +143,9 @@ class ParallelSettings(_Section):
     chunk_size: int = setting(0, "Items handed to a worker per task; 0 = auto", min=0)
     timeout: float = setting(0.0, "Seconds allowed per item before it is reported as failed; 0 = none",
                              min=0)
-    max_in_flight: int = setting(
-        0, "Most items handed to workers and not yet returned, to keep memory flat; 0 = auto "
-        "(bounded by workers)", min=0)
+    max_items_in_flight: int = setting(
+        0, "Most items (not bytes) handed to workers and not yet returned, to keep memory "
+        "flat; 0 = auto (bounded by workers)", min=0)
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,9 @@ SCHEMA: tuple[KeySpec, ...] = tuple(
             **f.metadata)
     for cls, prefix in _PREFIX.items() for f in fields(cls) if "help" in f.metadata)
 SPEC_BY_KEY: dict[str, KeySpec] = {spec.key: spec for spec in SCHEMA}
+#: old key -> new key: the old name is still read (file, `settings get/set`, overrides), with a
+#: one-line note asking for the new one
+RENAMED: dict[str, str] = {"parallel.max_in_flight": "parallel.max_items_in_flight"}
 _SECTION_CLASSES = dict(SECTIONS)
 
 
@@ -302,10 +306,16 @@ def _unknown(key: str, value: Any = None) -> SettingError:
     return SettingError(key, value, hint, kind="unknown")
 
 
+def renamed_note(old: str) -> str:
+    """The one-line deprecation note for a renamed key."""
+    return f"{old} is now called {RENAMED[old]}; the old name still works for now"
+
+
 def spec_for(key: str) -> KeySpec:
-    """The declaration of a dotted key; SettingsError with a did-you-mean if unknown."""
+    """The declaration of a dotted key (an old name in `RENAMED` gives the new key's);
+    SettingsError with a did-you-mean if unknown."""
     try:
-        return SPEC_BY_KEY[key]
+        return SPEC_BY_KEY[RENAMED.get(key, key)]
     except KeyError:
         raise SettingsError([_unknown(key)]) from None
 
@@ -319,6 +329,7 @@ def _check_flat(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[Setting
     """Split {dotted_key: value} into the valid values and the errors for the rest (in order)."""
     good, errors = {}, []
     for key, value in values.items():
+        key = RENAMED.get(key, key)
         if key in _SECTION_CLASSES:
             errors.append(SettingError(key, value, f"must be a section: [{key}]"))
             continue
@@ -338,6 +349,23 @@ def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
+
+
+def _rename_old_keys(flat: dict[str, Any]) -> tuple[dict[str, Any], list[str], frozenset[str]]:
+    """Old key names (`RENAMED`) read as the new ones, with a note each; where the file has
+    both, the new name wins. Also returns the new keys concerned."""
+    notes, found = [], set()
+    for old, new in RENAMED.items():
+        if old not in flat:
+            continue
+        value = flat.pop(old)
+        found.add(new)
+        if new in flat:
+            notes.append(f"{old} is now called {new}, which this file also sets: {old} is ignored")
+        else:
+            flat[new] = value
+            notes.append(renamed_note(old))
+    return flat, notes, frozenset(found)
 
 
 # --------------------------------------------------------------------------- loading
@@ -360,6 +388,8 @@ class LoadedSettings:
     errors: list[SettingError] = field(default_factory=list)
     exists: bool = False
     from_file: frozenset[str] = frozenset()  # keys whose (valid) value came from the file
+    notes: list[str] = field(default_factory=list)  # old key names read (see `RENAMED`)
+    old_names: frozenset[str] = frozenset()  # the new keys the file still sets by an old name
 
     @property
     def ok(self) -> bool:
@@ -400,8 +430,10 @@ def load_settings(path: str | Path | None = None) -> LoadedSettings:
         return LoadedSettings(Settings(), path, e.errors, exists=True)
     if data is None:
         return LoadedSettings(Settings(), path)
-    good, errors = _check_flat(_flatten(data))
-    return LoadedSettings(Settings.from_flat(good), path, errors, True, frozenset(good))
+    flat, notes, old_names = _rename_old_keys(_flatten(data))
+    good, errors = _check_flat(flat)
+    return LoadedSettings(Settings.from_flat(good), path, errors, True, frozenset(good), notes,
+                          old_names)
 
 
 # --------------------------------------------------------------------------- writing
@@ -474,6 +506,15 @@ def _put(doc: tomlkit.TOMLDocument, spec: KeySpec, value: Any) -> None:
         table.add(tomlkit.nl())
 
 
+def _drop(doc: tomlkit.TOMLDocument, expected: dict[str, Any], dotted: str) -> None:
+    """Remove a (renamed) key from the document and from the expected result."""
+    section, _, name = dotted.rpartition(".")
+    table, plain = (doc.get(section), expected.get(section)) if section else (doc, expected)
+    if isinstance(table, Mapping) and name in table:
+        del table[name]
+        plain.pop(name, None)
+
+
 def set_value(path: str | Path, key: str, raw_value: str) -> LoadedSettings:
     """Parse, validate and store one key, keeping the file's comments, order and formatting.
 
@@ -493,9 +534,11 @@ def set_value(path: str | Path, key: str, raw_value: str) -> LoadedSettings:
         text = default_toml()
         old = tomllib.loads(text)
     doc = tomlkit.parse(text)
+    expected = {k: dict(v) if isinstance(v, dict) else v for k, v in old.items()}
+    for old_key in (k for k, new in RENAMED.items() if new == spec.key):
+        _drop(doc, expected, old_key)   # the file ends up with the new name only
     _put(doc, spec, value)
     new_text = doc.as_string()
-    expected = {k: dict(v) if isinstance(v, dict) else v for k, v in old.items()}
     (expected.setdefault(spec.section, {}) if spec.section else expected)[spec.name] = value
     try:
         unchanged_elsewhere = tomllib.loads(new_text) == expected

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -344,3 +345,43 @@ def test_docs_cover_every_key():
     text = (REPO / "docs" / "settings.md").read_text()
     missing = [spec.key for spec in st.SCHEMA if f"`{spec.key}`" not in text]
     assert missing == []
+
+
+# parallel.max_in_flight was renamed parallel.max_items_in_flight (it counts items, not bytes)
+
+def test_the_old_name_max_in_flight_is_read_with_a_one_line_note(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text("[parallel]\n# my bound\nmax_in_flight = 12\n")
+    loaded = st.load_settings(path)
+    assert loaded.ok and loaded.settings.parallel.max_items_in_flight == 12
+    assert loaded.notes == ["parallel.max_in_flight is now called parallel.max_items_in_flight; "
+                            "the old name still works for now"]
+    assert loaded.source("parallel.max_items_in_flight") == "file"
+    assert loaded.settings.get("parallel.max_in_flight") == 12
+    assert loaded.settings.with_overrides({"parallel.max_in_flight": 3}).parallel \
+        .max_items_in_flight == 3
+    from dataset_forge.parallel import ParallelConfig
+    assert ParallelConfig.from_settings(loaded.settings).max_items_in_flight == 12
+    path.write_text("[parallel]\nmax_in_flight = 12\nmax_items_in_flight = 7\n")
+    both = st.load_settings(path)
+    assert both.settings.parallel.max_items_in_flight == 7 and "is ignored" in both.notes[0]
+
+
+def test_settings_commands_take_the_old_name_and_write_the_new_one(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text("# mine\n[parallel]\nmax_in_flight = 12\nmax_workers = 2\n")
+    env = {**os.environ, st.ENV_VAR: str(path)}
+    cli = lambda *argv: subprocess.run([sys.executable, "-m", "dataset_forge", *argv], env=env,
+                                       capture_output=True, text=True, cwd=REPO)
+    got = cli("settings", "get", "parallel.max_items_in_flight")
+    assert (got.returncode, got.stdout) == (0, "12\n")
+    assert got.stderr.count("\n") == 1 and got.stderr.startswith("note: ")
+    put = cli("settings", "set", "parallel.max_in_flight", "5")
+    assert put.returncode == 0 and put.stdout.startswith("parallel.max_items_in_flight = 5")
+    assert "note: parallel.max_in_flight is now called parallel.max_items_in_flight" in put.stderr
+    text = path.read_text()
+    assert "max_items_in_flight = 5" in text and "max_in_flight =" not in text
+    assert "# mine" in text and "max_workers = 2" in text
+    shown = cli("settings", "show")
+    assert shown.returncode == 0 and "note:" not in shown.stderr
+    assert "parallel.max_items_in_flight" in shown.stdout and "max_in_flight " not in shown.stdout

@@ -97,3 +97,18 @@ async def test_a_tile_run_that_writes_nothing_says_why(image_folder, tmp_path):
         text = str(app.screen.query_one("#nothing-written", Static).render())
     assert "Nothing was written: tile produced no output" in text
     assert not list((tmp_path / "t").rglob("*.png"))
+
+
+async def test_settings_screen_notes_an_old_key_name_and_save_writes_the_new_one(
+        tmp_path, isolated_settings):
+    isolated_settings.write_text(isolated_settings.read_text() + "\n[parallel]\nmax_in_flight = 9\n")
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_settings()
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen)
+                       and app.screen.query("#settings-problems"))
+        note = str(app.screen.query_one("#settings-problems", Static).render())
+        assert "parallel.max_in_flight is now called parallel.max_items_in_flight" in note
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "max_items_in_flight = 9" in isolated_settings.read_text())
+    assert "max_in_flight =" not in isolated_settings.read_text()

@@ -26,9 +26,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from dataset_forge.settings import (SCHEMA, LoadedSettings, SettingsError, format_value,
-                                    load_settings, reset, resolve_settings_path, set_value,
-                                    write_default)
+from dataset_forge.settings import (RENAMED, SCHEMA, LoadedSettings, SettingsError,
+                                    format_value, load_settings, renamed_note, reset,
+                                    resolve_settings_path, set_value, write_default)
 
 
 def _key_list() -> str:
@@ -65,7 +65,10 @@ def _error(message: object) -> None:
 
 
 def _report(loaded: LoadedSettings, level: str = "error") -> int:
-    """Print the file's problems one per line; 2 if there were any."""
+    """Print the file's notes (old key names) and problems one per line; 2 if there were
+    any problems."""
+    for note in loaded.notes:
+        print(f"note: {loaded.path}: {note}", file=sys.stderr)
     for err in loaded.errors:
         print(f"{level}: {loaded.path}: {err}", file=sys.stderr)
     return 2 if loaded.errors and level == "error" else 0
@@ -102,7 +105,15 @@ def _show(path: Path, args: argparse.Namespace) -> int:
     return _report(loaded)
 
 
+def _named(key: str) -> str:
+    """The key as it is called now; a note on stderr when an old name was given."""
+    if key in RENAMED:
+        print(f"note: {renamed_note(key)}", file=sys.stderr)
+    return RENAMED.get(key, key)
+
+
 def _get(path: Path, args: argparse.Namespace) -> int:
+    _named(args.settings_key)
     loaded = load_settings(path)
     value = loaded.settings.get(args.settings_key)
     _report(loaded, "warning")
@@ -111,8 +122,9 @@ def _get(path: Path, args: argparse.Namespace) -> int:
 
 
 def _set(path: Path, args: argparse.Namespace) -> int:
-    loaded = set_value(path, args.settings_key, args.settings_value)
-    print(f"{args.settings_key} = {format_value(loaded.settings.get(args.settings_key))}  ({path})")
+    key = _named(args.settings_key)
+    loaded = set_value(path, key, args.settings_value)
+    print(f"{key} = {format_value(loaded.settings.get(key))}  ({path})")
     return _report(loaded, "warning")
 
 
@@ -126,6 +138,7 @@ def _validate(path: Path, args: argparse.Namespace) -> int:
     loaded = load_settings(path)
     if loaded.errors:
         return _report(loaded)
+    _report(loaded)
     print(f"{path}: ok" if loaded.exists else f"{path}: no file; defaults in use")
     return 0
 

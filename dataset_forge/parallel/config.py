@@ -100,7 +100,7 @@ class ParallelConfig:
             processing_type=ProcessingType(p.processing_type),
             chunk_size=p.chunk_size,
             timeout=float(p.timeout),
-            max_items_in_flight=p.max_in_flight,
+            max_items_in_flight=p.max_items_in_flight,
             gpu_memory_fraction=g.memory_fraction,
             device=g.device if use_gpu else "cpu",
             dask=ClusterSpec.from_settings(getattr(settings, "dask", None)),

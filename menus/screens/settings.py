@@ -31,11 +31,14 @@ class SettingsScreen(Screen):
     def compose(self) -> ComposeResult:
         loaded = load_settings(self.app.settings_path)
         self.saved = loaded.settings.to_flat()
+        self.old_names = set(loaded.old_names)   # saved under their new names on Save
         yield TitleBar("Settings")
         where = "" if loaded.exists else "  (not created yet: Save creates it)"
         yield Static(f"Settings file: [b]{escape(str(loaded.path))}[/b]{where}", id="settings-path", markup=True)
-        if loaded.errors:
-            yield Static("\n".join(f"{e} (using the default)" for e in loaded.errors),
+        if loaded.errors or loaded.notes:
+            yield Static("\n".join([f"{e} (using the default)" for e in loaded.errors]
+                                   + [f"note: {n}; Save writes the new name"
+                                      for n in loaded.notes]),
                          id="settings-problems", markup=False)
         docs = {name: (cls.__doc__ or "").strip().splitlines()[0] for name, cls in SECTIONS}
         with VerticalScroll(id="settings-form"):
@@ -72,6 +75,8 @@ class SettingsScreen(Screen):
             invalid[0].query(".field-control").first().focus()
             return False
         changes = self.changed()
+        changes.update({key: as_text(self.saved[key]) for key in self.old_names
+                        if key not in changes})
         if not changes:
             self.notify("Nothing changed")
             return True
@@ -82,6 +87,7 @@ class SettingsScreen(Screen):
             self.notify(str(exc), title="Not saved", severity="error")
             return False
         self.saved = loaded.settings.to_flat()
+        self.old_names = set(loaded.old_names)
         self.query_one("#settings-path", Static).update(
             f"Settings file: [b]{escape(str(loaded.path))}[/b]")
         self.notify(f"{len(changes)} setting(s) saved to {loaded.path}; the next run uses them",
