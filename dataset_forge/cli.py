@@ -155,13 +155,21 @@ def _list_actions(console: Console) -> int:
     return EXIT_OK
 
 
+def parse_action_args(action: Action, argv: Sequence[str]) -> tuple[argparse.Namespace,
+                                                                    dict[str, Any]]:
+    """The action's command line read by its parser: the namespace, and the raw values of the
+    action's parameters that were given."""
+    ns = _action_parser(action).parse_args(argv)
+    return ns, {p.name: getattr(ns, p.name) for p in action.params
+                if getattr(ns, p.name) is not None}
+
+
 def _run_action(name: str, argv: Sequence[str], out: Console, err: Console) -> int:
     from .runner import ReportNotWritten, run_action
     action = get_action(name)
-    ns = _action_parser(action).parse_args(argv)
+    ns, raw = parse_action_args(action, argv)
     settings = _load_settings(ns.settings, err)
     config = parallel_config(settings, ns)
-    raw = {p.name: getattr(ns, p.name) for p in action.params if getattr(ns, p.name) is not None}
     cancel = CancelToken()
     workers_note = config.worker_plan(action.kind)[1]
     if workers_note:  # said before the run starts: --workers was more than the machine holds

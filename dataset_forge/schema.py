@@ -214,6 +214,19 @@ class Field:
         lists comma-separated, None as empty text."""
         return as_text(value)
 
+    def flag_args(self, value: Any) -> list[str]:
+        """The command-line words that give `value` (what `parse` reads back): [--flag] or
+        [--no-flag] for switches, [--flag, text] otherwise (text as `to_text` writes it; a
+        list typed as "a, b" becomes "a,b"); [] when there is no value."""
+        if value is None:
+            return []
+        if self.type == "bool":
+            return [self.flag if value else "--no-" + self.flag[2:]]
+        text = as_text(value).strip()
+        if self.type == "list" and isinstance(value, str):
+            text = ",".join(item.strip() for item in value.split(",") if item.strip())
+        return [self.flag, text] if text else []
+
     def to_toml(self, value: Any) -> str:
         """A value as a TOML file writes it: true/false, "quoted text", numbers."""
         return toml_text(str(value) if isinstance(value, Path) else value)

@@ -25,32 +25,31 @@ def _is_default(param: Param, raw: Any) -> bool:
         return as_text(raw).strip() == as_text(param.default)
 
 
-def given_flags(action: Action, values: dict[str, Any]) -> list[list[str]]:
-    """[flag] or [flag, value] for every value that differs from the declared default, in
-    declaration order."""
-    out: list[list[str]] = []
+def given_values(action: Action, values: dict[str, Any]) -> dict[str, Any]:
+    """The form's values that differ from the declared defaults, in declaration order."""
+    out: dict[str, Any] = {}
     for param in action.params:
         raw = values.get(param.name)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
         if param.type == "bool":
             if bool(raw) != bool(param.default):
-                out.append([param.flag if raw else "--no-" + param.flag[2:]])
-            continue
-        text = as_text(raw).strip()
-        if param.type == "list" and isinstance(raw, str):
-            text = ",".join(item.strip() for item in raw.split(",") if item.strip())
-        if not text or _is_default(param, raw):
-            continue
-        out.append([param.flag, text])
+                out[param.name] = bool(raw)
+        elif param.flag_args(raw) and not _is_default(param, raw):
+            out[param.name] = raw
     return out
+
+
+def given_flags(action: Action, values: dict[str, Any]) -> list[list[str]]:
+    """[flag] or [flag, value] for every value that differs from the declared default, in
+    declaration order (`Field.flag_args`, as every command line is written)."""
+    return [action.param(name).flag_args(raw)
+            for name, raw in given_values(action, values).items()]
 
 
 def headless_command(action: Action, values: dict[str, Any], settings_path: str | None = None) -> str:
     """Flags for every value that differs from the declared default, in declaration order."""
-    parts = ["dataset-forge", "--action", action.name]
-    for flag in given_flags(action, values):
-        parts += flag
+    parts = ["dataset-forge", *action.command_args(given_values(action, values))]
     if settings_path:
         parts += ["--settings", settings_path]
     return shlex.join(parts)

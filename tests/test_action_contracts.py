@@ -106,3 +106,26 @@ def test_every_action_shows_examples_that_its_own_parser_accepts():
             assert argv[:3] == ["dataset-forge", "--action", action.name], example
             ns = parser.parse_args(argv[1:])  # a stale flag is a UsageError here
             assert ns.action == action.name and action.examples[0] in parser.format_help()
+
+
+def test_every_action_command_line_round_trips_through_its_parser(tmp_path):
+    """The one writer of command lines (`Action.command_args` / `Field.flag_args`), as the
+    recipe plan and the app's headless command use it: for every action, its defaults (and
+    each switch flipped) read back by the CLI parser give the same parameters."""
+    import shlex
+
+    from dataset_forge.cli import parse_action_args
+    from menus.commandline import headless_command
+    for name, action in all_actions().items():
+        given = params_for(name, DEMO, tmp_path / "out")
+        for flip in (False, True):
+            values = {p.name: (not p.default if flip and p.type == "bool" else p.default)
+                      for p in action.params if p.default is not None}
+            values.update(given)
+            expected = action.parse_params(values)
+            _, raw = parse_action_args(action, action.command_args(values))
+            assert action.parse_params(raw) == expected, (name, action.command_args(values))
+            shown = shlex.split(headless_command(action, values))
+            assert shown[:3] == ["dataset-forge", "--action", name]
+            _, raw = parse_action_args(action, shown[1:])
+            assert action.parse_params(raw) == expected, (name, shown)

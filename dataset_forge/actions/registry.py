@@ -84,6 +84,15 @@ class Action:
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
 
+    def command_args(self, values: dict[str, Any]) -> list[str]:
+        """`--action NAME` and the flags that give `values`, in their order (each by
+        `Field.flag_args`): the one way every face writes a command line (the app's headless
+        command, a recipe's plan)."""
+        args = ["--action", self.name]
+        for name, value in values.items():
+            args += self.param(name).flag_args(value)
+        return args
+
     def parse_params(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Validate raw values (missing keys take defaults); unknown names are a usage error."""
         unknown = set(raw) - {p.name for p in self.params}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 from pathlib import Path
 
@@ -89,19 +90,9 @@ def _show_plan(recipe, steps, out, as_json: bool) -> int:
         return EXIT_OK
     out.print(f"recipe {recipe.name} ({recipe.path}), workdir {recipe.workdir}", markup=False,
               highlight=False, soft_wrap=True)
-    for row in rows:
-        flags = " ".join(_flag(k, v) for k, v in row["params"].items())
+    for row, (step, _) in zip(rows, steps):
+        command = shlex.join(["dataset-forge", *step.action.command_args(step.params)])
         mark = "run " if row["will_run"] else "skip"
-        out.print(f"  {mark} {row['index']:>2}. {row['name']}: dataset-forge --action "
-                  f"{row['action']} {flags}", markup=False, highlight=False, soft_wrap=True)
+        out.print(f"  {mark} {row['index']:>2}. {row['name']}: {command}", markup=False,
+                  highlight=False, soft_wrap=True)
     return EXIT_OK
-
-
-def _flag(name: str, value) -> str:
-    flag = "--" + name.replace("_", "-")
-    if isinstance(value, bool):
-        return flag if value else f"--no-{name.replace('_', '-')}"
-    if isinstance(value, list):
-        value = ",".join(map(str, value))
-    text = str(value)
-    return f"{flag} {text!r}" if " " in text else f"{flag} {text}"
