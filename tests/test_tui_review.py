@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -49,18 +51,41 @@ def write_dataset(root: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def dedup_output(tmp_path, run_cli) -> Report:
-    """A report-only dedup run by the CLI on the dataset above; its report as the app gets it."""
-    data = write_dataset(tmp_path / "data")
-    out = tmp_path / "reports"
-    result = run_cli("--processing-type", "thread", "--action", "dedup", "--input", data,
-                     "--output", out, "--cache", "off")
-    assert result.returncode == 0, result
+def dedup_run(root: Path) -> Report:
+    """A report-only dedup run by the CLI (a subprocess) on the dataset above, in `root`; its
+    report as the app gets it."""
+    data = write_dataset(root / "data")
+    out = root / "reports"
+    env = {**os.environ, "DATASET_FORGE_SETTINGS": str(root / "settings.toml"),
+           "XDG_CACHE_HOME": str(root / "cache")}
+    (root / "settings.toml").write_text(f'[logging]\ndir = "{root / "logs"}"\n')
+    proc = subprocess.run([sys.executable, "-m", "dataset_forge", "--processing-type", "thread",
+                           "--action", "dedup", "--input", str(data), "--output", str(out),
+                           "--cache", "off"], capture_output=True, text=True, env=env,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     report = Report.read_json(out / "dedup_report.json")
     groups = sorted(sorted(m.path for m in g.members) for g in read_plan(out / "dedup_groups.json").groups)
     assert groups == [["a.png", "a_small.png", "keep/a.jpg"], ["b.jpg", "b_q40.jpg", "keep/b_big.jpg"]]
     return report
+
+
+@pytest.fixture(scope="module")
+def shared_output(tmp_path_factory) -> tuple[Report, Path]:
+    """One run for the tests that change files on disk neither (each opens it afresh)."""
+    root = tmp_path_factory.mktemp("review")
+    return dedup_run(root), root
+
+
+@pytest.fixture
+def dedup_output(shared_output) -> Report:
+    return Report.read_json(Path(shared_output[0].files["report"]))
+
+
+@pytest.fixture
+def own_output(tmp_path) -> Report:
+    """A run of its own, for the tests that move or touch files."""
+    return dedup_run(tmp_path)
 
 
 def keepers(screen: DedupReviewScreen) -> dict[str, list[str]]:
@@ -72,12 +97,15 @@ def keepers(screen: DedupReviewScreen) -> dict[str, list[str]]:
 async def open_review(pilot, report: Report) -> DedupReviewScreen:
     pilot.app.push_screen(DedupReviewScreen(report))
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, DedupReviewScreen)
-                   and pilot.app.screen.order)
+                   and pilot.app.screen.order and not pilot.app.screen.pictures_pending
+                   and not pilot.app.screen.workers)
     await pilot.pause()
     return pilot.app.screen
 
 
-async def test_bulk_selectors_keep_one_file_per_group_by_each_rule(dedup_output, tmp_path):
+async def test_bulk_selectors_keep_one_file_per_group_by_each_rule(dedup_output, shared_output,
+                                                                  tmp_path):
+    root = shared_output[1]
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         app.push_screen(ResultsScreen(dedup_output))
@@ -96,8 +124,7 @@ async def test_bulk_selectors_keep_one_file_per_group_by_each_rule(dedup_output,
         await pilot.press("f")                                   # the one in a folder
         await wait_for(pilot, lambda: isinstance(app.screen, FolderChoice))
         folders = app.screen.folders
-        app.screen.query_one("#folder-list").highlighted = folders.index(
-            tmp_path / "data" / "keep")
+        app.screen.query_one("#folder-list").highlighted = folders.index(root / "data" / "keep")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DedupReviewScreen))
         assert keepers(screen) == {"a.png": ["keep/a.jpg"], "b.jpg": ["keep/b_big.jpg"]}
@@ -155,28 +182,36 @@ async def test_sorting_and_per_file_toggles_update_the_table_and_the_summary(ded
 
 
 async def test_apply_moves_the_dropped_files_and_the_undo_command_restores_them(
-        dedup_output, tmp_path, run_cli):
+        own_output, tmp_path, run_cli):
+    dedup_output = own_output
     data, dest = tmp_path / "data", tmp_path / "dupes"
     files = {p.relative_to(data).as_posix(): p.read_bytes() for p in data.rglob("*.*")}
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_review(pilot, dedup_output)
         await pilot.press("l")                                   # keep b.jpg and a.png
+        at = next(i for i, g in enumerate(screen.groups) if "b.jpg" in {m.path for m in g.members})
+        screen.query_one("#review-groups").highlighted = at
+        await wait_for(pilot, lambda: screen.group_index == at)
+        q40 = next(k for k, m in enumerate(screen.group.members) if m.path == "b_q40.jpg")
+        screen.table.move_cursor(row=screen.order.index(q40))
+        await pilot.press("space")                               # and b_q40.jpg too
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, ApplyDialog))
         dialog = app.screen
         dialog.query_one("#apply-dest").value = str(dest)
         await pilot.pause()
         changes = str(dialog.query_one("#apply-changes").render())
-        assert "4 file(s) will be moved into" in changes and "b_q40.jpg" in changes
+        assert "3 file(s) will be moved into" in changes and "b_q40.jpg" not in changes
         await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, AppliedDialog), timeout=60)
         undo = app.screen.undo
-        assert "4 done" in str(app.screen.query_one("#applied-text").render())
+        assert "3 done" in str(app.screen.query_one("#applied-text").render())
         assert undo in str(screen.query_one("#review-summary").render())
     moved = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*.*"))
-    assert moved == ["a_small.png", "b_q40.jpg", "keep/a.jpg", "keep/b_big.jpg"]
-    assert sorted(p.relative_to(data).as_posix() for p in data.rglob("*.*")) == ["a.png", "b.jpg", "c.png"]
+    assert moved == ["a_small.png", "keep/a.jpg", "keep/b_big.jpg"]
+    assert sorted(p.relative_to(data).as_posix() for p in data.rglob("*.*")) == \
+        ["a.png", "b.jpg", "b_q40.jpg", "c.png"]
     assert all((dest / name).read_bytes() == files[name] for name in moved)
 
     command = shlex.split(undo)
@@ -186,7 +221,8 @@ async def test_apply_moves_the_dropped_files_and_the_undo_command_restores_them(
     assert {p.relative_to(data).as_posix(): p.read_bytes() for p in data.rglob("*.*")} == files
 
 
-async def test_a_file_changed_since_the_search_refuses_the_plan(dedup_output, tmp_path):
+async def test_a_file_changed_since_the_search_refuses_the_plan(own_output, tmp_path):
+    dedup_output = own_output
     data = tmp_path / "data"
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -244,10 +280,10 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_review_snapshot(snap_compare, dedup_output, tmp_path, monkeypatch, size):
+def test_review_snapshot(snap_compare, dedup_output, shared_output, monkeypatch, size):
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(shared_output[1])
     app = ForgeApp("data", actions={}, sample_source=lambda: SAMPLE, pictures=True)
 
     async def show(pilot):

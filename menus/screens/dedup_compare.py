@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 from rich.markup import escape
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -94,7 +95,8 @@ class CompareScreen(Screen):
         super().__init__()
         self.members = [left, right]
         self.pictures = pictures
-        self.images: list[Image.Image | None] = [self._load(m) for m in self.members]
+        self.images: list[Image.Image | None] = [None, None]
+        self.loaded = False
         self.view = View()
         self.shown: tuple[float, ...] = (0.0, 0.0, 1.0, 1.0)    # the region on screen now
 
@@ -114,10 +116,21 @@ class CompareScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self.draw)
+        self.query_one("#compare-status", Static).update("Decoding both pictures at full size...")
+        self._load_both()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _load_both(self) -> None:
+        images = [self._load(m) for m in self.members]
+        self.app.call_from_thread(self._loaded, images)
+
+    def _loaded(self, images: list[Image.Image | None]) -> None:
+        self.images, self.loaded = images, True
+        self.draw()
 
     def on_resize(self) -> None:
-        self.call_after_refresh(self.draw)
+        if self.loaded:
+            self.call_after_refresh(self.draw)
 
     @property
     def big(self) -> tuple[int, int]:
@@ -157,6 +170,11 @@ class CompareScreen(Screen):
             f"[b]{zoom}[/b] of {self.big[0]}x{self.big[1]}  region x {x0:.0%}-{x1:.0%}, "
             f"y {y0:.0%}-{y1:.0%}  [dim]same region of both[/dim]")
         self.shown = region
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("move", "zoom", "set_zoom", "swap"):
+            return self.loaded
+        return True
 
     def action_move(self, dx: int, dy: int) -> None:
         if self.view.zoom == 0:

@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.text import Text
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -31,8 +32,8 @@ from dataset_forge.runner import run_action
 from dataset_forge.settings import load_settings
 
 from .. import dedup_groups as review
-from ..widgets.halfblock import thumbnail
-from ..widgets.image_preview import best_picture
+from ..widgets.halfblock import is_decoded, picture, thumbnail
+from ..widgets.image_preview import best_picture, text_card
 from ..widgets.title_bar import TitleBar
 from .dedup_apply import ApplyChoice, ApplyDialog, AppliedDialog, FolderChoice
 
@@ -40,7 +41,8 @@ PASSED_ON = ("allow_large_groups",)        # from the reviewed run to the apply 
 COLUMNS = [("mark", ""), ("thumb", ""), ("file", "file"), ("resolution", "resolution"),
            ("size", "size"), ("distance", "distance"), ("format", "format"),
            ("modified", "modified")]
-FILE_WIDTH = 28              # the file column's most cells (longer paths are cut)
+FILE_WIDTH = 30              # the file column's most cells (longer paths are cut)
+GROUP_NAME = 17              # the group list shows this much of the kept file's name
 MARKS = {"KEEP": "[b reverse green]KEEP[/]", "keep": "[b green]keep[/]",
          "ref": "[cyan]ref[/]", "link": "[cyan]link[/]", "drop": "[red]drop[/]"}
 KEYS = ("[b]spc[/] keep/drop [b]⏎[/] keeper [b]1-6[/] sort [b]l r n f[/] all keep largest/"
@@ -48,6 +50,7 @@ KEYS = ("[b]spc[/] keep/drop [b]⏎[/] keeper [b]1-6[/] sort [b]l r n f[/] all k
         "[b]t[/] thumbs")
 NARROW = 118                 # narrower than this, the footer cannot show every key
 THUMB = (6, 2)               # cells of a row's thumbnail
+FIXED = {"mark": 4, "thumb": THUMB[0]}     # column widths that never move
 SORT = Binding.Group("Sort ", compact=True)
 BULK = Binding.Group("Keep in all ", compact=True)
 
@@ -55,13 +58,18 @@ BULK = Binding.Group("Keep in all ", compact=True)
 def group_label(index: int, group: PlanGroup) -> Text:
     flag = " [b red]LARGE[/]" if group.large else ""
     drop = len(group.dropped)
-    return Text.from_markup(f"{index + 1:>3} [b]{escape(Path(group.keeper.path).name)}[/b]{flag}"
+    name = _cut(Path(group.keeper.path).name, GROUP_NAME)
+    return Text.from_markup(f"{index + 1:>3} [b]{escape(name)}[/b]{flag}"
                             f"\n  [dim]{len(group.members)} files, -{drop}[/dim]")
 
 
 def _cut(text: str, width: int) -> str:
-    """`text` in at most `width` cells, its start cut (the file name is the end)."""
-    return text if len(text) <= width else "…" + text[-(width - 1):]
+    """`text` in at most `width` cells, its middle cut (the folder starts it, the name ends
+    it: both tell copies apart)."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 3
+    return text[:head] + "…" + text[-(width - 1 - head):]
 
 
 class DedupReviewScreen(Screen):
@@ -95,6 +103,7 @@ class DedupReviewScreen(Screen):
         self.applied: Report | None = None
         self.allow_large = bool(report.params.get("allow_large_groups"))
         self.busy = False
+        self.slots: dict[str, tuple[str, bool]] = {}     # slot -> (file shown, picture drawn)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -114,7 +123,7 @@ class DedupReviewScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#review-members", DataTable)
         for key, label in COLUMNS:
-            table.add_column(label, key=key)
+            table.add_column(label, key=key, width=FIXED.get(key))
         if self.groups:
             self.query_one("#review-groups", OptionList).highlighted = 0
             self._show_group(0)
@@ -146,8 +155,9 @@ class DedupReviewScreen(Screen):
         g, m = self.group, self.group.members[k]
         d = review.distance_to_keeper(g, k)
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(m.mtime))
+        thumb = thumbnail(m.file, *THUMB, cached_only=True) if self.show_thumbs else None
         return [Text.from_markup(MARKS[review.status(g, k)]),
-                thumbnail(m.file, *THUMB) if self.thumbs and self.app.pictures else Text(""),
+                thumb or Text("·" * THUMB[0] if self.show_thumbs else "", style="dim"),
                 _cut(m.path, FILE_WIDTH), f"{m.width}x{m.height}", review.human_bytes(m.bytes),
                 "" if d is None else f"{d:g}", review.image_format(m.file, m.mtime_ns), when]
 
@@ -157,20 +167,56 @@ class DedupReviewScreen(Screen):
         for key, label in COLUMNS:
             arrow = (" ▼" if reverse else " ▲") if key == column else ""
             table.columns[key].label = Text(label + arrow)
+        table.columns["thumb"].width = THUMB[0] if self.show_thumbs else 0
         table.clear()
         self.order = review.sort_members(self.group, column, reverse)
-        height = THUMB[1] if self.thumbs and self.app.pictures else 1
+        height = THUMB[1] if self.show_thumbs else 1
         for k in self.order:
             table.add_row(*self._row(k), height=height, key=str(k))
         if keep_member is not None:
             table.move_cursor(row=self.order.index(keep_member))
         table.refresh()
 
+    @property
+    def show_thumbs(self) -> bool:
+        return self.thumbs and self.app.pictures
+
     def _show_group(self, index: int) -> None:
         self.group_index = index
         self._fill_table()
         self.table.move_cursor(row=0)
         self._show_previews()
+        if self.app.pictures:
+            self._load_pictures(index)
+
+    @work(thread=True, exclusive=True, group="review-pictures", exit_on_error=False)
+    def _load_pictures(self, index: int) -> None:
+        """Decode the group's pictures (the kept file first) off the UI thread, drawing each
+        as it is ready; then the next group's, ahead of the reviewer."""
+        worker = get_current_worker()
+        for at in (index, (index + 1) % len(self.groups)):
+            g = self.groups[at]
+            for k in [g.keep] + [j for j in range(len(g.members)) if j != g.keep]:
+                if worker.is_cancelled:
+                    return
+                thumbnail(g.members[k].file, *THUMB)
+                if at == index:
+                    self.app.call_from_thread(self._picture_ready, index, k)
+
+    def _picture_ready(self, index: int, k: int) -> None:
+        if index != self.group_index or not self.is_mounted:
+            return
+        if self.show_thumbs:
+            text = thumbnail(self.group.members[k].file, *THUMB, cached_only=True)
+            if text is not None:
+                self.table.update_cell(str(k), "thumb", text)
+        self._show_previews()
+
+    @property
+    def pictures_pending(self) -> bool:
+        """Some picture of the current group is still being decoded."""
+        return bool(self.groups) and self.app.pictures and not all(
+            is_decoded(m.file) for m in self.group.members)
 
     def _refresh_group(self) -> None:
         """Redraw after a change in the current group: marks, its label, the summary."""
@@ -190,10 +236,18 @@ class DedupReviewScreen(Screen):
         for slot, k in (("#preview-keep", self.group.keep), ("#preview-other", other)):
             m = self.group.members[k]
             box = self.query_one(slot, Vertical)
-            box.remove_children()
-            box.border_title = f"{review.status(self.group, k)} {m.path}"
+            box.border_title = f"{review.status(self.group, k)} {escape(m.path)}"
             box.border_subtitle = f"{m.width}x{m.height} · {review.human_bytes(m.bytes)}"
-            box.mount(best_picture(Path(m.file), pictures=self.app.pictures))
+            ready = self.app.pictures and is_decoded(m.file)
+            if self.slots.get(slot) == (m.file, ready):
+                continue
+            self.slots[slot] = (m.file, ready)
+            box.remove_children()
+            im = picture(m.file) if ready else None
+            if self.app.pictures and not ready:
+                box.mount(text_card(Path(m.file), "(decoding...)"))
+            else:
+                box.mount(best_picture(Path(m.file), im, pictures=self.app.pictures))
 
     def _summarise(self, note: str = "") -> None:
         if not self.plan:

@@ -4,16 +4,20 @@ terminal with true colour and needs no graphics protocol.
 
     text = halfblock(im, cols=40, rows=12)      # a rich Text fitted into 40 x 12 cells
     text = thumbnail("a.jpg", 6, 2)             # cached per file, size and modification time
+    thumbnail("a.jpg", 6, 2, cached_only=True)  # None until made (the UI asks, a worker makes)
     HalfBlockPicture(im)                        # a widget that fits the picture to its size
 """
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
@@ -25,8 +29,8 @@ PREVIEW_SIDE = 768          # previews decode at most this many pixels on the lo
 
 @lru_cache(maxsize=65536)
 def _style(top: tuple[int, int, int], bottom: tuple[int, int, int] | None) -> Style:
-    return Style.parse(f"rgb({top[0]},{top[1]},{top[2]})" + (
-        f" on rgb({bottom[0]},{bottom[1]},{bottom[2]})" if bottom else ""))
+    return Style(color=Color.from_rgb(*top),
+                 bgcolor=Color.from_rgb(*bottom) if bottom is not None else None)
 
 
 def fit(size: tuple[int, int], cols: int, rows: int) -> tuple[int, int]:
@@ -66,35 +70,74 @@ def halfblock(im: Image.Image, cols: int, rows: int, *,
     return cells(im.resize(size, resample) if size != im.size else im, pad_to=cols)
 
 
-@lru_cache(maxsize=256)
-def _decoded(path: str, mtime_ns: int, side: int) -> Image.Image:
-    return load_rgb(path, max_side=side)
+class _Recent:
+    """A small least-recently-used cache whose lookups can be made without computing (so the
+    app asks it on the UI thread and fills it from a worker)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
 
 
-def picture(path: str | Path, side: int = PREVIEW_SIDE) -> Image.Image | None:
-    """The file decoded (at most `side` pixels on the long side), cached while unchanged;
-    None when it does not read."""
+_PICTURES = _Recent(64)
+_THUMBS = _Recent(4096)
+
+
+def _stamp(path: str | Path) -> int | None:
     try:
-        return _decoded(str(path), os.stat(path).st_mtime_ns, side)
-    except Exception:  # noqa: BLE001 - a picture that does not read is shown as a card
+        return os.stat(path).st_mtime_ns
+    except OSError:
         return None
 
 
-@lru_cache(maxsize=4096)
-def _thumbnail(path: str, mtime_ns: int, cols: int, rows: int) -> Text:
-    im = picture(path, 64)
-    if im is None:
-        return Text("?" * cols, style="dim")
-    return halfblock(im, cols, rows)
-
-
-def thumbnail(path: str | Path, cols: int, rows: int) -> Text:
-    """A tiny half-block thumbnail of the file (`?` when it does not read)."""
+def picture(path: str | Path, side: int = PREVIEW_SIDE, *, cached_only: bool = False
+            ) -> Image.Image | None:
+    """The file decoded (at most `side` pixels on the long side), cached while unchanged;
+    None when it does not read (or, with `cached_only`, is not decoded yet)."""
+    key = (str(path), _stamp(path), side)
+    found = _PICTURES.get(key)
+    if found is not None or cached_only:
+        return found or None
     try:
-        mtime_ns = os.stat(path).st_mtime_ns
-    except OSError:
-        return Text("?" * cols, style="dim")
-    return _thumbnail(str(path), mtime_ns, cols, rows)
+        im = load_rgb(path, max_side=side)
+    except Exception:  # noqa: BLE001 - a picture that does not read is shown as a card
+        im = False
+    _PICTURES.put(key, im)
+    return im or None
+
+
+def is_decoded(path: str | Path, side: int = PREVIEW_SIDE) -> bool:
+    """Whether `picture(path)` answers at once (decoded, or known not to read)."""
+    return _PICTURES.get((str(path), _stamp(path), side)) is not None
+
+
+def thumbnail(path: str | Path, cols: int, rows: int, *, cached_only: bool = False
+              ) -> Text | None:
+    """A tiny half-block thumbnail of the file (`?` when it does not read); None with
+    `cached_only` when it is not made yet."""
+    key = (str(path), _stamp(path), cols, rows)
+    found = _THUMBS.get(key)
+    if found is not None or cached_only:
+        return found
+    im = picture(path)                 # the preview's decode: one per file
+    text = halfblock(im, cols, rows) if im is not None else Text("?" * cols, style="dim")
+    _THUMBS.put(key, text)
+    return text
 
 
 class HalfBlockPicture(Widget):
