@@ -16,6 +16,11 @@ from .parallel import (BatchProcessor, CancelToken, ImageProcessor, Outcome, Par
 from .parallel.events import null_sink
 
 
+#: the label of passes that make a report's thumbnails: not the action's work, so they never
+#: set the run's counts (`runner`)
+THUMBNAIL_PASS = "thumbnails"
+
+
 @dataclass
 class RunContext:
     config: ParallelConfig

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .actions.registry import Action
-from .context import RunContext
+from .context import THUMBNAIL_PASS, RunContext
 from .errors import UsageError
 from .io.atomic import remove_leftover_temporaries
 from .io.discover import SharedWalks, WalkProblem
@@ -157,7 +157,10 @@ def _one_cluster_per_run(config: ParallelConfig, kind: WorkKind):
 
 def _combine(summaries: list[RunSummary], elapsed: float, action: Action,
              config: ParallelConfig, report: Report) -> RunSummary:
-    """One summary for the whole action, however many passes it ran over the parallel core."""
+    """One summary for the whole action, however many passes it ran over the parallel core.
+    Thumbnails made for a report page are not the action's work: they never set its counts."""
+    busy = sum(s.busy_seconds for s in summaries)
+    summaries = [s for s in summaries if s.label != THUMBNAIL_PASS]
     if not summaries:
         return RunSummary(action.name, ok=0, failed=len(report.failures), elapsed=elapsed,
                           workers=1, processing_type=config.resolved_type(action.kind).value,
@@ -167,5 +170,5 @@ def _combine(summaries: list[RunSummary], elapsed: float, action: Action,
                    failed=max(main.failed, len(report.failures)),
                    ok=main.total - max(main.failed, len(report.failures)),
                    cancelled=report.cancelled or any(s.cancelled for s in summaries),
-                   busy_seconds=sum(s.busy_seconds for s in summaries),
+                   busy_seconds=busy,
                    peak_rss_mb=max(s.peak_rss_mb for s in summaries))

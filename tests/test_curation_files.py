@@ -24,6 +24,37 @@ def summary(out: Path, action: str) -> dict:
     return json.loads((out / f"{action}_report.json").read_text())
 
 
+def page_cells(page: Path) -> list[tuple[bool, str]]:
+    """(has a picture, caption) for every cell of the HTML page's grid of files."""
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cells: list[list] = []
+            self.depth = 0
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "div" and ("class", "cell") in attrs:
+                self.cells.append([False, ""])
+                self.depth = 1
+            elif self.depth and tag == "div":
+                self.depth += 1
+            elif self.depth and tag == "img" and dict(attrs)["src"].startswith("data:image/"):
+                self.cells[-1][0] = True
+
+        def handle_endtag(self, tag):
+            if self.depth and tag == "div":
+                self.depth -= 1
+
+        def handle_data(self, data):
+            if self.depth:
+                self.cells[-1][1] += data
+    parser = Cells()
+    parser.feed(page.read_text())
+    return [tuple(c) for c in parser.cells]
+
+
 def make_pairs(root: Path, names: list[str], make_image, seed: int = 0) -> tuple[Path, Path]:
     hq, lq = root / "hq", root / "lq"
     for i, name in enumerate(names):
@@ -44,6 +75,13 @@ def test_rename_shifts_names_in_lockstep_then_undo(tmp_path, run_cli, make_image
     assert digest(hq) == {f"00000{n + 1}.png": before_hq[f"00000{n}.png"] for n in (1, 2, 3)}
     assert digest(lq) == {f"00000{n + 1}.jpg": before_lq[f"00000{n}.jpg"] for n in (1, 2, 3)}
     assert not [p for p in hq.iterdir() if p.name.startswith(".forge")]
+    page = Path(summary(out, "rename")["files"]["html"])
+    assert page == (out / "rename_report.html").resolve()
+    cells = page_cells(page)   # the moved files, pictured where they are now
+    assert len(cells) == 6 and all(picture for picture, _ in cells)
+    assert {c for _, c in cells} >= {f"{hq / '000003.png'} \u2192 {hq / '000004.png'}",
+                                     f"{lq / '000001.jpg'} \u2192 {lq / '000002.jpg'}"}
+    assert "Operations planned" in page.read_text()
     undo = run_cli("undo", summary(out, "rename")["files"]["undo_manifest"], "--apply")
     assert undo.returncode == 0, undo
     assert digest(hq) == before_hq and digest(lq) == before_lq
@@ -82,6 +120,9 @@ def test_combine_pair_sets_renames_collisions_in_lockstep(tmp_path, run_cli, mak
     assert rows["x_1.png"]["source_folder"] == str(tmp_path / "b")
     assert rows["x_1.png"]["status"] == "renamed"
     assert Path(rows["x_1.png"]["original"]) == b_hq / "x.png"
+    cells = page_cells(tmp_path / "r" / "combine_report.html")
+    assert len(cells) == 8 and all(picture for picture, _ in cells)
+    assert f"{b_hq / 'x.png'} \u2192 {merged / 'hq' / 'x_1.png'}" in {c for _, c in cells}
 
 
 def test_collision_policies_skip_and_keep_larger(tmp_path):
@@ -109,6 +150,15 @@ def test_organise_sorts_in_place_once_and_flattens_into_output(tmp_path, run_cli
                    tmp_path / "r0", *FAST)
     assert flat.returncode == 0, flat
     assert set(digest(tmp_path / "flat")) == {"sub_wide.png", "tall.png", "even.jpg"}
+    dry = run_cli("--action", "organise", "--input", root, "--by", "orientation",
+                  "--report-dir", tmp_path / "dry", *FAST)
+    assert dry.returncode == 0, dry
+    cells = page_cells(tmp_path / "dry" / "organise_report.html")   # a dry run: planned moves
+    assert sorted(c for _, c in cells) == [f"{root / 'even.jpg'} \u2192 {root / 'square/even.jpg'}",
+                                           f"{root / 'sub/wide.png'} \u2192 "
+                                           f"{root / 'landscape/sub/wide.png'}",
+                                           f"{root / 'tall.png'} \u2192 {root / 'portrait/tall.png'}"]
+    assert all(picture for picture, _ in cells)
     before = digest(root)
     args = ["--action", "organise", "--input", root, "--by", "orientation", "--apply", *FAST]
     res = run_cli(*args, "--report-dir", tmp_path / "r1")

@@ -14,7 +14,7 @@ from ..analysis.header import read_header
 from ..context import RunContext
 from ..curation.combine import POLICIES, Merger
 from ..curation.dataset import Dataset
-from ..curation.flow import carry_out
+from ..curation.flow import carry_out, write_plan_page
 from ..errors import UsageError
 from ..io import check_output
 from ..io.pairs import pair_key
@@ -153,4 +153,5 @@ def combine(ctx: RunContext, params: dict[str, Any]) -> Report:
         report.tables.append(Table(f"Kept out by a collision ({len(merger.skipped)})",
                                    ["file", "why"], [[str(i.path), i.status]
                                                      for i in merger.skipped[:40]]))
+    write_plan_page(ctx, report, "Combine", outcome)
     return report

@@ -14,7 +14,7 @@ from typing import Any
 from ..analysis.header import read_header
 from ..context import RunContext
 from ..curation.dataset import Dataset
-from ..curation.flow import carry_out
+from ..curation.flow import carry_out, write_plan_page
 from ..curation.naming import BY, category, flat_name
 from ..errors import UsageError
 from ..io import check_output
@@ -111,7 +111,8 @@ def organise(ctx: RunContext, params: dict[str, Any]) -> Report:
                 plan.add(op, file, base / new_rel, unit=unit, info={"category": folder or ""})
 
     state = output if output is not None else data.roots[0]
-    carry_out(ctx, report, params, build=build, state_dir=state, info_columns=["category"])
+    outcome = carry_out(ctx, report, params, build=build, state_dir=state,
+                        info_columns=["category"])
     report.summary.update({"files": len(units), "by": params["by"],
                            "categories": dict(counts.most_common())})
     if counts:
@@ -120,4 +121,5 @@ def organise(ctx: RunContext, params: dict[str, Any]) -> Report:
     if left_out:
         report.findings.append({"note": f"{len(left_out)} file(s) without a partner were left "
                                         "where they are"})
+    write_plan_page(ctx, report, "Organise", outcome)
     return report

@@ -12,7 +12,7 @@ from typing import Any
 from ..analysis.header import read_header
 from ..context import RunContext
 from ..curation.dataset import Dataset
-from ..curation.flow import carry_out
+from ..curation.flow import carry_out, write_plan_page
 from ..curation.naming import PLACEHOLDERS, pattern_fields, render, two_phase
 from ..errors import UsageError
 from ..io import check_output
@@ -112,7 +112,8 @@ def rename(ctx: RunContext, params: dict[str, Any]) -> Report:
             plan.add(op, src, dst, unit=unit, info={"new_name": dst.name})
 
     state = output if output is not None else data.roots[0]
-    carry_out(ctx, report, params, build=build, state_dir=state, info_columns=["new_name"])
+    outcome = carry_out(ctx, report, params, build=build, state_dir=state,
+                        info_columns=["new_name"])
     report.summary.update({"files": len(units), "renamed": len(moves),
                            "already_named": unchanged,
                            "left_out_unpaired": len(left_out) if data.pair_mode else None})
@@ -121,4 +122,5 @@ def rename(ctx: RunContext, params: dict[str, Any]) -> Report:
                                         "renamed"})
         report.tables.append(Table(f"Not renamed: no partner ({len(left_out)})", ["file"],
                                    [[str(p)] for p in left_out[:40]]))
+    write_plan_page(ctx, report, "Rename", outcome, [(src, dst) for src, dst, _ in moves])
     return report

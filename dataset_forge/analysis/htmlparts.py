@@ -7,6 +7,7 @@ import functools
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from ..context import THUMBNAIL_PASS
 from ..reports import html as hr
 from ..reports.report import Report, Table
 
@@ -25,7 +26,7 @@ def thumbnails(ctx, paths: Sequence[Path]) -> dict[Path, str]:
     """data: URIs for `paths`, made in parallel; unreadable files map to ""."""
     make = functools.partial(hr.thumbnail_uri, max_side=THUMB_SIDE)
     return {o.item: (o.value if o.ok else "") for o in ctx.map(make, list(paths),
-                                                              label="thumbnails")}
+                                                              label=THUMBNAIL_PASS)}
 
 
 def grid(ctx, items: Sequence[dict[str, Any]], limit: int = MAX_THUMBS_PER_GRID) -> str:

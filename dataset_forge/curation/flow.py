@@ -11,22 +11,27 @@
 3. List: `<action>_plan.csv` in the report folder, every operation with its unit and reason.
 4. Dry run: a next-step line. Applied: `curation.apply.apply_plan` with an undo manifest
    (`<action>_undo.jsonl`) that `dataset-forge undo` replays.
+5. Page: `write_plan_page(ctx, report, title, outcome)` writes `<action>_report.html`, the
+   analysis actions' page shape: summary, the first files with where they go, the tables.
 """
 from __future__ import annotations
 
 import collections
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
+from ..analysis.htmlparts import grid, write_page
 from ..io.journal import fingerprint
+from ..reports import html as hr
 from ..parallel import Failure
 from ..reports.report import Report, RowWriter, Table
 from .apply import apply_plan, dry_run_note, resume_or_plan, state_file
 from .plan import Plan
 
 MAX_TABLE_ROWS = 40
+MAX_SHOWN = 60          # files pictured on the HTML page
 PLAN_COLUMNS = ["seq", "op", "unit", "src", "dst"]
 
 
@@ -36,6 +41,7 @@ class Outcome:
     refused: bool = False
     resumed: bool = False
     applied: bool = False
+    shown: list[tuple[Path, Path | None]] = field(default_factory=list)  # first (src, dst)
 
 
 def params_fingerprint(params: dict[str, Any]) -> str:
@@ -43,13 +49,17 @@ def params_fingerprint(params: dict[str, Any]) -> str:
     return fingerprint({k: v for k, v in params.items() if k != "apply"})
 
 
-def _write_plan_csv(path: Path, plan: Plan, info_columns: list[str]) -> list[list[Any]]:
-    """Stream the plan to CSV; returns the first rows for the terminal table."""
+def _write_plan_csv(path: Path, plan: Plan, info_columns: list[str],
+                    pictured: list[tuple[Path, Path | None]]) -> list[list[Any]]:
+    """Stream the plan to CSV; returns the first rows for the terminal table and fills
+    `pictured` with the first (src, dst) for the page."""
     shown: list[list[Any]] = []
     with RowWriter(path, [*PLAN_COLUMNS, *info_columns]) as rows:
         for op in plan.all():
             rows.write({"seq": op.seq, "op": op.op, "unit": op.unit, "src": str(op.src),
                         "dst": "" if op.dst is None else str(op.dst), **op.info})
+            if len(pictured) < MAX_SHOWN:
+                pictured.append((Path(op.src), None if op.dst is None else Path(op.dst)))
             if len(shown) < MAX_TABLE_ROWS:
                 shown.append([op.op, str(op.src), str(op.dst or "system trash"),
                               *[op.info.get(c, "") for c in info_columns]])
@@ -93,7 +103,7 @@ def carry_out(ctx: Any, report: Report, params: dict[str, Any], *,
                                        [[p.kind, p.path, p.detail]
                                         for p in problems[:MAX_TABLE_ROWS]]))
         csv_path = ctx.report_dir / f"{action}_plan.csv"
-        shown = _write_plan_csv(csv_path, plan, info_columns)
+        shown = _write_plan_csv(csv_path, plan, info_columns, outcome.shown)
         report.files["plan_csv"] = str(csv_path)
         if shown:
             verb = "planned (dry run)" if not params.get("apply") else "planned"
@@ -128,6 +138,23 @@ def carry_out(ctx: Any, report: Report, params: dict[str, Any], *,
     except BaseException:
         _drop(plan, params)
         raise
+
+
+def write_plan_page(ctx: Any, report: Report, title: str, outcome: Outcome,
+                    moves: Sequence[tuple[Path, Path | None]] | None = None) -> Path:
+    """`<action>_report.html`: the summary, the first files planned pictured with where they
+    go (where they are now after an applied run), then the report's tables. `moves` replaces
+    the plan's first operations where those are steps of a longer move (renames through a
+    temporary name)."""
+    items, total = [], outcome.planned if moves is None else len(moves)
+    for src, dst in (outcome.shown if moves is None else moves[:MAX_SHOWN]):
+        now = dst if outcome.applied and dst is not None and dst.exists() else src
+        items.append({"path": now, "caption": f"{src} \u2192 {dst or 'system trash'}"})
+    went = "where they went" if outcome.applied else "where they go (dry run)"
+    sections = [hr.section(f"Files and {went}", grid(ctx, items),
+                           note=f"first {len(items)} of {total}; the plan CSV lists "
+                                "every file")] if items else []
+    return write_page(ctx, report, title, sections)
 
 
 def _drop(plan: Plan, params: dict[str, Any]) -> None:

@@ -89,7 +89,7 @@ def image_matches(ctx: Any, hq_paths: Sequence[Path], lq_paths: Sequence[Path],
         return []
     from scipy.optimize import linear_sum_assignment
     vectors = [o.value if o.ok else None for o in
-               ctx.map(thumb_vector, [*hq_paths, *lq_paths], label="thumbnails")]
+               ctx.map(thumb_vector, [*hq_paths, *lq_paths], label="matching thumbnails")]
     zero = np.zeros(THUMB * THUMB)
     a = np.stack([v if v is not None else zero for v in vectors[:len(hq_paths)]])
     b = np.stack([v if v is not None else zero for v in vectors[len(hq_paths):]])

@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 from typing import Any, Callable
 
+from ..context import THUMBNAIL_PASS
 from ..parallel import WorkKind
 from ..reports import html as htmlreport
 from ..reports.report import RowWriter
@@ -51,7 +52,7 @@ def cached_thumbnails(ctx: Any, paths: list[Path], cache: FeatureCache) -> list[
     missing = [k for k in range(len(paths)) if k not in found]
     made = []
     for outcome in ctx.map(thumbnail, [paths[k] for k in missing], kind=WorkKind.CPU,
-                           label="thumbnails"):
+                           label=THUMBNAIL_PASS):
         value = outcome.value if outcome.ok else b""
         found[missing[outcome.index]] = value
         if value:
