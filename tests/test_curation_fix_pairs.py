@@ -113,3 +113,35 @@ def test_fix_pairs_trims_pads_aligns_matches_and_reports(planted, tmp_path, run_
     undo = run_cli("undo", report["files"]["undo_manifest"], "--apply")
     assert undo.returncode == 0, undo
     assert not [p for p in fixed.rglob("*.png")]
+
+
+def test_kill_9_mid_run_leaves_no_output_undo_does_not_know(tmp_path, run_cli, kill_cli_midway):
+    """Workers log each output in the undo manifest before writing it (it used to be logged by
+    the main process once the pair came back, so outputs in flight at a kill were unknown to
+    undo). Killed mid-run, undo removes every output; a rerun finishes, undo again clears it."""
+    hq, lq = tmp_path / "hq", tmp_path / "lq"
+    hq.mkdir()
+    lq.mkdir()
+    for n in range(80):
+        b = Image.fromarray(photo_like(98, 72, n))
+        b.crop((0, 0, 96 + n % 2, 72)).save(hq / f"p{n:03d}.png")      # half get trimmed
+        b.crop((0, 0, 96, 72)).resize((24, 18), BOX).save(lq / f"p{n:03d}.png")
+    out, report = tmp_path / "out", tmp_path / "r"
+    args = ["--action", "fix-pairs", "--hq", hq, "--lq", lq, "--output", out, "--scale", "4",
+            "--apply", "--report-dir", report, "--processing-type", "process", "--workers", "2"]
+    kill_cli_midway(args, out / ".forge-journal" / "fix-pairs.jsonl", 4)
+    manifest = report / "fix-pairs_undo.jsonl"
+
+    def outputs() -> set[str]:
+        return {str(p) for p in out.rglob("*.png")}
+
+    logged = {json.loads(line)["dst"] for line in manifest.read_text().splitlines()[1:]}
+    assert outputs() and outputs() <= logged
+    undo = run_cli("undo", manifest, "--apply")
+    assert undo.returncode == 0, undo
+    assert outputs() == set()
+    done = run_cli(*args)
+    assert done.returncode == 0, done
+    assert len(outputs()) == 160
+    assert run_cli("undo", manifest, "--apply").returncode == 0
+    assert outputs() == set() and len(list(hq.iterdir())) == len(list(lq.iterdir())) == 80

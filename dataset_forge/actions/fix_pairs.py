@@ -114,6 +114,7 @@ def fix_pairs(ctx: RunContext, params: dict[str, Any]) -> Report:
     report = Report("fix-pairs", params)
     pairs, lone_hq, lone_lq = _pairs(ctx, params)
     apply = params["apply"]
+    manifest = ctx.report_dir / "fix-pairs_undo.jsonl" if apply else None
     jobs, meta = [], []
     for hq, lq, how, score in pairs:
         key = pair_key(hq, params["hq"])
@@ -122,26 +123,28 @@ def fix_pairs(ctx: RunContext, params: dict[str, Any]) -> Report:
         jobs.append(FixJob(hq, lq, out_hq, out_lq, params["scale"], params["fit"],
                            params["align"], params["max_shift"], params["min_shift"],
                            params["pixel_tolerance"],
-                           apply, params["max_pixels"]))
+                           apply, params["max_pixels"], manifest))
         meta.append({"hq": key + hq.suffix, "lq": str(lq.relative_to(params["lq"])),
                      "matched_by": how, "match_score": score, "out_hq": str(out_hq),
                      "out_lq": str(out_lq)})
     ctx.report_dir.mkdir(parents=True, exist_ok=True)
     statuses: collections.Counter = collections.Counter()
     shown: list[dict[str, Any]] = []
-    journal = manifest = None
+    journal = None
     resuming = False
     if apply:
         path, fp = output / ".forge-journal" / "fix-pairs.jsonl", params_fingerprint(params)
         resuming = _same_run(path, fp)   # outputs not journaled yet are an interrupted run's
         journal = Journal(path, fp)
-        manifest = UndoManifest(ctx.report_dir / "fix-pairs_undo.jsonl", "fix-pairs",
-                                {**params, "dest": output})
+        # the header now; workers log each output in it just before writing it
+        UndoManifest(manifest, "fix-pairs", {**params, "dest": output}).close()
+        report.files["undo_manifest"] = str(manifest)
     try:
         todo = []
         with RowWriter(ctx.report_dir / "fix_pairs.csv", COLUMNS) as rows:
             for job, info in zip(jobs, meta):
-                if journal is not None and journal.done(info["hq"]):
+                if journal is not None and journal.done(info["hq"]) and \
+                        job.out_hq.exists() and job.out_lq.exists():   # not undone since
                     rows.write({**info, **journal.info(info["hq"])})
                     statuses["already done"] += 1
                     continue
@@ -160,9 +163,7 @@ def fix_pairs(ctx: RunContext, params: dict[str, Any]) -> Report:
                 statuses[row["status"]] += 1
                 if row["status"] == "unfixable":
                     report.add_failure(Failure(info["hq"], "unfixable", row["reason"]))
-                if manifest is not None and row["status"] != "unfixable":
-                    manifest.record("copy", job.hq, job.out_hq, sha256=row["hq_sha256"])
-                    manifest.record("copy", job.lq, job.out_lq, sha256=row["lq_sha256"])
+                if journal is not None and row["status"] != "unfixable":
                     journal.mark(info["hq"], {k: v for k, v in row.items()
                                               if k not in ("hq_sha256", "lq_sha256")})
                 if row["status"] != "ok" and len(shown) < MAX_SHOWN:
@@ -171,9 +172,6 @@ def fix_pairs(ctx: RunContext, params: dict[str, Any]) -> Report:
     finally:
         if journal is not None:
             journal.close()
-        if manifest is not None:
-            manifest.close()
-            report.files["undo_manifest"] = str(manifest.path)
     _summarise(ctx, report, params, pairs, lone_hq, lone_lq, statuses, shown)
     return report
 

@@ -13,6 +13,7 @@ pixels repeated).
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from PIL import Image
 
 from ..io.atomic import atomic_copy, atomic_write
 from ..io.images import DEFAULT_MAX_PIXELS, open_image
-from ..io.undo import sha256_of
+from ..io.undo import append_record, sha256_of
 from ..transforms.pairfit import pair_scale
 
 MAX_MEASURE_SIDE = 1024   # LQ pixels: the centre crop the shift is measured on
@@ -150,6 +151,7 @@ class FixJob:
     tolerance: float      # LQ pixels off HQ / scale that `fit` may absorb
     write: bool
     max_pixels: int = DEFAULT_MAX_PIXELS
+    manifest: Path | None = None   # the undo manifest each output is logged in before it is written
 
 
 def fix_pair(job: FixJob) -> dict[str, Any]:
@@ -196,19 +198,24 @@ def fix_pair(job: FixJob) -> dict[str, Any]:
             # fitting and cropping only ever cut or extend, so an unchanged size is an
             # unchanged image: copied byte for byte
             row["hq_sha256"] = _write(hq2, hq2.size == hq.size, job.hq, job.out_hq, hq_fmt,
-                                      hq_src)
+                                      hq_src, job.manifest)
             row["lq_sha256"] = _write(lq2, lq2.size == lq.size, job.lq, job.out_lq, lq_fmt,
-                                      lq_src)
+                                      lq_src, job.manifest)
     return row
 
 
 def _write(im: Image.Image, unchanged: bool, src: Path, dst: Path, fmt: str | None,
-           source: Image.Image) -> str:
-    """Copy an unchanged file byte for byte; encode a changed one. Returns its SHA-256."""
-    if unchanged:
+           source: Image.Image, manifest: Path | None) -> str:
+    """Copy an unchanged file byte for byte; encode a changed one. The copy is logged in
+    `manifest` with its SHA-256 before it is written (write-ahead: a kill -9 leaves no output
+    that undo does not know). Returns the SHA-256."""
+    data = None if unchanged else encode(im, fmt, source)
+    digest = sha256_of(src) if data is None else hashlib.sha256(data).hexdigest()
+    if manifest is not None:
+        append_record(manifest, "copy", src, dst, sha256=digest)
+    if data is None:
         atomic_copy(src, dst)
-        return sha256_of(dst)
-    data = encode(im, fmt, source)
-    with atomic_write(dst) as fh:
-        fh.write(data)
-    return sha256_of(dst)
+    else:
+        with atomic_write(dst) as fh:
+            fh.write(data)
+    return digest

@@ -3,6 +3,7 @@
     with UndoManifest(report_dir / "dedup_undo.jsonl", "dedup", params) as manifest:
         manifest.record("move", src, dst, sha256=digest)    # written BEFORE the move happens
         os.rename(src, dst)
+    append_record(manifest.path, "copy", src, dst, sha256=digest)   # from a worker process
 
     for step in plan_undo(path): print(step.status, step.describe())
     results = replay(path)                                  # restores, newest first
@@ -73,14 +74,7 @@ class UndoManifest:
                sha256: str | None = None, size: int | None = None,
                new_sha256: str | None = None) -> None:
         """Log an operation before performing it (`new_sha256`: what replaces src)."""
-        if op not in OPS:
-            raise ValueError(f"unknown undo operation {op!r}")
-        entry = {"op": op, "src": os.path.abspath(src),
-                 "dst": os.path.abspath(dst) if dst is not None else None,
-                 "sha256": sha256, "size": size, "time": time.time()}
-        if new_sha256 is not None:
-            entry["new_sha256"] = new_sha256
-        self._write(entry)
+        self._write(_entry(op, src, dst, sha256, size, new_sha256))
         self.count += 1
 
     def close(self) -> None:
@@ -92,6 +86,32 @@ class UndoManifest:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _entry(op: str, src: str | Path, dst: str | Path | None, sha256: str | None,
+           size: int | None, new_sha256: str | None) -> dict[str, Any]:
+    if op not in OPS:
+        raise ValueError(f"unknown undo operation {op!r}")
+    entry = {"op": op, "src": os.path.abspath(src),
+             "dst": os.path.abspath(dst) if dst is not None else None,
+             "sha256": sha256, "size": size, "time": time.time()}
+    if new_sha256 is not None:
+        entry["new_sha256"] = new_sha256
+    return entry
+
+
+def append_record(path: str | Path, op: str, src: str | Path, dst: str | Path | None = None,
+                  *, sha256: str | None = None) -> None:
+    """Log one operation in an existing manifest from any process (a worker, just before it
+    writes `dst`): one line appended and fsynced; O_APPEND keeps lines from several workers
+    whole."""
+    line = (json.dumps(_entry(op, src, dst, sha256, None, None)) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class ManifestError(ValueError):
