@@ -3,6 +3,10 @@ and the folder its report goes to. Nothing global.
 
 Each pass over the data (`map`, `batch_map`, `image_map`) adds its `RunSummary` to `summaries`
 when it ends, also when the caller stops early (break, exception); the runner combines them.
+Each pass names what it counts (`unit`, plural; images unless it says otherwise), so the
+faces can say `12/64 images done` and the runner can pick the pass the action's outcome counts:
+
+    ctx.map(score_pair, pairs, label="verifying pairs", unit="candidate pairs")
 """
 from __future__ import annotations
 
@@ -31,28 +35,37 @@ class RunContext:
     summaries: list[RunSummary] = field(default_factory=list)
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any], *, kind: WorkKind | None = None,
-            label: str = "", total: int | None = None) -> Iterator[Outcome]:
+            label: str = "", total: int | None = None,
+            unit: str = "images") -> Iterator[Outcome]:
         """Run `fn` over `items` on the configured backend; outcomes stream in input order."""
         proc = ParallelProcessor(self.config, kind or self.kind, sink=self.sink, cancel=self.cancel)
         with self._pass(proc):
-            yield from proc.map(fn, items, label=label, total=total)
+            yield from proc.map(fn, items, label=label, total=total, unit=unit)
 
     def batch_map(self, fn: Callable[[list], list], items: Iterable[Any], *, batch_size: int = 0,
                   kind: WorkKind | None = None, label: str = "",
-                  total: int | None = None) -> Iterator[Outcome]:
+                  total: int | None = None, unit: str = "images") -> Iterator[Outcome]:
         """Run a list-in, list-out `fn` over batches; per-item outcomes in input order."""
         bp = BatchProcessor(self.config, kind or self.kind, batch_size=batch_size,
                             sink=self.sink, cancel=self.cancel)
         with self._pass(bp):
-            yield from bp.map(fn, items, label=label, total=total)
+            yield from bp.map(fn, items, label=label, total=total, unit=unit)
 
     def image_map(self, fn: Callable[[list], list], items: Iterable[Any], *,
                   load: Callable[[Any], Any] | None = None, batch_size: int = 0,
-                  label: str = "", total: int | None = None) -> Iterator[Outcome]:
+                  label: str = "", total: int | None = None,
+                  unit: str = "images") -> Iterator[Outcome]:
         """Run a model's batch function on the configured device with out-of-memory back-off."""
         ip = ImageProcessor(self.config, batch_size=batch_size, sink=self.sink, cancel=self.cancel)
         with self._pass(ip):
-            yield from ip.map(fn, items, load=load, label=label, total=total)
+            yield from ip.map(fn, items, load=load, label=label, total=total,
+                              unit=unit)
+
+    def tally(self, label: str, ok: int, failed: int, unit: str) -> None:
+        """Count work done outside the parallel core (validate's steps) as a pass of its own, so
+        the run's outcome can name it: `5 of 6 steps ok, 1 failed`."""
+        self.summaries.append(RunSummary(label, ok=ok, failed=failed, elapsed=0.0, workers=0,
+                                         processing_type="", unit=unit))
 
     @contextlib.contextmanager
     def _pass(self, processor):

@@ -158,15 +158,21 @@ def _one_cluster_per_run(config: ParallelConfig, kind: WorkKind):
 def _combine(summaries: list[RunSummary], elapsed: float, action: Action,
              config: ParallelConfig, report: Report) -> RunSummary:
     """One summary for the whole action, however many passes it ran over the parallel core.
-    Thumbnails made for a report page are not the action's work: they never set its counts."""
+    Thumbnails made for a report page are not the action's work: they never set its counts.
+    Its counts are those of the largest pass over what the action declares it counts
+    (`Action.unit`; else the largest pass, with its own unit); workers and processing type
+    those of the largest pass that ran on the core."""
     busy = sum(s.busy_seconds for s in summaries)
     summaries = [s for s in summaries if s.label != THUMBNAIL_PASS]
     if not summaries:
         return RunSummary(action.name, ok=0, failed=len(report.failures), elapsed=elapsed,
                           workers=1, processing_type=config.resolved_type(action.kind).value,
-                          cancelled=report.cancelled)
-    main = max(summaries, key=lambda s: s.total)
-    return replace(main, label=action.name, elapsed=elapsed,
+                          cancelled=report.cancelled, unit=action.unit)
+    main = max([s for s in summaries if s.unit == action.unit] or summaries,
+               key=lambda s: s.total)
+    ran = max([s for s in summaries if s.workers] or summaries, key=lambda s: s.total)
+    return replace(main, label=action.name, elapsed=elapsed, workers=ran.workers,
+                   processing_type=ran.processing_type,
                    failed=max(main.failed, len(report.failures)),
                    ok=main.total - max(main.failed, len(report.failures)),
                    cancelled=report.cancelled or any(s.cancelled for s in summaries),

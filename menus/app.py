@@ -61,6 +61,8 @@ class ForgeApp(App):
         Binding("j", "list_move('down')", show=False),
         Binding("k", "list_move('up')", show=False),
     ]
+    # a screen class the stylesheet lays out by: -short (under 32 rows, as 80x24) packs forms
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     LEADER_SECONDS = 1.5   # `g` then `h` within this goes home
     QUIT_GRACE_S = 10.0    # a stopped job that has not ended by then is left to the interpreter
 
@@ -173,10 +175,8 @@ class ForgeApp(App):
             self.bell()
 
     def running_jobs(self) -> list[Any]:
-        from .screens.recipe import RecipeRunScreen
-        from .screens.run import RunScreen
-        return [s for s in self.screen_stack
-                if isinstance(s, (RunScreen, RecipeRunScreen)) and s.running]
+        from .screens.job import JobScreen
+        return [s for s in self.screen_stack if isinstance(s, JobScreen) and s.running]
 
     async def action_quit(self) -> None:
         """Quit; while a job runs, ask first, then stop it as Escape does: the run screen shows

@@ -35,6 +35,7 @@ class FieldSpec:
     parse: Callable[[Any], Any]
     choices: tuple = ()
     required: bool = False
+    placeholder: str = ""   # what to type, shown in an empty text box
 
     def check(self, raw: Any) -> str | None:
         """The problem with `raw` as one line, or None when it is valid."""
@@ -45,13 +46,28 @@ class FieldSpec:
         return None
 
 
+def placeholder(field: Field) -> str:
+    """What to type: a path (or Browse) for folders and files, the help for free text, paths
+    and lists (\"text\" or \"a path\" would say nothing), else the allowed values."""
+    if field.widget in ("folder", "file"):
+        what = f"path of an existing {field.widget} (or Browse)"
+    elif field.type in ("str", "path", "list") and not field.pattern:
+        comma = field.type == "list" and "comma" not in field.help
+        what = field.help + (", comma-separated" if comma else "")
+    else:
+        what = field.allowed
+    return "required: " + what if field.required else what
+
+
 def _spec(field: Field, key: str, label: str, parse: Callable[[Any], Any]) -> FieldSpec:
     allowed = field.allowed
+    default = ""
     if not field.required and field.default not in (None, "", []):
-        allowed += f"; default {as_text(field.default)}"
+        default = f"; default {as_text(field.default)}"
     return FieldSpec(key, label, field.widget, field.help,
-                     "required: " + allowed if field.required else allowed, field.default,
-                     parse, field.choices, field.required)
+                     ("required: " + allowed if field.required else allowed) + default,
+                     field.default, parse, field.choices, field.required,
+                     placeholder(field) + default)
 
 
 def from_param(param: Param) -> FieldSpec:

@@ -18,9 +18,9 @@ from dataset_forge.reports.report import Report
 class RunStarted(Message):
     """A pass over the items began (an action may make several passes)."""
 
-    def __init__(self, label: str, total: Optional[int]) -> None:
+    def __init__(self, label: str, total: Optional[int], unit: str = "items") -> None:
         super().__init__()
-        self.label, self.total = label, total
+        self.label, self.total, self.unit = label, total, unit
 
 
 class RunAdvanced(Message):
@@ -57,7 +57,7 @@ class EventBridge:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Started):
-            message: Message = RunStarted(event.label, event.total)
+            message: Message = RunStarted(event.label, event.total, event.unit)
         elif isinstance(event, Advanced):
             message = RunAdvanced(event.done, event.failed, event.total)
         elif isinstance(event, ItemFailed):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from dataset_forge.actions.common import INPUT
-from dataset_forge.actions.registry import Action, Family, Param
+from dataset_forge.actions.registry import Action, Family, Param, Reads
 from dataset_forge.reports.report import Report
 from dataset_forge.settings import spec_for
 from dataset_forge.sysinfo import LiveSample
@@ -57,9 +57,29 @@ def test_prefill_uses_the_dataset_folder_and_its_hq_lq_subfolders(tmp_path):
                                                            "lq": None}
 
 
+def test_prefill_follows_what_the_action_reads_on_the_dataset_layout(tmp_path, make_image):
+    make_image(tmp_path / "hq" / "a.png")
+    make_image(tmp_path / "lq_x2" / "a.png", size=(32, 24))
+    (tmp_path / "notes").mkdir()                         # no images: not a candidate
+    make_image(tmp_path / "mixed" / "b.png")
+    params = (Param("input", "dir"), Param("hq", "dir"), Param("lq", "dir"))
+
+    def first(reads: str) -> dict:
+        action = Action("x", Family.DEDUP, "x", run=lambda c, p: None, params=params, reads=reads)
+        return {k: v for k, v in initial_values(action, str(tmp_path)).items() if v}
+    assert first(Reads.UNPAIRED) == {"input": str(tmp_path / "mixed")}
+    assert first(Reads.HQ) == {"input": str(tmp_path / "hq")}
+    assert first(Reads.LQ) == {"input": str(tmp_path / "lq_x2")}
+    assert first(Reads.DATASET) == {"input": str(tmp_path)}
+    assert first("") == first(Reads.PAIRS) == {"hq": str(tmp_path / "hq"),
+                                               "lq": str(tmp_path / "lq_x2")}
+    (tmp_path / "mixed" / "b.png").unlink()              # nothing unpaired: the pairs
+    assert first(Reads.UNPAIRED) == first(Reads.PAIRS)
+
+
 def test_progress_line_counts_rate_and_eta():
-    assert progress_line(50, 2, 150, 10.0) == "50/150 done, 2 failed, 5.0/s, ETA 0:20"
-    assert progress_line(7, 0, None, 0.0) == "7 done, 0 failed, 0.0/s, ETA --:--"
+    assert progress_line(50, 2, 150, 10.0, "pairs") == "50/150 pairs done, 2 failed, 5.0/s, ETA 0:20"
+    assert progress_line(7, 0, None, 0.0) == "7 items done, 0 failed, 0.0/s, ETA --:--"
 
 
 def test_system_panel_text_shows_each_core_ram_disk_and_gpus():

@@ -25,7 +25,7 @@ def nested_report(tmp_path) -> Report:
                                         "blurry": {"flagged": 0, "ok": 64}}})
     report.files = {"html": str(page), "report": str(tmp_path / "report.json")}
     report.run = RunSummary("validate", ok=4, failed=1, elapsed=0.5, workers=2,
-                            processing_type="thread")
+                            processing_type="thread", unit="steps")
     return report
 
 
@@ -41,7 +41,7 @@ async def test_nested_summary_values_are_tables_and_counts_name_their_unit(tmp_p
         assert tables["Summary: checks"].table.columns == ["key", "flagged", "ok"]
         assert tables["Summary: checks"].table.rows == [["dark", 2, 62], ["blurry", 0, 64]]
         outcome = str(app.screen.query_one("#outcome", Static).render())
-        assert "4 of 5 work items ok, 1 failed" in outcome
+        assert "4 of 5 steps ok, 1 failed" in outcome
 
 
 async def test_o_opens_the_html_report_in_the_browser(tmp_path):

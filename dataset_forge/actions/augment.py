@@ -24,7 +24,7 @@ from ..transforms.engine import (Job, gather, load_partner, make_jobs, out_path,
                                  run_pipeline)
 from .common import (FORMAT, HQ_IN, IN, LQ_IN, OUT, PIPELINE, PLUGIN, QUALITY, SEED,
                      VARIATIONS)
-from .registry import Family, Param, action
+from .registry import Family, Param, Reads, action
 
 
 @action("augment", Family.AUGMENT, "Run a pipeline file: seeded variations, HQ/LQ pairs in lockstep",
@@ -109,7 +109,7 @@ def mix_one(cfg: Mixing, job: MixJob) -> dict[str, Any]:
                 Param("alpha", "float", 0.4, "Beta(alpha, alpha) shape of the mixing weight",
                       min=0.01, max=100.0),
                 SEED, VARIATIONS, FORMAT, QUALITY],
-        kind=WorkKind.CPU, writes=True,
+        kind=WorkKind.CPU, writes=True, reads=Reads.HQ,
         examples=("dataset-forge --action mixup --input photos --output mixed --alpha 0.4",
                   "dataset-forge --action mixup --input photos --output cut --mode cutmix"))
 def mixup_action(ctx: RunContext, params: dict[str, Any]) -> Report:

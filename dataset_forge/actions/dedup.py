@@ -20,7 +20,7 @@ from ..context import RunContext
 from ..dedup.aligned import DEFAULT_MIN_SCORE, AlignedVerifier
 from ..dedup.cache import FeatureCache, file_stat
 from ..dedup.catalog import Catalog, build_catalog
-from ..dedup.clip import DEFAULT_MODEL, DEFAULT_WEIGHTS, ClipEmbedding
+from ..dedup.clip import DEFAULT_MODEL, DEFAULT_WEIGHTS, ClipEmbedding, check_weights
 from ..dedup.exact import ExactHash
 from ..dedup.features import encode_all
 from ..dedup.flat import drop_rows, find_flat, pixel_pairs
@@ -39,7 +39,7 @@ from ..parallel import Failure, WorkKind
 from ..reports.report import Report, RowWriter, Table
 from ..io.undo import UndoManifest, sha256_of
 from .common import APPLY, HQ, INCLUDE_HIDDEN, LQ, OUTPUT
-from .registry import Family, Param, action
+from .registry import Family, Param, Reads, action
 
 METHODS = ("exact", *HASHES, "clip")
 VERIFIERS = ("auto", "aligned", "none", "clip", "lpips")
@@ -354,7 +354,7 @@ def _act(ctx: RunContext, params: dict[str, Any], planned: Planned, report: Repo
 
 # -- the action --------------------------------------------------------------------------------
 @action("dedup", Family.DEDUP, "Find exact and near-duplicate images; keep one per group",
-        params=PARAMS, kind=WorkKind.CPU, destructive=True,
+        params=PARAMS, kind=WorkKind.CPU, destructive=True, reads=Reads.UNPAIRED,
         examples=("dataset-forge --action dedup --input photos/",
                   "dataset-forge --action dedup --input photos/ --method exact --mode remove "
                   "--apply",
@@ -373,6 +373,8 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
         return _run_plan(ctx, params)
     root = _check_params(ctx, params)
     method = make_method(params)
+    if isinstance(method, ClipEmbedding) or _verifier(params, method) == "clip":
+        check_weights(params["clip_model"], params["clip_weights"])  # before any work, offline too
     report = Report("dedup", params)
     catalog = build_catalog(input=params["input"], hq=params["hq"], lq=params["lq"],
                             reference=params["reference"], against=params["against"],

@@ -84,7 +84,7 @@ def _map_size(total: int, reencode: str) -> int:
 
 
 @action("export", Family.EXPORT, "Write training-ready LMDB, WebDataset shards, Parquet/JSONL "
-        "manifests and stats.json", params=PARAMS, kind=WorkKind.IO, writes=True,
+        "manifests and stats.json", params=PARAMS, kind=WorkKind.IO, writes=True, unit="samples",
         examples=("dataset-forge --action export --hq data/hq --lq data/lq --output export/ "
                   "--formats lmdb",
                   "dataset-forge --action export --input split/ --output export/ "
@@ -115,6 +115,9 @@ def export(ctx: RunContext, params: dict[str, Any]) -> Report:
                       "shards": sum(r["shards"] for r in rows),
                       "done_earlier": sum(r["done_earlier"] for r in rows),
                       "failed": len(report.failures), "formats": list(formats)}
+    # the passes count shards; the outcome counts samples (failures are files left out)
+    ctx.tally("samples", ok=report.summary["samples"], failed=len(report.failures),
+              unit="samples")
     report.tables = [Table("Export", ["subset", "samples", "files", "bytes", "shards",
                                       "done earlier", "folder"],
                            [[r["subset"] or "-", r["samples"], r["files"], r["bytes"],
@@ -160,7 +163,8 @@ def _export_subset(ctx: RunContext, report: Report, subset: Subset, formats: tup
         for shard in shards:
             if journal.done(shard.name):
                 _add_failures(report, journal.info(shard.name)["failures"])
-        for outcome in ctx.map(functools.partial(export_shard, cfg), pending, label=label):
+        for outcome in ctx.map(functools.partial(export_shard, cfg), pending, label=label,
+                               unit="shards"):
             if not outcome.ok:
                 complete = False
                 report.add_failure(outcome.error)

@@ -94,7 +94,7 @@ def _same_run(journal: Path, fingerprint: str) -> bool:
 
 @action("fix-pairs", Family.CURATION, "Make real-world HQ/LQ pairs usable: trim or pad to an "
         "exact scale, crop away small shifts, match partners whose names differ",
-        params=PARAMS, kind=WorkKind.CPU, destructive=True,
+        params=PARAMS, kind=WorkKind.CPU, destructive=True, unit="pairs",
         examples=("dataset-forge --action fix-pairs --hq hq/ --lq lq/ --output fixed/",
                   "dataset-forge --action fix-pairs --hq hq/ --lq lq/ --output fixed/ --scale 4 "
                   "--fit pad --apply",
@@ -153,7 +153,8 @@ def fix_pairs(ctx: RunContext, params: dict[str, Any]) -> Report:
                                                "an output is already there (not overwritten)"))
                     continue
                 todo.append((job, info))
-            for outcome in ctx.map(fix_pair, [j for j, _ in todo], label="pairs"):
+            for outcome in ctx.map(fix_pair, [j for j, _ in todo], label="pairs",
+                                   unit="pairs"):
                 job, info = todo[outcome.index]
                 if not outcome.ok:
                     report.add_failure(outcome.error)

@@ -48,7 +48,7 @@ def pair_grid(ctx: RunContext, rows: list[dict[str, Any]], hq_root: Path, lq_roo
         "scale, alignment (SSIM/PSNR/shift)",
         params=[replace(HQ, required=True), replace(LQ, required=True), INCLUDE_HIDDEN,
                 *PAIR_PARAMS],
-        kind=WorkKind.CPU,
+        kind=WorkKind.CPU, unit="pairs",
         examples=("dataset-forge --action pairs --hq data/hq --lq data/lq_x4",
                   "dataset-forge --action pairs --hq data/hq --lq data/lq_x4 --no-align"))
 def pairs(ctx: RunContext, params: dict[str, Any]) -> Report:

@@ -42,6 +42,18 @@ class Family(str, Enum):
                 "export": "Export", "models": "Models"}[self.value]
 
 
+class Reads:
+    """Which images of an HQ/LQ dataset an action is meant for, where its parameters alone do
+    not say (the app pre-fills forms from it): `Action(..., reads=Reads.HQ)`."""
+
+    DATASET = "dataset"     # the whole dataset folder (inventory, quality)
+    HQ = "hq"               # high-quality images, to derive from (make-lq, resize)
+    LQ = "lq"               # low-quality images, to restore (upscale)
+    PAIRS = "pairs"         # HQ and LQ side by side (pairs, fix-pairs)
+    UNPAIRED = "unpaired"   # a collection that is not one side of a pair set (dedup: HQ and
+                            # its LQ look alike by design)
+
+
 class Param(Field):
     """One typed action parameter: a `schema.Field` whose errors name the flag and end as one
     line with exit 2. `dir`/`file` must exist when given; `path` need not.
@@ -80,6 +92,8 @@ class Action:
     writes: bool = False        # writes outputs (resumable, atomic)
     description: str = ""       # longer text for --help and the app
     examples: tuple[str, ...] = field(default_factory=tuple)
+    unit: str = "images"        # what the run's outcome counts: images, pairs, steps, shards...
+    reads: str = ""             # which images it is meant for (Reads); "" = from its params
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)

@@ -22,7 +22,7 @@ from ..transforms.pipeline import Frame, Pipeline, load_pipeline, parse_pipeline
 from ..transforms.plugins import ensure_plugins
 from .common import (FORMAT, HQ_IN, IN, LQ_IN, OUT, PIPELINE, PLUGIN, PNG_FORMAT, QUALITY, SEED,
                      TRIM, TRIM_TOLERANCE, VARIATIONS, op_params)
-from .registry import Family, Param, action
+from .registry import Family, Param, Reads, action
 
 
 # ---------------------------------------------------------------------------------- actions
@@ -66,7 +66,7 @@ def crop_action(ctx: RunContext, params: dict[str, Any]) -> Report:
                 PIPELINE, PLUGIN, SEED, VARIATIONS,
                 Param("write_hq", "bool", True, "also write the (mod-cropped, transformed) HQ"),
                 PNG_FORMAT, QUALITY],
-        kind=WorkKind.CPU, writes=True,
+        kind=WorkKind.CPU, writes=True, reads=Reads.HQ,
         examples=("dataset-forge --action make-lq --input hq --output pairs --scale 4",
                   "dataset-forge --action make-lq --input hq --output pairs --scale 4 "
                   "--pipeline assets/pipelines/realistic_lq.toml --seed 1 --variations 2"))

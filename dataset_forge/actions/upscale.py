@@ -27,7 +27,7 @@ from ..reports.report import Report, RowWriter, Table
 from ..transforms.engine import gather
 from ..transforms.ops.files import icc_of, is_grey_source, load_image, output_suffix, save_image
 from .common import FORMAT, HQ_IN, IN, LQ_IN, OUT, QUALITY
-from .registry import Family, Param, action
+from .registry import Family, Param, Reads, action
 
 COLUMNS = ["input", "output", "width", "height", "out_width", "out_height", "psnr", "ssim",
            "hq"]
@@ -66,7 +66,7 @@ class Loaded:
                 Param("write", "bool", True, "write the upscaled images (pair mode: --no-write "
                       "only scores)"),
                 FORMAT, QUALITY],
-        kind=WorkKind.GPU, writes=True,
+        kind=WorkKind.GPU, writes=True, reads=Reads.LQ,
         examples=("dataset-forge --action upscale --input lq/ --output up/ --model 4x-model.pth",
                   "dataset-forge --action upscale --hq hq/ --lq lq_x4/ --output scored/ "
                   "--model 4x-model.safetensors --no-write"))

@@ -202,7 +202,7 @@ def _quality_params() -> list[Param]:
 @action("validate", Family.ANALYSIS, "Validate a dataset step by step (pairing, integrity, "
         "scale, dimensions, formats, quality): pass / warn / fail",
         params=[INPUT, HQ, LQ, INCLUDE_HIDDEN, DEEP_INTEGRITY, STOP, *PAIR_PARAMS, *_quality_params()],
-        kind=WorkKind.CPU,
+        kind=WorkKind.CPU, unit="steps",
         examples=("dataset-forge --action validate --input photos/",
                   "dataset-forge --action validate --hq data/hq --lq data/lq_x4 --stop-on-fail"))
 def validate(ctx: RunContext, params: dict[str, Any]) -> Report:
@@ -226,6 +226,8 @@ def validate(ctx: RunContext, params: dict[str, Any]) -> Report:
         if step.status == FAIL:
             report.add_failure(Failure(name, "validation failed", step.message))
     statuses = [s.status for s in results]
+    ctx.tally("steps", ok=sum(s in (PASS, WARN) for s in statuses),
+              failed=statuses.count(FAIL), unit="steps")
     verdict = FAIL if FAIL in statuses else WARN if WARN in statuses else PASS
     report.summary = {"verdict": verdict, "images": len(run.data.images),
                       **{f"step {s.name}": s.status for s in results}}

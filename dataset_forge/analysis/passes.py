@@ -58,7 +58,8 @@ def check_pairs(ctx: RunContext, hq_root: Path, lq_root: Path, params: dict[str,
     measure = functools.partial(pa.measure_pair, align=params["align"],
                                 size=params["align_size"], max_pixels=params["max_pixels"])
     kind = WorkKind.CPU if params["align"] else WorkKind.IO
-    for outcome in ctx.map(measure, result.pairing.pairs, label="pairs", kind=kind):
+    for outcome in ctx.map(measure, result.pairing.pairs, label="pairs", kind=kind,
+                           unit="pairs"):
         hq, lq = outcome.item
         if not outcome.ok:
             result.failures.append(Failure(f"{hq} | {lq}", outcome.error.error_type,

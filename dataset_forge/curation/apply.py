@@ -95,7 +95,7 @@ def apply_plan(ctx: Any, plan: Plan, manifest_path: Path, action: str,
     with UndoManifest(manifest_path, action, params) as manifest:
         items = ((op, plan.made_by_plan(op)) for op in plan.pending())
         for outcome in ctx.map(_prepare_ahead, items, kind=WorkKind.IO, label="apply",
-                               total=len(plan) - plan.done_count()):
+                               total=len(plan) - plan.done_count(), unit="file operations"):
             op: PlannedOp = outcome.item[0]
             if ctx.cancelled:
                 break

@@ -70,7 +70,8 @@ def file_facts(item: tuple[Path, Path | None, bool], opts: FactOptions) -> dict[
 def dominant_scale(ctx: Any, pairs: list[tuple[Path, Path]], max_pixels: int) -> int | None:
     """The dataset's dominant integer scale, from headers only."""
     sizes = functools.partial(pa.pair_sizes, max_pixels=max_pixels)
-    rows = [o.value for o in ctx.map(lambda p: sizes(*p), pairs, label="pair sizes")
+    rows = [o.value for o in ctx.map(lambda p: sizes(*p), pairs, label="pair sizes",
+                                               unit="pairs")
             if o.ok]
     return pa.dominant_scale(rows)
 

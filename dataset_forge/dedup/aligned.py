@@ -230,4 +230,5 @@ class AlignedVerifier:
 
     def score(self, ctx: Any, pairs: list[tuple]) -> Iterator[Outcome]:
         """One score per (path_a, path_b), in input order."""
-        return ctx.map(score_pair, pairs, kind=WorkKind.CPU, label="verifying pairs")
+        return ctx.map(score_pair, pairs, kind=WorkKind.CPU, label="verifying pairs",
+                       unit="candidate pairs")

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import UsageError
 from ..io import load_rgb
 from ..parallel import Outcome, resolve_device
+from . import clip_weights
 from .index import Pairs, cosine_pairs
 
 DEFAULT_MODEL = "ViT-B-32"
@@ -54,9 +55,17 @@ def weights_id(weights: str) -> str:
     return weights
 
 
+def check_weights(model: str, weights: str) -> None:
+    """The load error at once when tagged weights are neither cached nor downloadable now
+    (`clip_weights.check`); random weights need nothing."""
+    if weights != RANDOM_WEIGHTS:
+        clip_weights.check(model, weights)
+
+
 def load_model(model: str, weights: str, device: str):
     """(model in eval mode on `device`, preprocess transform). Clear errors when weights are
-    not available offline."""
+    not available offline, before open_clip is imported or tries to download."""
+    check_weights(model, weights)
     open_clip = _open_clip()
     name = _model_name(model)
     if name not in open_clip.list_models():
@@ -68,11 +77,8 @@ def load_model(model: str, weights: str, device: str):
         net, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained,
                                                                    device=device)
     except Exception as exc:  # noqa: BLE001 - downloads, bad files and unknown tags alike
-        raise UsageError(
-            f"CLIP weights {weights!r} for {name} could not be loaded ({type(exc).__name__}: "
-            f"{str(exc)[:200]}). Without internet, pass a local weights file: --clip-weights "
-            f"FILE (.pt/.bin/.safetensors from a machine where open_clip downloaded them, found "
-            f"in ~/.cache/huggingface/hub), or use --method phash, which needs no model.") from None
+        raise clip_weights.load_error(weights, name,
+                                      f"{type(exc).__name__}: {str(exc)[:200]}") from None
     net.eval()
     return net, preprocess
 

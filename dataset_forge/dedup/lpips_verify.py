@@ -119,4 +119,4 @@ class LpipsVerifier:
             self._model = load_lpips(self.net, self.weights, device)
         return ctx.image_map(functools.partial(lpips_batch, model=self._model, device=device),
                              pairs, load=load_pair, batch_size=self.batch_size,
-                             label="LPIPS verification")
+                             label="LPIPS verification", unit="candidate pairs")

@@ -67,11 +67,11 @@ class BatchProcessor:
         self.processor.cancel()
 
     def map(self, fn: Callable[[list], list], items: Iterable[Any], *, total: int | None = None,
-            label: str = "") -> Iterator[Outcome]:
+            label: str = "", unit: str = "items") -> Iterator[Outcome]:
         """Yield per-item outcomes in input order; progress counts items, not batches."""
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
-        tracker = RunTracker(self.sink, label or getattr(fn, "__name__", "batch"), total)
+        tracker = RunTracker(self.sink, label or getattr(fn, "__name__", "batch"), total, unit)
         batches = _batched(enumerate(items), self.batch_size)
         inner_stream = self.processor.map(_BatchCall(fn), batches, label=tracker.label)
         try:

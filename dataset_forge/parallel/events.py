@@ -9,10 +9,17 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Optional
 
 
+def counted(n: int, unit: str) -> str:
+    """A count with what it counts (`unit` in the plural): `64 images`, `1 step`."""
+    word = unit[:-1] if n == 1 and unit.endswith("s") else unit
+    return f"{n:,} {word}"
+
+
 @dataclass(frozen=True)
 class Started:
     label: str
     total: Optional[int]  # None when the input is a stream of unknown length
+    unit: str = "items"   # what the pass counts, plural: images, pairs, shards...
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class RunSummary:
     cancelled: bool = False
     busy_seconds: float = 0.0  # worker-seconds spent on items, summed over workers
     peak_rss_mb: float = 0.0
+    unit: str = "items"        # what ok and failed count, plural: images, pairs, steps...
 
     @property
     def total(self) -> int:
@@ -54,6 +62,10 @@ class RunSummary:
         """Share of the workers' time spent on items: busy / (elapsed x workers), at most 1."""
         capacity = self.elapsed * self.workers
         return min(1.0, self.busy_seconds / capacity) if capacity > 0 else 0.0
+
+    def counts(self) -> str:
+        """`4 of 5 steps ok, 1 failed`: the counts, naming their unit."""
+        return f"{self.ok:,} of {counted(self.total, self.unit)} ok, {self.failed:,} failed"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "total": self.total, "throughput": round(self.throughput, 3),

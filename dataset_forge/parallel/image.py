@@ -91,11 +91,11 @@ class ImageProcessor:
 
     def map(self, fn: Callable[[list], list], items: Iterable[Any], *,
             load: Callable[[Any], Any] | None = None, total: int | None = None,
-            label: str = "") -> Iterator[Outcome]:
+            label: str = "", unit: str = "items") -> Iterator[Outcome]:
         """Yield per-item outcomes in input order."""
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
-        tracker = RunTracker(self.sink, label or getattr(fn, "__name__", "model"), total)
+        tracker = RunTracker(self.sink, label or getattr(fn, "__name__", "model"), total, unit)
         loaded = self._loader.map(load, items) if load else \
             (Outcome(i, item, item) for i, item in enumerate(items))
         stopped = False

@@ -71,13 +71,14 @@ class ParallelProcessor:
 
     # -- the one verb ----------------------------------------------------------------------
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any], *, total: int | None = None,
-            label: str = "") -> Iterator[Outcome]:
-        """Yield one `Outcome` per item, in input order, as results become available."""
+            label: str = "", unit: str = "items") -> Iterator[Outcome]:
+        """Yield one `Outcome` per item, in input order, as results become available; `unit`
+        names what the items are (images, pairs...) in progress and the summary."""
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
         if self.processing_type is ProcessingType.PROCESS:
             pack_function(fn)  # refuse an unpicklable function before anything starts
-        tracker = RunTracker(self.sink, label or getattr(fn, "__name__", "run"), total)
+        tracker = RunTracker(self.sink, label or getattr(fn, "__name__", "run"), total, unit)
         stopped = False
         try:
             if self.processing_type is ProcessingType.SERIAL:

@@ -24,15 +24,15 @@ MEMORY_INTERVAL = 0.5  # psutil's walk over child processes is not free
 class RunTracker:
     """Counts outcomes, emits progress events, samples peak memory and adds up busy seconds."""
 
-    def __init__(self, sink: Sink, label: str, total: int | None) -> None:
-        self.sink, self.label, self.total = sink, label, total
+    def __init__(self, sink: Sink, label: str, total: int | None, unit: str = "items") -> None:
+        self.sink, self.label, self.total, self.unit = sink, label, total, unit
         self.ok = self.failed = 0
         self.busy = 0.0
         self.peak_rss = 0
         self.t0 = time.perf_counter()
         self._last_event = self._last_memory = 0.0
         self._proc_info = psutil.Process()
-        sink(Started(label, total))
+        sink(Started(label, total, unit))
 
     def record(self, outcome: Outcome) -> None:
         if outcome.error:
@@ -70,6 +70,6 @@ class RunTracker:
         summary = RunSummary(
             label=self.label, ok=self.ok, failed=self.failed, elapsed=elapsed, workers=workers,
             processing_type=processing_type, cancelled=cancelled, busy_seconds=self.busy,
-            peak_rss_mb=self.peak_rss / 2**20)
+            peak_rss_mb=self.peak_rss / 2**20, unit=self.unit)
         self.sink(Finished(summary))
         return summary

@@ -22,6 +22,7 @@ class ProgressRenderer:
         self.enabled = console.is_terminal
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),
             TextColumn("[red]{task.fields[failed]} failed"), TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True)
         self._task: TaskID | None = None
@@ -32,7 +33,8 @@ class ProgressRenderer:
         if isinstance(event, Started):
             if not self.progress.live.is_started:
                 self.progress.start()
-            self._task = self.progress.add_task(event.label, total=event.total, failed=0, rate="")
+            self._task = self.progress.add_task(event.label, total=event.total, failed=0, rate="",
+                                                unit=event.unit)
         elif isinstance(event, Advanced) and self._task is not None:
             elapsed = self.progress.tasks[self._task].elapsed or 0
             rate = f"{event.done / elapsed:,.0f}/s" if elapsed > 0 else ""
@@ -86,7 +88,8 @@ def render_report(report: Report, console: Console) -> None:
             head.add_row(key, _cell(value))
     if report.run:
         run = report.run
-        head.add_row("time", f"{run.elapsed:.2f} s ({run.throughput:,.1f} items/s, "
+        head.add_row("outcome", run.counts())
+        head.add_row("time", f"{run.elapsed:.2f} s ({run.throughput:,.1f} {run.unit}/s, "
                               f"{run.workers} {run.processing_type} workers)")
     if report.cancelled:
         head.add_row("status", "[yellow]cancelled: partial results")

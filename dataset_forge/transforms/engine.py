@@ -183,6 +183,13 @@ def gather(params: dict[str, Any], report: Report, allow_pairs: bool = True
     return [(p, None, pair_key(p, single)) for p in iter_images(single)], False
 
 
+def job_unit(report: Report, jobs: list[Job]) -> str:
+    """What a run's jobs count: outputs (several variations per input), pairs or images."""
+    if any(job.variation for job in jobs):
+        return "outputs"
+    return "pairs" if report.params.get("hq") else "images"
+
+
 def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], jobs: list[Job],
              out: Path, print_fingerprint: str, label: str) -> None:
     """Run `worker` over jobs not yet journaled; log records; fill the report's counts."""
@@ -196,7 +203,8 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     pending = [j for j in jobs if not _finished(journal, j, out)]
     written, failed, trimmed, preview = 0, 0, 0, []
     with journal, open(log_path, "a", encoding="utf-8") as log:
-        for outcome in ctx.map(functools.partial(blaming, worker), pending, label=label):
+        for outcome in ctx.map(functools.partial(blaming, worker), pending, label=label,
+                               unit=job_unit(report, jobs)):
             record = outcome.value if outcome.ok else None
             if record is None or "failed" in record:
                 report.add_failure(outcome.error or Failure(**record["failed"]))

@@ -9,15 +9,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
 
 from dataset_forge.actions.registry import Action
 
+from ..widgets.footer import ForgeFooter
 from ..widgets.title_bar import TitleBar
 from ..catalog import paragraphs
 from ..changes import confirmation
 from ..commandline import headless_command
 from ..fields import from_param
+from ..sample_preview import can_preview
 from ..widgets.form_field import FormField
 from .confirm import Choice
 
@@ -25,6 +27,7 @@ from .confirm import Choice
 class ActionForm(Screen):
     BINDINGS = [
         Binding("ctrl+r", "run", "Run", priority=True),
+        Binding("f2", "preview", "Preview"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -49,8 +52,10 @@ class ActionForm(Screen):
         yield Static("", id="command-line")
         with Horizontal(id="form-buttons"):
             yield Button("Run  Ctrl+R", variant="primary", id="run", compact=True)
+            if can_preview(a):
+                yield Button("Preview  F2", id="preview", compact=True)
             yield Button("Back  Esc", id="back", compact=True)
-        yield Footer()
+        yield ForgeFooter()
 
     def on_mount(self) -> None:
         self._refresh_command()
@@ -99,6 +104,22 @@ class ActionForm(Screen):
                 self.app.start_run(self.action_def, values)
         self.app.push_screen(Choice(question, [("back", "Back to the form"), ("run", "Run it")],
                                     yes="run", no="back"), answered)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "preview":
+            return can_preview(self.action_def)
+        return True
+
+    @on(Button.Pressed, "#preview")
+    def action_preview(self) -> None:
+        """Before/after on one sample; the output field is not needed (nothing goes there)."""
+        invalid = [f for f in self.fields if f.spec.key != "output" and f.validate() is not None]
+        if invalid:
+            self.notify(f"{invalid[0].spec.label}: {invalid[0].error}", title="Fix the form first",
+                        severity="error")
+            return
+        from .preview import PreviewScreen
+        self.app.push_screen(PreviewScreen(self.action_def, self.run_values()))
 
     @on(Button.Pressed, "#back")
     def action_back(self) -> None:

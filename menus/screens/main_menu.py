@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..widgets.footer import ForgeFooter
 from ..widgets.title_bar import TitleBar
 from ..catalog import MenuEntry, MenuGroup, menu_groups, paragraphs
 
@@ -39,7 +40,7 @@ class MainMenu(Screen):
                 yield Static("", id="entry-help")
         yield Static(f"Dataset: [b]{escape(str(self.app.folder))}[/b]  Enter opens, "
                      "Ctrl+P finds any action", id="menu-hint", markup=True)
-        yield Footer()
+        yield ForgeFooter()
 
     def on_mount(self) -> None:
         groups = self.query_one("#groups", OptionList)

@@ -18,17 +18,19 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 
 from dataset_forge.errors import UsageError
-from dataset_forge.parallel import CancelToken, ParallelConfig
+from dataset_forge.parallel import ParallelConfig
 from dataset_forge.recipes import (Recipe, StepResult, load_recipe, read_recipe_header,
                                    run_recipe)
 from dataset_forge.settings import load_settings
 
-from ..messages import EventBridge, RunAdvanced, RunStarted
+from ..messages import EventBridge
 from ..widgets.run_progress import RunProgress
+from ..widgets.footer import ForgeFooter
 from ..widgets.title_bar import TitleBar
+from .job import JobScreen
 
 SHIPPED = Path(__file__).resolve().parents[2] / "assets" / "recipes"
 
@@ -77,11 +79,11 @@ class RecipeForm(Screen):
                 with Horizontal(classes="recipe-var"):
                     yield Label(key, classes="recipe-var-name")
                     yield Input(str(value).lower() if isinstance(value, bool) else str(value),
-                                id=f"var-{key}", classes="recipe-var-input")
+                                id=f"var-{key}", classes="recipe-var-input", compact=True)
             yield Static("", id="recipe-error")
             yield Static("", id="command-line")
-            yield Button("Run recipe", id="run", variant="primary")
-        yield Footer()
+            yield Button("Run recipe  Ctrl+R", id="run", variant="primary", compact=True)
+        yield ForgeFooter()
 
     def on_mount(self) -> None:
         self._update_command()
@@ -127,14 +129,12 @@ class RecipeEnded(Message):
         self.error, self.exit_code, self.index_html = error, exit_code, index_html
 
 
-class RecipeRunScreen(Screen):
+class RecipeRunScreen(JobScreen):
     BINDINGS = [Binding("escape", "cancel", "Cancel / back")]
 
     def __init__(self, recipe: Recipe) -> None:
         super().__init__()
         self.recipe = recipe
-        self.cancel_token = CancelToken()
-        self.running = False
         self.records: dict[int, StepResult] = {}
 
     def compose(self) -> ComposeResult:
@@ -145,7 +145,7 @@ class RecipeRunScreen(Screen):
             yield DataTable(id="recipe-steps-table", cursor_type="row", zebra_stripes=True)
             yield RunProgress(id="progress")
             yield Static("", id="run-status")
-        yield Footer()
+        yield ForgeFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -177,24 +177,17 @@ class RecipeRunScreen(Screen):
         else:
             self.post_message(RecipeEnded(None, result.exit_code, result.files.get("html")))
 
-    @on(RunStarted)
-    def _started(self, message: RunStarted) -> None:
-        self.query_one(RunProgress).start_pass(message.label, message.total)
-
-    @on(RunAdvanced)
-    def _advanced(self, message: RunAdvanced) -> None:
-        self.query_one(RunProgress).advance(message.done, message.failed, message.total)
-
     @on(StepChanged)
     def _step_changed(self, message: StepChanged) -> None:
         record = message.record
         self.records[message.index] = record
         table, row = self.query_one(DataTable), str(message.index)
-        table.update_cell(row, "status", record.status)
-        table.update_cell(row, "time", f"{record.elapsed:.1f} s" if record.elapsed else "")
+        table.update_cell(row, "status", record.status, update_width=True)
+        table.update_cell(row, "time", f"{record.elapsed:.1f} s" if record.elapsed else "",
+                          update_width=True)
         result = record.error or ", ".join(f"{k}: {v}" for k, v in record.summary.items()
                                            if isinstance(v, int) and not isinstance(v, bool))
-        table.update_cell(row, "result", result[:80])
+        table.update_cell(row, "result", result[:80], update_width=True)
         if record.status == "running":
             table.move_cursor(row=message.index - 1)
 

@@ -7,10 +7,12 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from dataset_forge.parallel.events import counted
 from dataset_forge.reports.report import Report
 
+from ..widgets.footer import ForgeFooter
 from ..widgets.title_bar import TitleBar
 from ..dedup_groups import has_groups
 from ..widgets.report_view import ReportView, html_report
@@ -26,17 +28,17 @@ def has_browser() -> bool:
 
 
 def outcome_line(report: Report) -> str:
-    """`inventory finished in 0.4 s: 9 of 10 work items ok, 1 failed (...)` or what a cancelled
-    run finished. Work items are what the action's largest parallel pass handled (files, pairs,
-    groups); the Summary table counts the dataset itself."""
+    """`inventory finished in 0.4 s: 9 of 10 images ok, 1 failed (...)` or what a cancelled
+    run finished. The unit is what the action declares it counts (images, pairs, steps,
+    samples), else that of its largest pass; the Summary table counts the dataset itself."""
     run = report.run
     if run is None:
         return f"{report.action} finished"
-    counts = f"{run.ok:,} ok, {run.failed:,} failed"
     if report.cancelled:
-        return f"{report.action} cancelled after {run.total:,} items ({counts}) in {run.elapsed:.1f} s"
-    return f"{report.action} finished in {run.elapsed:.1f} s: {run.ok:,} of {run.total:,} work " \
-           f"items ok, {run.failed:,} failed ({run.processing_type}, {run.workers} workers)"
+        return f"{report.action} cancelled after {counted(run.total, run.unit)} " \
+               f"({run.ok:,} ok, {run.failed:,} failed) in {run.elapsed:.1f} s"
+    how = f" ({run.processing_type}, {run.workers} workers)" if run.workers else ""
+    return f"{report.action} finished in {run.elapsed:.1f} s: {run.counts()}{how}"
 
 
 WRITTEN_KEYS = ("files_written", "written")
@@ -56,10 +58,10 @@ def nothing_written(report: Report) -> str | None:
 
 class ResultsScreen(Screen):
     BINDINGS = [
-        Binding("escape", "back", "Back to the form"),
-        Binding("d", "review", "Review duplicates"),
-        Binding("c", "copy_path", "Copy report path"),
-        Binding("o", "open_html", "Open HTML report"),
+        Binding("escape", "back", "Back"),
+        Binding("d", "review", "Review"),
+        Binding("c", "copy_path", "Copy path"),
+        Binding("o", "open_html", "Open HTML"),
     ]
 
     def __init__(self, report: Report) -> None:
@@ -78,7 +80,7 @@ class ResultsScreen(Screen):
             yield Static("[b]D[/b]: review the duplicate groups and choose what to keep",
                          id="review-hint", markup=True)
         yield ReportView(self.report, id="report")
-        yield Footer()
+        yield ForgeFooter()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "review":

@@ -12,27 +12,27 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from dataset_forge.actions.registry import Action
 from dataset_forge.errors import UsageError
-from dataset_forge.parallel import CancelToken, ParallelConfig
+from dataset_forge.parallel import ParallelConfig
 from dataset_forge.reports.report import Report
 from dataset_forge.runner import run_action
 from dataset_forge.settings import load_settings
 
+from ..widgets.footer import ForgeFooter
 from ..widgets.title_bar import TitleBar
-from ..messages import (EventBridge, RunAdvanced, RunEnded, RunItemFailed, RunPassFinished,
-                        RunStarted)
+from ..messages import EventBridge, RunEnded, RunItemFailed, RunPassFinished
 from ..widgets.run_progress import RunProgress
+from .job import JobScreen
 from .results import outcome_line
 from ..widgets.sysinfo_panel import SysInfoPanel
 
 MAX_FAILURE_ROWS = 1000
 
 
-class RunScreen(Screen):
+class RunScreen(JobScreen):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel run"),
         Binding("escape", "back", "Back to the form"),   # once the run could not start
@@ -42,8 +42,6 @@ class RunScreen(Screen):
         super().__init__()
         self.action_def = action
         self.raw_params = raw_params
-        self.cancel_token = CancelToken()
-        self.running = False
         self.error: str | None = None        # why the run could not start
         self.failures = 0
         self.pending: Report | None = None   # a report that arrived while another screen was on top
@@ -59,7 +57,7 @@ class RunScreen(Screen):
                 yield DataTable(id="failures", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="run-status")
             yield SysInfoPanel(self.app.sample_source, id="sysinfo")
-        yield Footer()
+        yield ForgeFooter()
 
     def on_mount(self) -> None:
         self.query_one("#failures", DataTable).add_columns("item", "error", "reason")
@@ -82,14 +80,6 @@ class RunScreen(Screen):
         else:
             self.post_message(RunEnded(report))
 
-    @on(RunStarted)
-    def _started(self, message: RunStarted) -> None:
-        self.query_one(RunProgress).start_pass(message.label, message.total)
-
-    @on(RunAdvanced)
-    def _advanced(self, message: RunAdvanced) -> None:
-        self.query_one(RunProgress).advance(message.done, message.failed, message.total)
-
     @on(RunItemFailed)
     def _item_failed(self, message: RunItemFailed) -> None:
         self.failures += 1
@@ -102,7 +92,7 @@ class RunScreen(Screen):
     def _pass_finished(self, message: RunPassFinished) -> None:
         s = message.summary
         self.query_one("#run-status", Static).update(
-            f"{s.label or 'pass'}: {s.ok:,} ok, {s.failed:,} failed in {s.elapsed:.1f} s")
+            f"{s.label or 'pass'}: {s.counts()} in {s.elapsed:.1f} s")
 
     @on(RunEnded)
     def _ended(self, message: RunEnded) -> None:

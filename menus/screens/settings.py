@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
 
 from dataset_forge.settings import SECTIONS, SettingsError, iter_keys, load_settings, set_value
 
+from ..widgets.footer import ForgeFooter
 from ..widgets.title_bar import TitleBar
 from ..fields import as_text, from_setting
 from ..widgets.form_field import FormField
@@ -52,7 +53,7 @@ class SettingsScreen(Screen):
         with Horizontal(id="form-buttons"):
             yield Button("Save  Ctrl+S", variant="primary", id="save", compact=True)
             yield Button("Back  Esc", id="back", compact=True)
-        yield Footer()
+        yield ForgeFooter()
 
     def changed(self) -> dict[str, object]:
         """{key: raw} for every field that differs from the file."""

@@ -6,10 +6,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dataset_forge.sysinfo import SystemInfo, collect
 
+from ..widgets.footer import ForgeFooter
 from ..widgets.title_bar import TitleBar
 from ..widgets.sysinfo_panel import SysInfoPanel, gib
 
@@ -40,7 +41,7 @@ class SystemScreen(Screen):
         with Horizontal(id="system-body"):
             yield Static("collecting...", id="facts", markup=True)
             yield SysInfoPanel(self.app.sample_source, id="sysinfo")
-        yield Footer()
+        yield ForgeFooter()
 
     def on_mount(self) -> None:
         self._collect()

@@ -48,7 +48,7 @@ class FormField(Vertical):
                              classes="field-control", compact=True)
             else:
                 text = as_text(self._initial)
-                yield Input(text, placeholder=spec.allowed, classes="field-control", compact=True)
+                yield Input(text, placeholder=spec.placeholder, classes="field-control", compact=True)
                 if spec.kind in PICKER_KINDS:
                     yield Button("Browse", classes="field-browse", compact=True)
         yield Static("", classes="field-error")

@@ -18,12 +18,13 @@ def format_eta(seconds: float | None) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def progress_line(done: int, failed: int, total: Optional[int], elapsed: float) -> str:
-    """`12/100 done, 2 failed, 35.2/s, ETA 0:03` (pure, so it is easy to test)."""
+def progress_line(done: int, failed: int, total: Optional[int], elapsed: float,
+                  unit: str = "items") -> str:
+    """`12/100 images done, 2 failed, 35.2/s, ETA 0:03` (pure, so it is easy to test)."""
     rate = done / elapsed if elapsed > 0 else 0.0
     remaining = (total - done) / rate if total is not None and rate > 0 else None
     counted = f"{done:,}/{total:,}" if total is not None else f"{done:,}"
-    return f"{counted} done, {failed:,} failed, {rate:,.1f}/s, ETA {format_eta(remaining)}"
+    return f"{counted} {unit} done, {failed:,} failed, {rate:,.1f}/s, ETA {format_eta(remaining)}"
 
 
 class RunProgress(Vertical):
@@ -35,15 +36,16 @@ class RunProgress(Vertical):
         self._t0 = clock()
         self.done = self.failed = 0
         self.total: Optional[int] = None
+        self.unit = "items"
 
     def compose(self) -> ComposeResult:
         yield Label("starting...", id="pass-label")
         yield ProgressBar(show_eta=False, id="bar")
         yield Static(progress_line(0, 0, None, 0.0), id="counts")
 
-    def start_pass(self, label: str, total: Optional[int]) -> None:
+    def start_pass(self, label: str, total: Optional[int], unit: str = "items") -> None:
         self._t0 = self.clock()
-        self.done, self.failed, self.total = 0, 0, total
+        self.done, self.failed, self.total, self.unit = 0, 0, total, unit
         self.query_one("#pass-label", Label).update(label or "working")
         self.query_one(ProgressBar).update(total=total, progress=0)
         self._show()
@@ -60,5 +62,6 @@ class RunProgress(Vertical):
         self.query_one("#counts", Static).update("nothing ran")
 
     def _show(self) -> None:
-        line = progress_line(self.done, self.failed, self.total, self.clock() - self._t0)
+        line = progress_line(self.done, self.failed, self.total, self.clock() - self._t0,
+                             self.unit)
         self.query_one("#counts", Static).update(line)

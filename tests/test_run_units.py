@@ -1,0 +1,53 @@
+"""Counts say what they count: a run's outcome names its unit (images, pairs, steps, outputs),
+in the JSON report and in the terminal summary, through the real CLI."""
+from __future__ import annotations
+
+import json
+
+from PIL import Image
+
+from dataset_forge.parallel import RunSummary
+
+
+def run_report(run_cli, *args) -> tuple[str, dict]:
+    result = run_cli(*args)
+    assert result.returncode in (0, 1), result.stderr
+    path = next(line.split(": ", 1)[1] for line in result.stdout.splitlines()
+                if line.startswith("report: "))
+    return result.stdout, json.loads(open(path).read())
+
+
+def test_counted_and_counts_name_the_unit():
+    assert RunSummary("x", 4, 1, 0.1, 2, "thread", unit="steps").counts() == \
+        "4 of 5 steps ok, 1 failed"
+    assert RunSummary("x", 1, 0, 0.1, 2, "thread", unit="pairs").counts() == \
+        "1 of 1 pair ok, 0 failed"
+
+
+def test_validate_counts_steps_not_images(run_cli, tmp_path, make_image):
+    for i in range(5):
+        make_image(tmp_path / "in" / f"{i}.png", seed=i)
+    (tmp_path / "in" / "broken.png").write_bytes(b"not a png")
+    stdout, report = run_report(run_cli, "--action", "validate", "--input", tmp_path / "in",
+                                "--report-dir", tmp_path / "rep")
+    run = report["run"]
+    ran = [f for f in report["findings"] if f["status"] != "skipped"]
+    failed = [f for f in ran if f["status"] == "fail"]
+    assert run["unit"] == "steps" and failed
+    assert (run["total"], run["failed"]) == (len(ran), len(failed))
+    assert f"{len(ran) - len(failed)} of {len(ran)} steps ok, {len(failed)} failed" in stdout
+
+
+def test_transforms_count_pairs_and_variations(run_cli, tmp_path, make_image):
+    for i in range(3):
+        hq = make_image(tmp_path / "hq" / f"{i}.png", size=(32, 32), seed=i)
+        (tmp_path / "lq").mkdir(exist_ok=True)
+        Image.open(hq).resize((16, 16)).save(tmp_path / "lq" / f"{i}.png")
+    _, pairs = run_report(run_cli, "--action", "crop", "--hq", tmp_path / "hq", "--lq",
+                          tmp_path / "lq", "--width", "16", "--height", "16",
+                          "--output", tmp_path / "crops")
+    assert (pairs["run"]["unit"], pairs["run"]["ok"]) == ("pairs", 3)
+    stdout, lq = run_report(run_cli, "--action", "make-lq", "--input", tmp_path / "hq",
+                            "--output", tmp_path / "made", "--variations", "2")
+    assert (lq["run"]["unit"], lq["run"]["ok"]) == ("outputs", 6)
+    assert "6 of 6 outputs ok, 0 failed" in stdout
