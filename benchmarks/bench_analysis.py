@@ -6,7 +6,10 @@
 1. header inventory: our `inventory` action (threads) vs a serial loop of the same reader;
 2. decoders: one full-resolution decode per file (pixels forced), Pillow vs libvips (pyvips),
    per format, rounds interleaved: the figures behind `analysis.loading.DECODERS`;
-3. quality pass: the whole `quality` action (native-resolution signals, CSV, HTML with
+3. stages: CPU seconds (this process and libvips' threads) per format for each stage of the
+   quality pass, one file at a time: the decode (with the reduced copy), tile choice, the
+   native signals, the whole-image scores;
+4. quality pass: the whole `quality` action (native-resolution signals, CSV, HTML with
    thumbnails and crops), against cleanvision (`pip install dataset-forge[bench]`; any Python
    with cleanvision via --cleanvision) on its comparable checks (dark, light, blurry,
    low_information, grayscale, odd_size, odd_aspect_ratio) and on its default run (all
@@ -118,7 +121,7 @@ def decode_pillow(path: Path):
 
 
 def decode_vips(path: Path):
-    return loading._vips_pixels(path, rotated=False).shape
+    return loading._vips_pixels(path).shape
 
 
 def decoders(paths: list[Path], modes: dict[Path, str], rounds: int) -> None:
@@ -148,7 +151,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quality-repeats", type=int, default=2)
     ap.add_argument("--cleanvision", default=sys.executable)
-    ap.add_argument("--skip", default="", help="comma-separated: inventory, decode, quality")
+    ap.add_argument("--skip", default="",
+                    help="comma-separated: inventory, decode, stages, quality")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     folder = Path(args.folder)
@@ -164,6 +168,8 @@ def main() -> None:
     if "decode" not in skip:
         print("\n== full-resolution decode, Pillow vs libvips ==")
         decoders(paths, modes, args.repeats)
+    if "stages" not in skip:
+        stages(paths)
     if "quality" not in skip:
         quality_pass(paths, modes, args)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
@@ -179,6 +185,42 @@ def inventory(paths: list[Path], folder: Path, args) -> None:
     for label, t in (("serial loop", t_serial), ("parallel core (threads)", t_par),
                      ("inventory action (CSV+HTML)", t_act)):
         print(f"  {label:<30} {t:7.2f} s  {n / t:8.0f} images/s  x{t_serial / t:.2f} vs serial")
+
+
+def stages(paths: list[Path]) -> None:
+    """CPU seconds per format and stage of the quality pass (serial, one process)."""
+    from dataset_forge.analysis import native, quality
+    print("\n== quality pass, CPU seconds per stage (serial) ==")
+    cpu = time.process_time
+    names = ("decode+reduce", "tiles", "signals", "whole-image", "total")
+    table: dict[str, dict[str, float]] = {}
+    files: dict[str, list[float]] = {}
+    for path in paths:
+        t0 = cpu()
+        try:
+            small = loading.load_native(path)
+        except Exception:
+            continue
+        t1 = cpu()
+        tiles = native.choose_tiles(small.pixels, native.luma_of(np.asarray(small.rgb)))
+        t2 = cpu()
+        native.signals(tiles)
+        t3 = cpu()
+        quality._whole_image_scores(small)
+        t4 = cpu()
+        row = table.setdefault(small.format or "?", dict.fromkeys(names, 0.0))
+        for name, dt in zip(names, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0)):
+            row[name] += dt
+        count = files.setdefault(small.format or "?", [0, 0.0])
+        count[0] += 1
+        count[1] += small.pixels.shape[0] * small.pixels.shape[1] / 1e6
+    print(f"  {'format':<7}{'files':>6}{'Mpx':>8}" + "".join(f"{n:>15}" for n in names))
+    for fmt, row in sorted(table.items(), key=lambda kv: -kv[1]["total"]):
+        print(f"  {fmt:<7}{files[fmt][0]:>6}{files[fmt][1]:>8.0f}"
+              + "".join(f"{row[n]:>15.2f}" for n in names))
+    print(f"  {'all':<7}{sum(f[0] for f in files.values()):>6}"
+          f"{sum(f[1] for f in files.values()):>8.0f}"
+          + "".join(f"{sum(r[n] for r in table.values()):>15.2f}" for n in names))
 
 
 def quality_pass(paths: list[Path], modes: dict, args) -> None:

@@ -5,7 +5,8 @@
 For `--count` photographs of at least 480 px on the short side (every k-th in name order, so
 the sample is spread over the packages), checks and prints how many pass:
 1. sharpness falls strictly with Gaussian blur (sigma 0, 0.5, 1, 2, 4, 8), for the whole
-   picture and for three 192 px tiles cut from it;
+   picture and for three 192 px tiles cut from it (equal where the blur left every 8-bit pixel
+   unchanged; a tile blurred until too flat may end "not measurable", counted apart);
 2. the upscale factor: 1 for the original, 2 and 3 for copies downscaled by 2 and 3 (Lanczos)
    and upscaled back with bicubic and with Lanczos;
 3. blockiness: the original and a quality-90 JPEG of it not blocky, a quality-10 JPEG of it
@@ -51,8 +52,19 @@ def score(im: Image.Image, work: Path, name: str) -> dict:
     return quality.measure(path)
 
 
-def falls_strictly(values: list) -> bool:
-    return all(a is not None and b is not None and a > b for a, b in zip(values, values[1:]))
+def falls_strictly(values: list, changed: list[bool]) -> bool:
+    """Strictly falling wherever the blur changed the 8-bit pixels (a sigma-0.5 blur of a
+    smooth region can leave every pixel as it was: then the score must stay equal); a
+    region blurred until too flat to measure may end in not-measurable (None) values."""
+    measured = values[:next((i for i, v in enumerate(values) if v is None), len(values))]
+    if any(v is not None for v in values[len(measured):]):
+        return False
+    return all(a > b if moved else a == b
+               for a, b, moved in zip(measured, measured[1:], changed[1:]))
+
+
+def ends_unmeasured(values: list) -> bool:
+    return values[0] is not None and values[-1] is None
 
 
 def check(path: Path, work: Path) -> dict[str, bool | None]:
@@ -65,15 +77,22 @@ def check(path: Path, work: Path) -> dict[str, bool | None]:
         w, h = im.size
     boxes = [(0, 0), (w // 2 - TILE // 2, h // 2 - TILE // 2), (w - TILE, h - TILE)]
     whole, tiles = [], [[] for _ in boxes]
+    moved: list[list[bool]] = [[] for _ in range(len(boxes) + 1)]
+    last = [None] * (len(boxes) + 1)
     for sigma in SIGMAS:
         pic = im.filter(ImageFilter.GaussianBlur(sigma)) if sigma else im
+        crops = [pic] + [pic.crop((x, y, x + TILE, y + TILE)) for x, y in boxes]
+        for k, crop in enumerate(crops):
+            moved[k].append(last[k] is None or crop.tobytes() != last[k])
+            last[k] = crop.tobytes()
         whole.append(score(pic, work, f"b{sigma}")["sharpness"])
-        for series, (x, y) in zip(tiles, boxes):
-            series.append(score(pic.crop((x, y, x + TILE, y + TILE)), work, "t")["sharpness"])
-    measured = [t for t in tiles if t[0] is not None]
+        for series, crop in zip(tiles, crops[1:]):
+            series.append(score(crop, work, "t")["sharpness"])
+    measured = [(t, m) for t, m in zip(tiles, moved[1:]) if t[0] is not None]
     out: dict[str, bool | None] = {
-        "blur, whole": falls_strictly(whole) if whole[0] is not None else None,
-        "blur, tiles": all(falls_strictly(t) for t in measured) if measured else None}
+        "blur, whole": falls_strictly(whole, moved[0]) if whole[0] is not None else None,
+        "blur, tiles": all(falls_strictly(t, m) for t, m in measured) if measured else None,
+        "blur, a tile ends not measurable": any(ends_unmeasured(t) for t, _ in measured)}
     original = score(im, work, "o")
     if original["upscale_factor"] is None:
         return {**out, "original factor 1": None}

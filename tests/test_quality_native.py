@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from dataset_forge.analysis import loading, native, quality
 
@@ -40,6 +40,24 @@ def textured(width: int, height: int, seed: int = 0) -> Image.Image:
             else (xx - x0) ** 2 + (yy - y0) ** 2 < r * r
         arr[inside] = arr[inside] * 0.35 + rng.uniform(20, 235, 3) * 0.65
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+
+
+def flat_art(width: int, height: int, seed: int = 0) -> Image.Image:
+    """A flat-area graphic: smooth colour ramps under flat boxes, dark lines and text."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    ramps = np.stack([60 + 120 * xx / width, 90 + 100 * yy / height, 200 - 80 * xx / width], -1)
+    im = Image.fromarray(ramps.astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(im)
+    for _ in range(5):
+        x0, y0 = int(rng.integers(0, width - 60)), int(rng.integers(0, height - 60))
+        draw.rectangle([x0, y0, x0 + int(rng.integers(20, 80)), y0 + int(rng.integers(20, 60))],
+                       fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+    for _ in range(6):
+        draw.line([tuple(int(v) for v in rng.integers(0, width, 2)),
+                   tuple(int(v) for v in rng.integers(0, height, 2))], fill=(20, 20, 20), width=2)
+    draw.text((10, 10), "Dataset Forge quality", fill=(0, 0, 0))
+    return im
 
 
 def scores(path: Path) -> dict:
@@ -95,19 +113,28 @@ def test_upscaled_copies_get_their_factor_and_originals_none(run_cli, tmp_path):
     assert ("upscaled", "up3_lanczos_0.png", 3) in findings
 
 
+def _jpeg_as_png(im: Image.Image, quality_: int) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality_)
+    return Image.open(buf).convert("RGB")
+
+
 def test_jpeg_damage_is_caught_from_pixels_even_stored_as_png(tmp_path):
     base = textured(320, 256, seed=3)
     base.save(tmp_path / "clean.png")
-    buf = io.BytesIO()
-    base.save(buf, "JPEG", quality=10)
-    damaged = Image.open(buf).convert("RGB")
+    damaged = _jpeg_as_png(base, 10)
     damaged.save(tmp_path / "damaged.png")
     damaged.crop((3, 5, 320, 256)).save(tmp_path / "damaged_cropped.png")  # grid off phase
     base.save(tmp_path / "fine.jpg", quality=95)
+    art = flat_art(320, 256, seed=1)  # flat areas and lines: the blocks show in the ramps
+    art.save(tmp_path / "art.png")
+    _jpeg_as_png(art, 90).save(tmp_path / "art_q90.png")
+    _jpeg_as_png(art, 10).save(tmp_path / "art_q10.png")
     limits = {"blocky": quality.CHECKS_BY_NAME["blocky"].threshold}
     flags = {p.name: quality.assess(p, limits).flags for p in sorted(tmp_path.iterdir())}
     assert flags == {"clean.png": [], "damaged.png": ["blocky"],
-                     "damaged_cropped.png": ["blocky"], "fine.jpg": []}
+                     "damaged_cropped.png": ["blocky"], "fine.jpg": [], "art.png": [],
+                     "art_q90.png": [], "art_q10.png": ["blocky"]}
     assert quality.measure(tmp_path / "damaged.png")["jpeg_quality"] is None  # tables gone
 
 
@@ -180,6 +207,24 @@ def test_exif_rotated_jpeg_is_decoded_upright(tmp_path):
     assert full.pixels.shape == (80, 48, 3) and (full.width, full.height) == (80, 48)
 
 
+def test_near_flat_regions_are_not_measurable_rather_than_sharp(tmp_path):
+    # a faint ramp: 8-bit rounding leaves one-level steps that read as sharp edges
+    ramp = np.tile(np.linspace(100, 130, 192, dtype=np.float32), (192, 1))
+    Image.fromarray(np.round(ramp).astype(np.uint8)).save(tmp_path / "faint.png")
+    row = scores(tmp_path / "faint.png")
+    assert row["sharpness"] is None and row["upscale_factor"] is None
+    assert "blurry" not in quality.assess(tmp_path / "faint.png").flags
+    # a picture whose corner is near-flat: measured on its busy tiles, falls strictly with blur
+    pic = np.asarray(textured(512, 384, seed=12)).copy()
+    pic[:, :256] = np.round(np.linspace(90, 96, 256))[None, :, None]
+    series = []
+    for sigma in (0, 1, 2, 4, 8):
+        im = Image.fromarray(pic)
+        (im.filter(ImageFilter.GaussianBlur(sigma)) if sigma else im).save(tmp_path / "half.png")
+        series.append(scores(tmp_path / "half.png")["sharpness"])
+    assert all(a > b for a, b in zip(series, series[1:])), series
+
+
 def test_tiles_are_chosen_by_content_not_flat_sky():
     sky = np.full((1024, 1024, 3), 180, np.uint8)
     sky[768:, 512:] = np.asarray(textured(512, 256, seed=7))
@@ -224,5 +269,5 @@ def test_validate_and_quality_flag_with_the_same_signals(run_cli, tmp_path):
     quality_run = run_cli("--action", "quality", "--input", folder,
                           "--report-dir", tmp_path / "q", *FAST, "--json")
     found = {(f["kind"], f["path"]) for f in quality_run.json()["findings"]}
-    # a Gaussian blur rolls detail off smoothly: blurry, not an upscale's sharp cut-off
+    # a heavy Gaussian blur leaves no fine detail either: called blurry, not also upscaled
     assert found == {("blurry", "blurred.png"), ("upscaled", "fake_hd.png")}

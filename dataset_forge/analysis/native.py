@@ -11,12 +11,20 @@ None means "not measurable" (too small or too flat to tell); no signal is ever N
   For an edge blurred by sigma, energy at scale s falls as 1/sqrt(sigma^2 + s^2), so R = E(s1)/E(s2)
   gives the edge width seen at s1: w^2 = (s2^2 - s1^2) / (R^2 - 1). The score is s1 / w (about
   1 for sharp photographs, falling strictly as blur grows) and `blur_px` = sqrt(w^2 - s1^2), the
-  estimated Gaussian blur in native pixels (0 when no blur is visible).
+  estimated Gaussian blur in native pixels (0 when no blur is visible). What 8-bit rounding
+  alone adds at each scale (white noise of variance 1/12) is taken off both energies, and tiles
+  flatter than FLAT_ENERGY are left out (their rounding steps read as sharp edges).
 - Upscaling: a round trip (box downscale by f, Lanczos upscale back) removes the detail above
   1/f of the pixel grid. An image upscaled by f0 has none there, so for f <= f0 the round trip
   loses almost nothing compared with the next octave (residual(f) / residual(2f) well below
-  UPSCALE_RATIO), while a native image loses a share that grows steadily with f. The factor is
-  the largest f whose ratio is below UPSCALE_RATIO (1 when none is).
+  UPSCALE_RATIO), while a native image loses a share that grows steadily with f. Residuals are
+  taken less the share of 8-bit rounding noise. The factor is the largest f whose ratio is
+  below UPSCALE_RATIO, searching on past factors below UPSCALE_PASS (a 3x upscale keeps a
+  little detail a 2x round trip removes); a factor also needs the next octave's round trip to
+  remove at least DETAIL_FLOOR (so a heavy Gaussian blur, with no detail left at any scale, is
+  blurry rather than upscaled); 1 when none is; not measurable when even the largest round trip
+  removes under DETAIL_FLOOR. Round trips are matrix products over all tiles at once
+  (the same values as Pillow's `reduce` + Lanczos `resize`).
 - Blockiness: mean |difference| between neighbours (clipped at BLOCK_CAP) across the 8-pixel
   JPEG block grid over the larger of the two neighbouring phases, minus 1 (a block edge steps
   once, a thin line twice), per 32 x 32 patch; the grid phase is the strongest over all
@@ -26,10 +34,10 @@ None means "not measurable" (too small or too flat to tell); no signal is ever N
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
 TILE = 128              #: native tile side, in pixels
@@ -37,9 +45,12 @@ MAX_TILES = 8           #: tiles measured per image
 ALIGN = 24              #: tile origins on multiples of 8 (JPEG grid) and 2, 3, 4 (round trips)
 MIN_SIDE = 16           #: smaller images are not measurable
 S1, S2 = 1.0, 2.0       #: Gaussian scales of the sharpness ratio, in pixels
-FLAT_ENERGY = 0.02      #: mean gradient energy (8-bit levels^2 per pixel) at S2 below = flat
+FLAT_ENERGY = 0.05      #: mean gradient energy (8-bit levels^2 per pixel) at S2 below = flat
+DETAIL_FLOOR = 0.25     #: round-trip residual (levels^2) at twice the largest factor below:
+                        #: too little detail at any scale to tell an upscale
 FACTORS = (2, 3, 4)     #: upscale factors tested
 UPSCALE_RATIO = 0.08    #: residual(f) / residual(2f) below this: no detail above 1/f
+UPSCALE_PASS = 0.12     #: a factor short of UPSCALE_RATIO but below this does not end the search
 BLOCK = 8
 BLOCK_EPS = 1.0         #: 8-bit levels added to both sides of the blockiness ratio
 BLOCK_PATCH = 32        #: blockiness is judged per patch of this side (median over patches)
@@ -69,7 +80,7 @@ class Upscale:
 
 
 def luma_of(rgb: np.ndarray) -> np.ndarray:
-    """float32 luma (0..255) of an H x W x 3 uint8 array."""
+    """float32 luma (0..255) of a ... x 3 uint8 array."""
     return rgb.astype(np.float32) @ LUMA
 
 
@@ -77,6 +88,12 @@ def _busyness(small_luma: np.ndarray) -> np.ndarray:
     """Mean |gradient| per pixel of the reduced picture (the content map tiles are chosen on)."""
     gy, gx = np.gradient(small_luma)
     return np.abs(gx) + np.abs(gy)
+
+
+def _spans(origins: np.ndarray, tile: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """[lo, hi) of each tile in the reduced picture's pixels (at least one pixel)."""
+    lo = (origins * scale).astype(np.int64)
+    return lo, np.maximum(((origins + tile) * scale).astype(np.int64), lo + 1)
 
 
 def choose_tiles(pixels: np.ndarray, small_luma: np.ndarray, tile: int = TILE,
@@ -89,32 +106,67 @@ def choose_tiles(pixels: np.ndarray, small_luma: np.ndarray, tile: int = TILE,
         return [Tile(0, 0, luma_of(pixels))]
     tile = min(tile, h, w)
     busy = _busyness(small_luma)
-    sy, sx = busy.shape[0] / h, busy.shape[1] / w
-    candidates = []
-    for y in range(0, h - tile + 1, tile):
-        for x in range(0, w - tile + 1, tile):
-            y0, x0 = y // ALIGN * ALIGN, x // ALIGN * ALIGN
-            region = busy[int(y0 * sy):max(int((y0 + tile) * sy), int(y0 * sy) + 1),
-                          int(x0 * sx):max(int((x0 + tile) * sx), int(x0 * sx) + 1)]
-            candidates.append((float(region.mean()), y0, x0))
-    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
-    return [Tile(x, y, luma_of(pixels[y:y + tile, x:x + tile])) for _, y, x in candidates[:count]]
+    ys = np.arange(0, h - tile + 1, tile) // ALIGN * ALIGN
+    xs = np.arange(0, w - tile + 1, tile) // ALIGN * ALIGN
+    (y_lo, y_hi), (x_lo, x_hi) = _spans(ys, tile, busy.shape[0] / h), \
+        _spans(xs, tile, busy.shape[1] / w)
+    table = np.zeros((busy.shape[0] + 1, busy.shape[1] + 1))
+    table[1:, 1:] = busy.cumsum(0).cumsum(1)     # summed-area table: every mean in one go
+    sums = (table[np.ix_(y_hi, x_hi)] - table[np.ix_(y_lo, x_hi)]
+            - table[np.ix_(y_hi, x_lo)] + table[np.ix_(y_lo, x_lo)])
+    means = sums / np.outer(y_hi - y_lo, x_hi - x_lo)
+    yy, xx = np.meshgrid(ys, xs, indexing="ij")
+    order = np.lexsort((xx.ravel(), yy.ravel(), -means.ravel()))[:count]
+    picks = [(int(yy.flat[i]), int(xx.flat[i])) for i in order]
+    lumas = luma_of(np.stack([pixels[y:y + tile, x:x + tile] for y, x in picks]))
+    return [Tile(x, y, luma) for (y, x), luma in zip(picks, lumas)]
 
 
-def _gradient_energy(luma: np.ndarray) -> tuple[float, float, int]:
-    """Sum of squared gradient magnitude (central differences) after Gaussian smoothing at S1
-    and at S2 (cascaded), away from the borders, and the pixel count summed over."""
-    fine = ndimage.gaussian_filter(luma, S1, mode="reflect")
-    coarse = ndimage.gaussian_filter(fine, float(np.sqrt(S2 ** 2 - S1 ** 2)), mode="reflect")
-    h, w = luma.shape
+def _smoothings(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tiles (n x h x w) smoothed at S1 and at S2 (cascaded), each tile on its own."""
+    fine = ndimage.gaussian_filter(stack, (0, S1, S1), mode="reflect")
+    coarse = ndimage.gaussian_filter(fine, (0, *(2 * [float(np.sqrt(S2 ** 2 - S1 ** 2))])),
+                                     mode="reflect")
+    return fine, coarse
+
+
+def _energies(smooth: np.ndarray, m: int) -> np.ndarray:
+    """Per tile: sum of squared gradient magnitude (central differences), margin m left out."""
+    _, h, w = smooth.shape
+    gy = smooth[:, m + 1:h - m + 1, m:w - m] - smooth[:, m - 1:h - m - 1, m:w - m]
+    gx = smooth[:, m:h - m, m + 1:w - m + 1] - smooth[:, m:h - m, m - 1:w - m - 1]
+    return 0.25 * (np.einsum("nij,nij->n", gy, gy, dtype=np.float64)
+                   + np.einsum("nij,nij->n", gx, gx, dtype=np.float64))
+
+
+def _margin(h: int, w: int) -> int:
     m = int(4 * S2 + 0.5)
-    m = m if min(h, w) >= 4 * m else 1
-    sums = []
-    for smooth in (fine, coarse):
-        gy = (smooth[m + 1:h - m + 1, m:w - m] - smooth[m - 1:h - m - 1, m:w - m]).ravel()
-        gx = (smooth[m:h - m, m + 1:w - m + 1] - smooth[m:h - m, m - 1:w - m - 1]).ravel()
-        sums.append(0.25 * (float(np.dot(gy, gy)) + float(np.dot(gx, gx))))
-    return sums[0], sums[1], (h - 2 * m) * (w - 2 * m)
+    return m if min(h, w) >= 4 * m else 1
+
+
+def _noise_floor() -> tuple[float, float]:
+    """Gradient energy per pixel that 8-bit rounding alone (white noise of variance 1/12)
+    adds at S1 and at S2: taken off both before the ratio, so near-flat regions do not read
+    as sharp."""
+    impulse = np.zeros((1, 41, 41), np.float32)
+    impulse[0, 20, 20] = 1.0
+    return tuple(float(e[0]) / 12.0 for e in
+                 (_energies(s, 1) for s in _smoothings(impulse)))  # type: ignore[return-value]
+
+
+NOISE_FINE, NOISE_COARSE = _noise_floor()
+
+
+def gradient_energies(tiles: list[Tile]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per tile: gradient energy at S1 and at S2 (rounding noise taken off, never below 0),
+    and the pixel count each is summed over."""
+    stack = np.stack([t.luma for t in tiles])
+    _, h, w = stack.shape
+    m = _margin(h, w)
+    count = (h - 2 * m) * (w - 2 * m)
+    fine, coarse = (_energies(s, m) for s in _smoothings(stack))
+    return (np.maximum(fine - NOISE_FINE * count, 0.0),
+            np.maximum(coarse - NOISE_COARSE * count, 0.0), count)
 
 
 @dataclass(frozen=True)
@@ -127,13 +179,18 @@ class Signals:
 
 
 def signals(tiles: list[Tile]) -> Signals:
-    """Sharpness, upscale factor and blockiness of the tiles (see the module notes)."""
+    """Sharpness, upscale factor and blockiness of the tiles (see the module notes). Tiles
+    too flat to tell (coarse energy below FLAT_ENERGY per pixel) are left out of sharpness
+    and upscaling; with none left both are not measurable."""
     if not tiles or min(tiles[0].luma.shape) < MIN_SIDE:
         return Signals(None, None, blockiness(tiles))
-    fine, coarse, count = map(sum, zip(*(_gradient_energy(t.luma) for t in tiles)))
-    if coarse / max(count, 1) < FLAT_ENERGY:
+    fine, coarse, count = gradient_energies(tiles)
+    busy = coarse >= FLAT_ENERGY * count
+    if not busy.any():
         return Signals(None, None, blockiness(tiles))
-    return Signals(_sharpness(fine, coarse), upscale(tiles), blockiness(tiles))
+    kept = [t for t, keep in zip(tiles, busy) if keep]
+    return Signals(_sharpness(float(fine[busy].sum()), float(coarse[busy].sum())),
+                   upscale(kept), blockiness(tiles))
 
 
 def _sharpness(fine: float, coarse: float) -> Sharpness:
@@ -143,33 +200,78 @@ def _sharpness(fine: float, coarse: float) -> Sharpness:
     return Sharpness(float(S1 / np.sqrt(width_sq)), float(np.sqrt(max(width_sq - S1 ** 2, 0.0))))
 
 
-def _round_trip_residual(luma: np.ndarray, factor: int) -> float:
-    """Mean squared difference between the region and its box-down, Lanczos-up round trip."""
-    h, w = (luma.shape[0] // factor) * factor, (luma.shape[1] // factor) * factor
-    region = Image.fromarray(np.ascontiguousarray(luma[:h, :w]), "F")
-    back = region.reduce(factor).resize((w, h), Image.Resampling.LANCZOS)
-    return float(np.mean(np.square(np.asarray(region) - np.asarray(back), dtype=np.float64)))
+def _lanczos(x: np.ndarray) -> np.ndarray:
+    return np.where(np.abs(x) < 3.0, np.sinc(x) * np.sinc(x / 3.0), 0.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _resampler(n_in: int, n_out: int) -> np.ndarray:
+    """n_out x n_in Lanczos-3 resampling matrix, antialiased when shrinking (Pillow's
+    weights: centres at (i + 0.5) * scale, the kernel stretched by the scale, rows summing
+    to 1 with the border cut off)."""
+    scale = n_in / n_out
+    stretch = max(scale, 1.0)
+    centres = (np.arange(n_out) + 0.5) * scale
+    weights = _lanczos((np.arange(n_in)[None, :] + 0.5 - centres[:, None]) / stretch)
+    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def _round_trip(n: int, factor: int) -> tuple[np.ndarray, float]:
+    """The n x n matrix of a box shrink by `factor` (the first n // factor * factor pixels)
+    then a Lanczos enlarge back, and the mean squared residual it leaves on 1-D white noise
+    of unit variance."""
+    small = n // factor
+    box = np.kron(np.eye(small, dtype=np.float32), np.full((1, factor), 1.0 / factor, np.float32))
+    down = np.zeros((small, n), np.float32)
+    down[:, :small * factor] = box
+    matrix = _resampler(small, small * factor) @ down
+    eye = np.eye(small * factor, n, dtype=np.float32)
+    return matrix, float(np.mean(np.sum(np.square(eye - matrix), axis=1)))
+
+
+def _round_trip_residual(stack: np.ndarray, factor: int) -> float:
+    """Mean squared difference between the tiles and their Lanczos down-up round trip by
+    `factor`, less what 8-bit rounding noise alone would leave (never below 0)."""
+    _, h, w = stack.shape
+    mh, noise_h = _round_trip(h, factor)
+    mw, noise_w = _round_trip(w, factor)
+    back = np.matmul(np.matmul(mh, stack), mw.T)
+    region = stack[:, :mh.shape[0], :mw.shape[0]]
+    residual = float(np.mean(np.square(region - back), dtype=np.float64))
+    # residual of separable white noise: 1 - (1 - noise_h)(1 - noise_w) of its variance
+    # (the cross term is small; this is the floor the rounding alone would give)
+    floor = (1.0 - (1.0 - noise_h) * (1.0 - noise_w)) / 12.0
+    return max(residual - floor, 0.0)
 
 
 def upscale(tiles: list[Tile]) -> Upscale | None:
     """Estimated upscale factor (1 = detail down to the pixel); None when the tiles are too
-    small for the largest round trip. Round trips stop at the first factor that fails."""
-    if min(tiles[0].luma.shape) < 4 * max(FACTORS):
+    small for the largest round trip or hold too little detail even at the coarsest scale
+    tested (DETAIL_FLOOR) to tell. Round trips stop at the first factor that fails."""
+    if not tiles or min(tiles[0].luma.shape) < 4 * max(FACTORS):
         return None
+    stack = np.stack([t.luma for t in tiles])
     residual: dict[int, float] = {}
 
+    def res(f: int) -> float:
+        if f not in residual:
+            residual[f] = _round_trip_residual(stack, f)
+        return residual[f]
+
+    if res(2 * max(FACTORS)) < DETAIL_FLOOR:
+        return None
+
     def ratio(f: int) -> float:
-        for g in (f, 2 * f):
-            if g not in residual:
-                residual[g] = sum(_round_trip_residual(t.luma, g) for t in tiles)
-        return residual[f] / residual[2 * f] if residual[2 * f] > 0 else 1.0
+        return res(f) / res(2 * f) if res(2 * f) > 0 else 1.0
 
     detail_2x = ratio(2)
     factor = 1
     for f in FACTORS:
-        if ratio(f) >= UPSCALE_RATIO:
+        if ratio(f) < UPSCALE_RATIO and res(2 * f) >= DETAIL_FLOOR:
+            factor = f
+        elif ratio(f) >= UPSCALE_PASS:
             break
-        factor = f
     return Upscale(factor, float(detail_2x))
 
 

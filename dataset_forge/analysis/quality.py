@@ -10,7 +10,8 @@ and blockiness are measured on full-resolution tiles chosen by content (`native`
 entropy and colourfulness on the same pixels reduced to at most `size` on the long side. A
 signal that cannot be measured (tiny or flat images) is None and named in `unmeasured`; no
 score is ever NaN. An image flagged `low_information` gets no dark, light, blurry, upscaled or
-grayscale flag: for an image without content those say nothing more.
+grayscale flag: for an image without content those say nothing more; a blurry image gets no
+upscaled flag (a heavy blur leaves no fine detail either; its `upscale_factor` is still given).
 """
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ CHECKS: tuple[Check, ...] = (
           "~0-0.3 for clean photographs, 0.5+ for heavy JPEG damage (also once stored as PNG)"),
     Check("upscaled", "upscale_factor", "above", 1.5,
           "estimated upscale factor (1 = detail down to the pixel, 2/3/4 = no detail finer than "
-          "2/3/4 pixels: an upscaled or equally soft source); empty when not measurable"),
+          "2/3/4 pixels: an upscaled or equally soft source; not flagged when blurry); "
+          "empty when not measurable"),
 )
 CHECKS_BY_NAME = {c.name: c for c in CHECKS}
 #: checks whose flag a low-information image does not also get
@@ -221,4 +223,6 @@ def flags_for(row: dict[str, Any], thresholds: dict[str, float],
                if c.name in names and c.flagged(row.get(c.score), thresholds.get(c.name))]
     if "low_information" in flagged:
         flagged = [name for name in flagged if name not in NEEDS_CONTENT]
+    if "blurry" in flagged:  # blur explains the missing fine detail; the factor stays in the row
+        flagged = [name for name in flagged if name != "upscaled"]
     return flagged
