@@ -10,10 +10,14 @@ imagededup has none. The operating system's file cache is warm for both (one unt
 every file first). "Warm" = our second run with the feature cache filled by the first.
 imagededup imports torch (its CNN methods) through dataset_forge.dedup.torch_compat, as on a
 CPU-only torch it must; its own timer (encode + search, no imports) is printed as well.
+CPU seconds (user + system, the whole process tree: workers included) are printed beside
+wall seconds: on a shared machine they move less with the load than wall time does.
+`--no-imagededup` times ours alone (while working on it).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -22,7 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 REPO = Path(__file__).resolve().parents[1]
+POLL = 0.05             # seconds between samples of the process tree's CPU time
 IMAGEDEDUP = """
 import json, sys, time
 sys.path.insert(0, sys.argv[2])
@@ -36,69 +43,95 @@ print(json.dumps({"inner_s": time.perf_counter() - t0,
 """
 
 
-def ours(folder: Path, out: Path, cache: str) -> tuple[float, dict]:
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "dataset_forge", "--action", "dedup",
-                           "--input", str(folder), "--cache", cache, "--output", str(out),
-                           "--json"], capture_output=True, text=True, cwd=REPO)
-    wall = time.perf_counter() - t0
+def timed(cmd: list[str], **kwargs) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, CPU seconds of the whole process tree, the finished process). Pool
+    workers are children of a forkserver that nobody waits for, so getrusage misses them: the
+    tree is sampled every POLL seconds instead and each process's last CPU time is summed (a
+    worker's last < POLL s may be missed)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, **kwargs)
+        seen: dict[int, float] = {}
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                for p in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        t = p.cpu_times()
+                        seen[p.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+            time.sleep(POLL)
+        wall = time.perf_counter() - t0
+        out.seek(0), err.seek(0)
+        done = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
+    return wall, sum(seen.values()), done
+
+
+def ours(folder: Path, out: Path, cache: str) -> tuple[float, float, dict]:
+    wall, cpu, proc = timed([sys.executable, "-m", "dataset_forge", "--action", "dedup",
+                             "--input", str(folder), "--cache", cache, "--output", str(out),
+                             "--json"], cwd=REPO)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"dedup failed: {proc.stderr[-400:]}")
-    return wall, json.loads(proc.stdout)["summary"]
+    return wall, cpu, json.loads(proc.stdout)["summary"]
 
 
-def imagededup(folder: Path) -> tuple[float, dict]:
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", IMAGEDEDUP, str(folder), str(REPO)],
-                          capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+def imagededup(folder: Path) -> tuple[float, float, dict]:
+    wall, cpu, proc = timed([sys.executable, "-c", IMAGEDEDUP, str(folder), str(REPO)])
     if proc.returncode != 0:
         raise SystemExit(f"imagededup failed: {proc.stderr[-400:]}")
-    return wall, json.loads(proc.stdout.strip().splitlines()[-1])
+    return wall, cpu, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--input", type=Path, default=Path("/tmp/real-images"))
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-imagededup", action="store_true")
     args = ap.parse_args()
     files = [p for p in args.input.rglob("*") if p.is_file()]
     for p in files:                       # the OS file cache: warm for both tools
         p.read_bytes()
     print(f"{len(files)} files in {args.input}; load average before: "
           f"{open('/proc/loadavg').read().split()[:3]}")
-    cold, idd, idd_inner, warm = [], [], [], []
+    runs: dict[str, list[float]] = {k: [] for k in ("cold", "cold_cpu", "idd", "idd_cpu",
+                                                     "idd_inner", "warm", "warm_cpu")}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for r in range(args.rounds):
             order = ("ours", "idd") if r % 2 == 0 else ("idd", "ours")
-            for who in order:
+            for who in order if not args.no_imagededup else ("ours",):
                 if who == "ours":
-                    wall, summary = ours(args.input, tmp / f"cold{r}", "off")
-                    cold.append(wall)
+                    wall, cpu, summary = ours(args.input, tmp / f"cold{r}", "off")
+                    runs["cold"].append(wall), runs["cold_cpu"].append(cpu)
+                    print(f"round {r} ours cold: {wall:.1f} s, CPU {cpu:.1f} s, passes "
+                          f"{summary.get('pass_seconds')}", flush=True)
                 else:
-                    wall, out = imagededup(args.input)
-                    idd.append(wall)
-                    idd_inner.append(out["inner_s"])
-                print(f"round {r} {who}: {wall:.1f} s", flush=True)
+                    wall, cpu, out = imagededup(args.input)
+                    runs["idd"].append(wall), runs["idd_cpu"].append(cpu)
+                    runs["idd_inner"].append(out["inner_s"])
+                    print(f"round {r} imagededup: {wall:.1f} s, CPU {cpu:.1f} s "
+                          f"(its own timer {out['inner_s']:.1f} s)", flush=True)
             cache = str(tmp / f"cache{r}.sqlite")
             ours(args.input, tmp / f"fill{r}", cache)
-            wall, warm_summary = ours(args.input, tmp / f"warm{r}", cache)
-            warm.append(wall)
-            print(f"round {r} ours warm: {wall:.1f} s (from cache {warm_summary['from_cache']})",
-                  flush=True)
-    m = {k: statistics.median(v) for k, v in
-         (("cold", cold), ("idd", idd), ("idd_inner", idd_inner), ("warm", warm))}
-    print(f"\nmedians of {args.rounds} rounds: ours cold {m['cold']:.1f} s, imagededup "
-          f"{m['idd']:.1f} s (its own timer {m['idd_inner']:.1f} s), ours warm {m['warm']:.1f} s")
-    print(f"imagededup / ours cold: {m['idd'] / m['cold']:.2f}x end to end, "
+            wall, cpu, warm_summary = ours(args.input, tmp / f"warm{r}", cache)
+            runs["warm"].append(wall), runs["warm_cpu"].append(cpu)
+            print(f"round {r} ours warm: {wall:.1f} s, CPU {cpu:.1f} s (from cache "
+                  f"{warm_summary['from_cache']}, decoded {warm_summary.get('decoded')}, passes "
+                  f"{warm_summary.get('pass_seconds')})", flush=True)
+    m = {k: statistics.median(v) if v else float("nan") for k, v in runs.items()}
+    print(f"\nmedians of {args.rounds} rounds: ours cold {m['cold']:.1f} s (CPU "
+          f"{m['cold_cpu']:.1f} s), imagededup {m['idd']:.1f} s (CPU {m['idd_cpu']:.1f} s; its "
+          f"own timer {m['idd_inner']:.1f} s), ours warm {m['warm']:.1f} s (CPU "
+          f"{m['warm_cpu']:.1f} s)")
+    print(f"imagededup / ours cold: {m['idd'] / m['cold']:.2f}x end to end (wall), "
+          f"{m['idd_cpu'] / m['cold_cpu']:.2f}x in CPU seconds, "
           f"{m['idd_inner'] / m['cold']:.2f}x against its inner timer")
-    print(f"ours: {summary['candidate_pairs'] if 'candidate_pairs' in summary else 0} "
-          f"candidates, {summary['pairs']} confirmed pairs, {summary['groups']} groups")
+    print(f"ours: {summary.get('candidate_pairs', 0)} candidates, {summary['pairs']} confirmed "
+          f"pairs, {summary['groups']} groups, {summary.get('decoded')} files decoded cold")
     print(f"load average after: {open('/proc/loadavg').read().split()[:3]}")
-    print("JSON " + json.dumps({"ours_cold": cold, "imagededup": idd,
-                                "imagededup_inner": idd_inner, "ours_warm": warm}))
-
+    print("JSON " + json.dumps(runs))
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..context import RunContext
 from ..dedup.aligned import DEFAULT_MIN_SCORE, AlignedVerifier
-from ..dedup.cache import FeatureCache, file_stat
+from ..dedup.cache import FeatureCache, RunStores
 from ..dedup.catalog import Catalog, build_catalog
 from ..dedup.clip import DEFAULT_MODEL, DEFAULT_WEIGHTS, ClipEmbedding, check_weights
 from ..dedup.exact import ExactHash
@@ -33,9 +33,11 @@ from ..dedup.outputs import (cached_thumbnails, write_groups_csv, write_html, wr
 from ..dedup.perceptual import HASHES, PerceptualHash
 from ..dedup.plan import Plan, PlanError, read_plan, write_plan
 from ..dedup.planning import build_plan
+from ..dedup.verifying import Scored, score_pairs
 from ..errors import UsageError
 from ..io import check_output
 from ..parallel import Failure, WorkKind
+from ..parallel.backends import preload_in_workers
 from ..reports.report import Report, RowWriter, Table
 from ..io.undo import UndoManifest, sha256_of
 from .common import APPLY, HQ, INCLUDE_HIDDEN, LQ, OUTPUT
@@ -111,7 +113,8 @@ def make_method(params: dict[str, Any]):
     try:
         return PerceptualHash(name, params["hash_size"],
                               None if threshold is None else int(threshold), params["invariant"],
-                              params["crops"], verified=params["verify"] != "none")
+                              params["crops"], verified=params["verify"] != "none",
+                              signatures=params["verify"] in ("auto", "aligned"))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -151,7 +154,7 @@ def _verifier(params: dict[str, Any], method: Any) -> str:
 
 
 def _verify(ctx: RunContext, params: dict[str, Any], tier: str, catalog: Catalog,
-            cache: FeatureCache, pairs: Pairs, report: Report) -> tuple[Pairs, np.ndarray | None]:
+            stores: RunStores, pairs: Pairs, report: Report) -> tuple[Pairs, np.ndarray | None]:
     """Keep the candidate pairs the second tier confirms; returns them with its scores."""
     if tier == "none" or len(pairs) == 0:
         return pairs, None
@@ -161,8 +164,9 @@ def _verify(ctx: RunContext, params: dict[str, Any], tier: str, catalog: Catalog
         method = ClipEmbedding(params["clip_model"], params["clip_weights"], bound,
                                params["batch_size"])
         rows = np.unique(np.r_[pairs.i, pairs.j])
-        enc = encode_all(method, ctx, [catalog.paths[r] for r in rows], cache)
+        enc = encode_all(method, ctx, [catalog.paths[r] for r in rows], stores.features)
         report.failures.extend(enc.failures)
+        _count_decoded(report, enc.computed)
         where = {int(rows[k]): n for n, k in enumerate(enc.rows)}
         ok = np.array([int(a) in where and int(b) in where for a, b in zip(pairs.i, pairs.j)], bool)
         pairs = pairs.take(ok)
@@ -174,50 +178,33 @@ def _verify(ctx: RunContext, params: dict[str, Any], tier: str, catalog: Catalog
         verifier = (AlignedVerifier(bound) if tier == "aligned" else
                     LpipsVerifier(params["lpips_net"], bound, params["lpips_weights"] or None,
                                   params["batch_size"]))
-        items = [(catalog.paths[a], catalog.paths[b]) for a, b in zip(pairs.i, pairs.j)]
-        scores = np.full(len(pairs), np.nan, np.float32)
-        known = _cached_scores(cache, verifier, items, scores)
-        report.summary["verified_from_cache"] = len(known)
-        todo = [n for n in range(len(items)) if n not in known]
-        fresh = []
-        for outcome in verifier.score(ctx, [items[n] for n in todo]):
-            n = todo[outcome.index]
-            if outcome.ok:
-                scores[n] = outcome.value
-                fresh.append(n)
-            else:
-                report.add_failure(outcome.error)
-        _store_scores(cache, verifier, items, scores, fresh)
+        scored = _scored(ctx, verifier, stores, catalog, list(zip(pairs.i.tolist(),
+                                                                   pairs.j.tolist())), report)
+        report.summary["verified_from_cache"] = scored.from_cache
+        scores = scored.scores
         keep = verifier.accepts(np.nan_to_num(scores, nan=-np.inf if verifier.higher_is_closer
                                               else np.inf))
     report.summary["rejected_pairs"] = int((~keep).sum())
     return pairs.take(keep), scores[keep]
 
 
-def _cached_scores(cache: FeatureCache, verifier: Any, items: list, scores: np.ndarray) -> set:
-    """Fill `scores` from the cache (aligned verifier only: its scores need no model and
-    depend on the two files alone); returns the positions found."""
-    if not isinstance(verifier, AlignedVerifier):
-        return set()
-    try:
-        stats = [(file_stat(a), file_stat(b)) for a, b in items]
-    except OSError:
-        return set()
-    found = cache.lookup_pairs(AlignedVerifier.key, stats)
-    for n, value in found.items():
-        scores[n] = np.frombuffer(value, np.float32)[0]
-    return set(found)
+def _scored(ctx: RunContext, verifier: Any, stores: RunStores, catalog: Catalog,
+            rows: list[tuple[int, int]], report: Report) -> Scored:
+    """The verifier's scores of pairs of catalog rows (`dedup/verifying.py`); failures and
+    files decoded again are reported."""
+    scored = score_pairs(ctx, verifier, stores, catalog.paths, rows)
+    report.failures.extend(scored.failures)
+    _count_decoded(report, scored.decoded)
+    return scored
 
 
-def _store_scores(cache: FeatureCache, verifier: Any, items: list, scores: np.ndarray,
-                  fresh: list[int]) -> None:
-    if isinstance(verifier, AlignedVerifier) and fresh:
-        cache.store_pairs(AlignedVerifier.key, [
-            (file_stat(items[n][0]), file_stat(items[n][1]), np.float32(scores[n]).tobytes())
-            for n in fresh])
+def _count_decoded(report: Report, n: int) -> None:
+    """Files decoded by this run (0 on a warm run: everything comes from the cache)."""
+    report.summary["decoded"] = report.summary.get("decoded", 0) + int(n)
 
 
-def _confirmer(ctx: RunContext, params: dict[str, Any], catalog: Catalog, tier: str):
+def _confirmer(ctx: RunContext, params: dict[str, Any], catalog: Catalog, tier: str,
+               stores: RunStores, report: Report):
     """With the aligned verifier: a function scoring (keeper row, file row) pairs, None for a
     rejected pair (groups.absorb); with other tiers, None (nothing joins without a pair)."""
     if tier != "aligned":
@@ -225,12 +212,8 @@ def _confirmer(ctx: RunContext, params: dict[str, Any], catalog: Catalog, tier: 
     verifier = AlignedVerifier(params["verify_threshold"])
 
     def confirm(items: list[tuple[int, int]]) -> list[float | None]:
-        out: list[float | None] = [None] * len(items)
-        paths = [(catalog.paths[a], catalog.paths[b]) for a, b in items]
-        for outcome in verifier.score(ctx, paths):
-            if outcome.ok and outcome.value >= verifier.min_score:
-                out[outcome.index] = float(outcome.value)
-        return out
+        scores = _scored(ctx, verifier, stores, catalog, items, report).scores
+        return [float(v) if v >= verifier.min_score else None for v in scores]
     return confirm
 
 
@@ -263,20 +246,20 @@ def _with_flat(ctx: RunContext, method: Any, catalog: Catalog, enc: Any, cache: 
 
 
 def _search(ctx: RunContext, params: dict[str, Any], method: Any, catalog: Catalog,
-            report: Report) -> tuple[Pairs, np.ndarray | None, dict[Path, str]]:
+            stores: RunStores, report: Report) -> tuple[Pairs, np.ndarray | None, dict[Path, str]]:
     """(confirmed pairs, their verifier scores, SHA-256 digests the search already read)."""
     tier = _verifier(params, method)
-    with FeatureCache.open(params["cache"]) as cache:
-        enc = encode_all(method, ctx, catalog.paths, cache)
-        report.failures.extend(enc.failures)
-        first = int(np.searchsorted(enc.rows, catalog.first_query))
-        found = method.find_pairs(enc.features, first_query=first)
-        pairs = Pairs(enc.rows[found.i], enc.rows[found.j], found.score)
-        pairs = _with_flat(ctx, method, catalog, enc, cache, pairs, report)
-        report.summary.update({"images": len(catalog), "encoded": len(enc.rows),
-                               "from_cache": enc.cached, "computed": enc.computed,
-                               "method": method.key, "metric": method.metric, "verify": tier})
-        pairs, verify_scores = _verify(ctx, params, tier, catalog, cache, pairs, report)
+    enc = encode_all(method, ctx, catalog.paths, stores.features, stores.scratch)
+    report.failures.extend(enc.failures)
+    _count_decoded(report, enc.computed)
+    first = int(np.searchsorted(enc.rows, catalog.first_query))
+    found = method.find_pairs(enc.features, first_query=first)
+    pairs = Pairs(enc.rows[found.i], enc.rows[found.j], found.score)
+    pairs = _with_flat(ctx, method, catalog, enc, stores.features, pairs, report)
+    report.summary.update({"images": len(catalog), "encoded": len(enc.rows),
+                           "from_cache": enc.cached, "computed": enc.computed,
+                           "method": method.key, "metric": method.metric, "verify": tier})
+    pairs, verify_scores = _verify(ctx, params, tier, catalog, stores, pairs, report)
     return pairs, verify_scores, _known_sha256(method, catalog, enc)
 
 
@@ -371,22 +354,31 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
     With --plan, a written (or reviewed) plan is applied without searching again."""
     if params["plan"] is not None:
         return _run_plan(ctx, params)
+    preload_in_workers("dataset_forge.dedup.signatures")
     root = _check_params(ctx, params)
     method = make_method(params)
     if isinstance(method, ClipEmbedding) or _verifier(params, method) == "clip":
         check_weights(params["clip_model"], params["clip_weights"])  # before any work, offline too
-    report = Report("dedup", params)
     catalog = build_catalog(input=params["input"], hq=params["hq"], lq=params["lq"],
                             reference=params["reference"], against=params["against"],
                             include_hidden=params["include_hidden"])
-    pairs, verify_scores, known = _search(ctx, params, method, catalog, report)
+    with RunStores.open(params["cache"]) as stores:
+        return _find_and_act(ctx, params, root, method, catalog, stores)
+
+
+def _find_and_act(ctx: RunContext, params: dict[str, Any], root: Path, method: Any,
+                  catalog: Catalog, stores: RunStores) -> Report:
+    report = Report("dedup", params)
+    report.summary["decoded"] = 0
+    pairs, verify_scores, known = _search(ctx, params, method, catalog, stores, report)
     meta = {"method": method.key, "metric": method.metric, "verify": report.summary["verify"],
             "higher_is_closer": method.higher_is_closer, "input": os.path.abspath(root),
             "lq": os.path.abspath(params["lq"]) if params["lq"] else None,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     plan = build_plan(ctx, catalog, pairs, verify_scores, keep=params["keep"],
                       max_group=params["max_group_size"], meta=meta,
-                      confirm=_confirmer(ctx, params, catalog, report.summary["verify"]))
+                      confirm=_confirmer(ctx, params, catalog, report.summary["verify"], stores,
+                                         report))
     dropped = [g.members[k] for g in plan.groups for k in g.dropped]
     large = [g for g in plan.groups if g.large]
     report.summary.update({
@@ -403,7 +395,7 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
                                         "files were not compared; the files they point to are "
                                         "never moved or removed"})
     planned = _plan_ops(params, plan, report)
-    _write_outputs(ctx, report, plan, planned.by_member(), method, params["cache"])
+    _write_outputs(ctx, report, plan, planned.by_member(), method, stores)
     _act(ctx, params, planned, report, known)
     _group_table(report, plan)
     _report_unpaired(ctx, report, catalog)
@@ -472,7 +464,7 @@ def _report_unpaired(ctx: RunContext, report: Report, catalog: Catalog) -> None:
 
 def _write_outputs(ctx: RunContext, report: Report, plan: Plan,
                    planned: dict[tuple[int, int], tuple[str, str]], method: Any,
-                   cache: str) -> None:
+                   stores: RunStores) -> None:
     out = ctx.report_dir
     out.mkdir(parents=True, exist_ok=True)
     report.files["groups_json"] = str(write_plan(out / "dedup_groups.json", plan))
@@ -480,11 +472,14 @@ def _write_outputs(ctx: RunContext, report: Report, plan: Plan,
     report.files["pairs_csv"] = str(write_pairs_csv(out / "dedup_pairs.csv", plan))
     if plan.related:
         report.files["related_csv"] = str(write_related_csv(out / "dedup_related.csv", plan))
-    with FeatureCache.open(cache) as thumbs:
-        report.files["html"] = str(write_html(
-            out / "dedup.html", plan, ctx, title=f"Duplicates ({method.key})",
-            metric=method.metric, bound=plan.meta.get("max_group_size"),
-            thumbs=lambda paths: cached_thumbnails(ctx, paths, thumbs)))
+
+    def thumbs(paths: list[Path]) -> list[str]:
+        uris, decoded = cached_thumbnails(ctx, paths, stores.features, stores.scratch)
+        _count_decoded(report, decoded)
+        return uris
+    report.files["html"] = str(write_html(
+        out / "dedup.html", plan, ctx, title=f"Duplicates ({method.key})",
+        metric=method.metric, bound=plan.meta.get("max_group_size"), thumbs=thumbs))
 
 
 def _group_table(report: Report, plan: Plan) -> None:

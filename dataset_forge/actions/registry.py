@@ -139,6 +139,12 @@ def all_actions() -> dict[str, Action]:
 
 
 def get_action(name: str) -> Action:
+    """The action called `name`. Its own module (`dedup` -> actions/dedup.py) is tried first,
+    so running one action does not import every other (process start); then all of them."""
+    if name not in _REGISTRY and (Path(__file__).parent / f"{name.replace('-', '_')}.py").exists():
+        importlib.import_module(f"{__package__}.{name.replace('-', '_')}")
+    if name in _REGISTRY:
+        return _REGISTRY[name]
     actions = all_actions()
     if name not in actions:
         import difflib

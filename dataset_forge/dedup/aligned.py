@@ -1,7 +1,13 @@
 """The weight-free verifier: two images compared on aligned grey thumbnails.
 
+    sig = signature(hashing_rgb(path, SOURCE_SIDE))   # from the decode the hash also uses
+    score = score_signatures(sig_a, sig_b)             # what confirms a candidate pair
     view = aligned_view(path)                 # blurred grey array, at most SOURCE_SIDE px
     score, how = compare_views(view_a, view_b)  # best normalised correlation, and its alignment
+
+`signature` and `score_signatures` are the contract with the data flow (`signatures.py`):
+the action decodes each file once, keeps its signature in the feature cache and scores pairs
+from there, so the verifier never decodes a file again.
 
 A perceptual hash is 64 bits: two different star fields, two class diagrams or two calibration
 shots of one chessboard can hash within a few bits. This tier looks at the pictures themselves.
@@ -61,11 +67,21 @@ DIHEDRAL = (None, T.FLIP_LEFT_RIGHT, T.FLIP_TOP_BOTTOM, T.ROTATE_90, T.ROTATE_18
             T.ROTATE_270, T.TRANSPOSE, T.TRANSVERSE)
 
 
+def signature(rgb: Image.Image) -> np.ndarray:
+    """What the verifier keeps of a decoded picture (`appearance.hashing_rgb` at SOURCE_SIDE:
+    upright, transparency over grey): grey, slightly blurred against aliasing, uint8."""
+    return np.asarray(rgb.convert("L").filter(ImageFilter.GaussianBlur(BLUR)))
+
+
+def score_signatures(a: np.ndarray, b: np.ndarray) -> float:
+    """The verifier's score for two signatures (0 when the tones cannot match)."""
+    return compare_views(Image.fromarray(a), Image.fromarray(b))[0]
+
+
 def aligned_view(path: str | Path) -> Image.Image:
     """The grey picture the verifier compares: upright, transparency over grey, slightly
     blurred against aliasing, at most SOURCE_SIDE pixels on its long side."""
-    grey = hashing_rgb(path, SOURCE_SIDE).convert("L")
-    return grey.filter(ImageFilter.GaussianBlur(BLUR))
+    return Image.fromarray(signature(hashing_rgb(path, SOURCE_SIDE)))
 
 
 def _sample(view: Image.Image, scale: float, angle: float) -> np.ndarray:

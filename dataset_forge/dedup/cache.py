@@ -8,14 +8,21 @@
 One SQLite table keyed by (absolute path, method key); a row counts only while the file's size
 and modification time (nanoseconds) are what they were when it was computed. The method key
 holds every setting that changes the features (hash size, invariance, model and weights).
+Values are read only where needed (`present` checks without reading them, `lookup_one` reads
+one), so large values (the verifier's signatures) stay on disk, not in memory.
+
+`FeatureCache.scratch()` is a temporary cache for one run (deleted on close): a run without
+a cache (`--cache off`) keeps what it computes there instead of in memory.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import platformdirs
 
@@ -48,15 +55,31 @@ def default_cache_path() -> Path:
 class FeatureCache:
     """SQLite-backed; `FeatureCache(None)` is a cache that remembers nothing."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, temporary: bool = False) -> None:
         self.path = path
+        self.temporary = temporary
         self._db: sqlite3.Connection | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            if temporary:       # nothing to keep if the run dies: no journal, no syncs
+                self._db.execute("PRAGMA journal_mode=OFF")
+                self._db.execute("PRAGMA synchronous=OFF")
+            else:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(SCHEMA)
+
+    @classmethod
+    def scratch(cls) -> "FeatureCache":
+        """A cache in a temporary file, deleted when it is closed."""
+        fd, name = tempfile.mkstemp(prefix="forge-dedup-", suffix=".sqlite")
+        os.close(fd)
+        return cls(Path(name), temporary=True)
+
+    @property
+    def enabled(self) -> bool:
+        return self._db is not None
 
     @classmethod
     def open(cls, setting: str | None) -> "FeatureCache":
@@ -67,34 +90,47 @@ class FeatureCache:
 
     def lookup(self, method: str, stats: list[FileStat]) -> dict[int, bytes]:
         """Cached values of unchanged files, by position in `stats`."""
+        return dict(self._unchanged(method, stats, "value"))
+
+    def present(self, method: str, stats: list[FileStat]) -> set[int]:
+        """Positions in `stats` of unchanged files that have a cached value (not read)."""
+        return {k for k, _ in self._unchanged(method, stats, "NULL")}
+
+    def _unchanged(self, method: str, stats: list[FileStat], column: str):
+        """(position, `column`) of each unchanged file of `stats` cached under `method`."""
         if self._db is None:
-            return {}
+            return
         where = {s.path: k for k, s in enumerate(stats)}
-        found: dict[int, bytes] = {}
         paths = list(where)
         for start in range(0, len(paths), LOOKUP_CHUNK):
             part = paths[start:start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(part))
             rows = self._db.execute(
-                f"SELECT path, size, mtime_ns, value FROM features WHERE method = ? "
+                f"SELECT path, size, mtime_ns, {column} FROM features WHERE method = ? "
                 f"AND path IN ({marks})", [method, *part])
             for path, size, mtime_ns, value in rows:
                 k = where[path]
                 if stats[k].size == size and stats[k].mtime_ns == mtime_ns:
-                    found[k] = value
-        return found
+                    yield k, value
+
+    def lookup_one(self, method: str, stat: FileStat) -> bytes | None:
+        """The cached value of one unchanged file, or None."""
+        if self._db is None:
+            return None
+        row = self._db.execute("SELECT size, mtime_ns, value FROM features WHERE path = ? AND "
+                               "method = ?", (stat.path, method)).fetchone()
+        if row is None or row[0] != stat.size or row[1] != stat.mtime_ns:
+            return None
+        return row[2]
 
     def lookup_pairs(self, tag: str, pairs: list[tuple[FileStat, FileStat]]) -> dict[int, bytes]:
         """Cached values of pairs of unchanged files (a verifier's scores), by position. A pair
         is stored under its first file, with the second file's path, size and time in the key."""
-        if self._db is None:
-            return {}
         found: dict[int, bytes] = {}
         for k, (a, b) in enumerate(pairs):
-            row = self._db.execute("SELECT size, mtime_ns, value FROM features WHERE path = ? "
-                                   "AND method = ?", (a.path, _pair_key(tag, b))).fetchone()
-            if row is not None and row[0] == a.size and row[1] == a.mtime_ns:
-                found[k] = row[2]
+            value = self.lookup_one(_pair_key(tag, b), a)
+            if value is not None:
+                found[k] = value
         return found
 
     def store_pairs(self, tag: str, items: Iterable[tuple[FileStat, FileStat, bytes]]) -> int:
@@ -112,9 +148,27 @@ class FeatureCache:
         if self._db is not None:
             self._db.close()
             self._db = None
+            if self.temporary and self.path is not None:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(f"{self.path}{suffix}")
 
     def __enter__(self) -> "FeatureCache":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@dataclass
+class RunStores:
+    """Where one run keeps what it computes: `features` (the feature cache, or the run's scratch
+    when the cache is off) and `scratch` (this run only: thumbnails made while hashing)."""
+    features: FeatureCache
+    scratch: FeatureCache
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, setting: str | None) -> Iterator["RunStores"]:
+        with FeatureCache.open(setting) as cache, FeatureCache.scratch() as scratch:
+            yield cls(cache if cache.enabled else scratch, scratch)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io import iter_images, open_image, pair_folders
+from .encoding import encoding_facts
 
 
 @dataclass
@@ -115,12 +116,15 @@ def _resolve_links(catalog: Catalog) -> Catalog:
     return out
 
 
-def member_facts(path: Path) -> tuple[int, int, int, int]:
-    """(bytes, modification time in ns, width, height); 0 x 0 when the header does not read."""
+def member_facts(path: Path) -> tuple[int, int, int, int, bool | None, int | None]:
+    """(bytes, modification time in ns, width, height, lossless?, JPEG quality); 0 x 0 and
+    unknown encoding when the header does not read (`encoding.encoding_facts`)."""
     st = os.stat(path)
     try:
         with open_image(path) as im:
             width, height = im.size
+            lossless, quality = encoding_facts(im, path)
     except Exception:  # noqa: BLE001 - a file that hashed but whose header fails to open
         width = height = 0
-    return st.st_size, st.st_mtime_ns, width, height
+        lossless = quality = None
+    return st.st_size, st.st_mtime_ns, width, height, lossless, quality

@@ -4,7 +4,7 @@
     perform(op, manifest, sha256)      # logs to the undo manifest first, then acts
 
 Nothing is ever overwritten and nothing is unlinked: removal goes to the system trash
-(send2trash) or, when a destination is given, into that quarantine folder. Each operation is
+(`io.trash.to_trash`: send2trash, one file at a time) or, when a destination is given, into that quarantine folder. Each operation is
 idempotent, so rerunning an interrupted command finishes the job: a moved or trashed file is no
 longer found, a copy or link already in place is recognised and skipped, and a move killed
 half-way (the file linked at its destination, the old name not yet removed) is completed.
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..io import atomic_copy
+from ..io.trash import to_trash
 from ..io.undo import UndoManifest, sha256_of
 from .plan import Plan
 
@@ -117,9 +118,8 @@ def _move(src: Path, dst: Path, sha256: str) -> None:
 def perform(op: FileOp, manifest: UndoManifest, sha256: str, size: int) -> str:
     """Record `op` in the manifest, then do it. Returns "done" or "already done"."""
     if op.op == "trash":
-        from send2trash import send2trash
         manifest.record("trash", op.src, None, sha256=sha256, size=size)
-        send2trash(str(op.src))
+        to_trash(op.src)        # serialised: two files of one name never race for a trash name
         return "done"
     try:
         _check_free(op, sha256)

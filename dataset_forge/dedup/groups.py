@@ -25,6 +25,8 @@ from .index import Pairs
 
 KEEP_POLICIES = ("resolution", "size", "newest", "oldest", "shortest-path")
 SIZE_TIE_FRACTION = 0.05   # resolution policy: sizes this close count as a tie
+QUALITY_TIE = 5            # ... JPEG qualities this close (estimated) count as a tie
+MTIME_TIE_S = 2.0          # ... modification times this close too (FAT's resolution)
 
 
 def _rank(policy: str):
@@ -56,14 +58,31 @@ def choose_keep(members: Sequence[Any], policy: str) -> list[int]:
 
 
 def _best_resolution(members: Sequence[Any]) -> int:
-    """Most pixels; among those, files within `SIZE_TIE_FRACTION` of the largest count as the
-    same size (a mirrored or re-saved copy differs by a few bytes), and the shortest path, then
-    the alphabetically first, wins: `photo.jpg` over `photo_flipped.jpg`."""
+    """Most pixels; among files with as many, the most faithful encoding (`_most_faithful`),
+    then the largest file (sizes within `SIZE_TIE_FRACTION` of the largest tie: a mirrored or
+    re-saved copy differs by a few bytes), then the oldest (times within `MTIME_TIE_S` tie),
+    then the shortest, alphabetically first path: `photo.jpg` over `photo_flipped.jpg`."""
     top = max(m.pixels for m in members)
-    tied = [k for k, m in enumerate(members) if m.pixels == top]
+    tied = _most_faithful(members, [k for k, m in enumerate(members) if m.pixels == top])
     biggest = max(members[k].bytes for k in tied)
-    near = [k for k in tied if members[k].bytes >= biggest * (1 - SIZE_TIE_FRACTION)]
-    return min(near, key=lambda k: (len(members[k].path), members[k].path))
+    tied = [k for k in tied if members[k].bytes >= biggest * (1 - SIZE_TIE_FRACTION)]
+    oldest = min(members[k].mtime for k in tied)
+    tied = [k for k in tied if members[k].mtime <= oldest + MTIME_TIE_S]
+    return min(tied, key=lambda k: (len(members[k].path), members[k].path))
+
+
+def _most_faithful(members: Sequence[Any], rows: list[int]) -> list[int]:
+    """Lossless files if there are any (a PNG original over its JPEG re-save, however small
+    the PNG); else the JPEGs within `QUALITY_TIE` of the best estimated quality, with the
+    files whose quality is not known."""
+    lossless = [k for k in rows if getattr(members[k], "lossless", None)]
+    if lossless:
+        return lossless
+    known = [members[k].quality for k in rows if getattr(members[k], "quality", None)]
+    if not known:
+        return rows
+    return [k for k in rows if not getattr(members[k], "quality", None) or
+            members[k].quality >= max(known) - QUALITY_TIE]
 
 
 @dataclass

@@ -12,6 +12,8 @@ import io
 from pathlib import Path
 from typing import Any, Callable
 
+from PIL import Image
+
 from ..context import THUMBNAIL_PASS
 from ..parallel import WorkKind
 from ..reports import html as htmlreport
@@ -33,32 +35,48 @@ Planned = dict[tuple[int, int], tuple[str, str]]
 THUMB_KEY = f"thumb:{THUMB_SIDE}:jpeg80"
 
 
-def thumbnail(path: Path) -> bytes:
-    """A data: URI (as bytes) of a small JPEG of the picture; b"" when it does not read."""
-    try:
-        im = hashing_rgb(path, THUMB_SIDE)
-    except Exception:  # noqa: BLE001 - an unreadable file simply has no thumbnail
-        return b""
+def thumbnail_of(rgb: Image.Image) -> bytes:
+    """A data: URI (as bytes) of a small JPEG of a decoded picture."""
+    if max(rgb.size) > THUMB_SIDE:
+        rgb = rgb.copy()
+        rgb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR)
     buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=80)
+    rgb.save(buf, "JPEG", quality=80)
     return b"data:image/jpeg;base64," + base64.b64encode(buf.getvalue())
 
 
-def cached_thumbnails(ctx: Any, paths: list[Path], cache: FeatureCache) -> list[str]:
-    """Thumbnails from the feature cache where the file is unchanged, made in parallel (and
-    stored) otherwise: a second run's page costs no decoding."""
+def thumbnail(path: Path) -> bytes:
+    """`thumbnail_of` the file, decoding it; b"" when it does not read."""
+    try:
+        return thumbnail_of(hashing_rgb(path, THUMB_SIDE))
+    except Exception:  # noqa: BLE001 - an unreadable file simply has no thumbnail
+        return b""
+
+
+def cached_thumbnails(ctx: Any, paths: list[Path], cache: FeatureCache,
+                      spool: FeatureCache | None = None) -> tuple[list[str], int]:
+    """(thumbnails, files decoded for them): from the feature cache where the file is
+    unchanged, else from the run's `spool` (made from the decode the hash used), else made in
+    parallel; those not yet in the cache are stored there, so a second run's page costs no
+    decoding."""
     stats = [file_stat(p) for p in paths]
     found = cache.lookup(THUMB_KEY, stats)
     missing = [k for k in range(len(paths)) if k not in found]
     made = []
+    if spool is not None and spool is not cache and missing:
+        spooled = spool.lookup(THUMB_KEY, [stats[k] for k in missing])
+        for n, value in spooled.items():
+            found[missing[n]] = value
+            made.append((stats[missing[n]], value))
+        missing = [k for k in missing if k not in found]
     for outcome in ctx.map(thumbnail, [paths[k] for k in missing], kind=WorkKind.CPU,
-                           label=THUMBNAIL_PASS):
+                           label=THUMBNAIL_PASS) if missing else ():
         value = outcome.value if outcome.ok else b""
         found[missing[outcome.index]] = value
         if value:
             made.append((stats[missing[outcome.index]], value))
     cache.store(THUMB_KEY, made)
-    return [bytes(found[k]).decode("ascii") for k in range(len(paths))]
+    return [bytes(found[k]).decode("ascii") for k in range(len(paths))], len(missing)
 
 
 def _blank(value: Any) -> Any:

@@ -29,6 +29,7 @@ import imagehash
 import numpy as np
 from PIL import Image
 
+from .aligned import SOURCE_SIDE
 from .appearance import FLAT_AC, GRID, LOW, ac_spread, grid_of, hashing_rgb, low_frequencies
 from ..parallel import Outcome, WorkKind
 from .index import Pairs, hamming_pairs
@@ -78,7 +79,18 @@ def hash_image(path: str | Path, kind: str, hash_size: int, invariant: bool,
                crops: bool = False) -> np.ndarray:
     """Packed hash bits of one image, shape (codes + 1, bits/8): the plain hash, its seven
     symmetries when `invariant`, the centre-crop hash when `crops`, then the flag row."""
-    grey = hashing_rgb(path, decode_side(hash_size)).convert("L")
+    return hash_rgb(hashing_rgb(path, decode_side(hash_size)), kind, hash_size, invariant, crops)
+
+
+def hash_rgb(rgb: Image.Image, kind: str, hash_size: int, invariant: bool,
+             crops: bool = False) -> np.ndarray:
+    """`hash_image` of a picture already decoded (`appearance.hashing_rgb`); one larger than
+    `decode_side(hash_size)` is reduced to it first, as a decode at that side would be."""
+    side = decode_side(hash_size)
+    if max(rgb.size) > side:
+        rgb = rgb.copy()
+        rgb.thumbnail((side, side), Image.Resampling.BILINEAR)
+    grey = rgb.convert("L")
     grid = grid_of(grey)
     flat = ac_spread(grid) < FLAT_AC
     if kind == "phash" and hash_size * 4 == GRID:
@@ -106,7 +118,8 @@ class PerceptualHash:
     feature_dtype = np.uint8
 
     def __init__(self, kind: str = "phash", hash_size: int = 8, max_distance: int | None = None,
-                 invariant: bool = False, crops: bool = False, verified: bool = False) -> None:
+                 invariant: bool = False, crops: bool = False, verified: bool = False,
+                 signatures: bool = False) -> None:
         if kind not in HASHES:
             raise ValueError(f"unknown hash {kind!r}; one of {', '.join(HASHES)}")
         if hash_size < 4 or hash_size * hash_size % 8:
@@ -118,16 +131,29 @@ class PerceptualHash:
         self.max_distance = (default_max_distance(hash_size, verified) if max_distance is None
                              else int(max_distance))
         self.feature_shape = ((8 if invariant else 1) + int(crops) + 1, hash_size * hash_size // 8)
+        #: with the aligned verifier: each file is decoded once, at the verifier's side, for
+        #: its hash and its signature (`signatures.py`), which is kept under this key
+        self.signature_key: str | None = None
+        if signatures:
+            from .signatures import SIGNATURE_KEY
+            self.signature_key = SIGNATURE_KEY
 
     @property
     def key(self) -> str:
         symmetry = "dihedral" if self.invariant else "plain"
         crop = f":crop{CROP_SIDE}" if self.crops else ""
-        return f"{self.name}:{self.hash_size}:{symmetry}{crop}:alpha-grey:ac{FLAT_AC}:vips"
+        decoded = f":from{SOURCE_SIDE}" if self.signature_key else ""
+        return (f"{self.name}:{self.hash_size}:{symmetry}{crop}:alpha-grey:ac{FLAT_AC}:vips"
+                f"{decoded}")
 
     def encode(self, ctx: Any, paths: list) -> Iterator[Outcome]:
-        fn = functools.partial(hash_image, kind=self.name, hash_size=self.hash_size,
-                               invariant=self.invariant, crops=self.crops)
+        args = dict(kind=self.name, hash_size=self.hash_size, invariant=self.invariant,
+                    crops=self.crops)
+        if self.signature_key:
+            from .signatures import hash_with_signature
+            fn = hash_with_signature(**args)
+        else:
+            fn = functools.partial(hash_image, **args)
         return ctx.map(fn, paths, kind=WorkKind.CPU, label=f"{self.name} hashes")
 
     def flat_mask(self, features: np.ndarray) -> np.ndarray:

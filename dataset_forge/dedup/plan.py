@@ -17,7 +17,7 @@ file changed since. JSON layout (`dedup_groups.json`):
     {"format": "dataset-forge dedup plan", "version": 2, "meta": {...},
      "groups": [{"id", "keep", "large", "members": [{"path", "file", "bytes", "mtime_ns",
                  "width", "height", "protected", "distance", "verify", "dest", "lq", "lq_dest",
-                 "lq_bytes", "lq_mtime_ns", "linked_from", "reviewed_keep"}], "pairs": [[a, b, score, verify], ...]}],
+                 "lq_bytes", "lq_mtime_ns", "linked_from", "reviewed_keep", "lossless", "quality"}], "pairs": [[a, b, score, verify], ...]}],
      "related": [{"a", "b", "score", "verify"}]}
 """
 from __future__ import annotations
@@ -56,6 +56,8 @@ class PlanMember:
     lq_mtime_ns: int | None = None
     linked_from: str | None = None  # a link left out of the search points here: never acted on
     reviewed_keep: bool = False     # a reviewer kept it besides the keeper (the app's review)
+    lossless: bool | None = None    # the encoding stores pixels exactly (None: not known)
+    quality: int | None = None      # a JPEG's estimated quality (`encoding.py`)
 
     @property
     def pixels(self) -> int:

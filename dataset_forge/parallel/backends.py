@@ -16,6 +16,16 @@ from .worker import init_process_worker, pack_function, run_chunk
 
 #: imported by the forkserver when it starts, so it exits when the main process dies
 FORKSERVER_PRELOAD = ["dataset_forge.parallel.forkserver_lifeline"]
+#: modules an action's workers need (`preload_in_workers`)
+WORKER_PRELOAD: list[str] = []
+
+
+def preload_in_workers(*modules: str) -> None:
+    """Have the forkserver import `modules` when it starts, so every process worker forked from
+    it has them loaded: a pool per pass then costs a fork, not an import of numpy, scipy and
+    the action's modules in each worker. Call it before the process's first pool (later calls
+    change nothing: the forkserver is started once per process)."""
+    WORKER_PRELOAD.extend(m for m in modules if m not in WORKER_PRELOAD)
 
 BROKEN_ERRORS: tuple[type[BaseException], ...] = (BrokenProcessPool,)
 
@@ -86,7 +96,7 @@ class ProcessBackend(Backend):
         self.workers = workers
         self._context = mp.get_context(start_method)
         if start_method == "forkserver":
-            self._context.set_forkserver_preload(FORKSERVER_PRELOAD)
+            self._context.set_forkserver_preload(FORKSERVER_PRELOAD + WORKER_PRELOAD)
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
