@@ -17,7 +17,8 @@ file changed since. JSON layout (`dedup_groups.json`):
     {"format": "dataset-forge dedup plan", "version": 2, "meta": {...},
      "groups": [{"id", "keep", "large", "members": [{"path", "file", "bytes", "mtime_ns",
                  "width", "height", "protected", "distance", "verify", "dest", "lq", "lq_dest",
-                 "lq_bytes", "lq_mtime_ns", "linked_from", "reviewed_keep", "lossless", "quality"}], "pairs": [[a, b, score, verify], ...]}],
+                 "lq_bytes", "lq_mtime_ns", "linked_from", "reviewed_keep", "lossless",
+                 "quality"}], "pairs": [[a, b, score, verify], ...]}],
      "related": [{"a", "b", "score", "verify"}]}
 """
 from __future__ import annotations
