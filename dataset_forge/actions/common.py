@@ -31,6 +31,8 @@ FORMAT = Param("format", "choice", "same", "output format (same = the input's)",
                choices=OUTPUT_FORMATS)
 PNG_FORMAT = Param("format", "choice", "png", "output format (png keeps degradations exact)",
                    choices=OUTPUT_FORMATS)
+MODEL_BATCH = Param("batch_size", "int", 0, "images per model batch (0 = automatic); halved on "
+                    "out-of-memory", min=0)
 QUALITY = Param("quality", "int", 95, "JPEG/WebP output quality", min=1, max=100)
 VARIATIONS = Param("variations", "int", 1, "outputs per input, each with its own draws "
                    "(named NAME_v01, NAME_v02, ...)", min=1, max=10_000)

@@ -34,7 +34,10 @@ PARAMS = [
     Param("rules", "list", [], "named rules, comma-separated: " + ", ".join(RULES)),
     Param("where", "list", [], "criteria FIELD OP VALUE, comma-separated, e.g. "
           "'sharpness<0.4,format=BMP'; fields: width, height, megapixels, aspect, bytes, format, "
-          "mode, frames, alpha, alpha_used, quality scores, scale, ssim, shift"),
+          "mode, frames, alpha, alpha_used, quality scores, scale, ssim, shift, and with --scores "
+          "the model scores (niqe, ic9600, topiq_nr, ...)"),
+    Param("scores", "file", help="score.csv of an earlier score run on the same folder: its "
+          "columns become --where fields, e.g. 'niqe>8'"),
     *[Param(flag, "float", None, f"select images whose {fld} is {'below' if op == '<' else 'above'}"
             f" this", min=0) for flag, (fld, op) in LIMITS.items()],
     Param("formats", "list", [], "select images in these formats (content), e.g. BMP,GIF"),
@@ -69,7 +72,9 @@ def _destination(data: Dataset, path: Path, dest: Path | None) -> Path | None:
                   "dataset-forge --action quarantine --input photos/ --from-report "
                   "reports/quality_report.json --dest rejects/ --apply",
                   "dataset-forge --action quarantine --hq hq/ --lq lq/ --min-width 512 "
-                  "--dest small/ --apply"))
+                  "--dest small/ --apply",
+                  "dataset-forge --action quarantine --input photos/ --scores "
+                  "reports/score.csv --where 'niqe>8' --dest rejects/"))
 def quarantine(ctx: RunContext, params: dict[str, Any]) -> Report:
     """Select files by named rules (--rules: the same rules validate applies), criteria
     (--where, --min-width, --formats, ...) and earlier reports (--from-report), then move or copy

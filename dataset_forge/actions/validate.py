@@ -1,7 +1,7 @@
 """`validate`: a dataset checked step by step, each step pass / warn / fail, one verdict.
 
 Steps, in order: pairing (HQ/LQ mode), integrity, scale (HQ/LQ mode), dimensions, formats and
-modes, quality. Exit code 0 for pass and warn, 1 for fail; `--stop-on-fail` skips the steps
+modes, quality, and with --score-metrics model scores (`models.scores`, on the GPU core). Exit code 0 for pass and warn, 1 for fail; `--stop-on-fail` skips the steps
 after the first failure.
 """
 from __future__ import annotations
@@ -23,13 +23,21 @@ from ..reports.report import Report, Table
 from ..curation.rules import RULES
 from ..analysis.passes import (PairCheck, check_pairs, check_rows, flagged_by_check,
                                score_images, thresholds)
-from .common import DEEP_INTEGRITY, HQ, INCLUDE_HIDDEN, LQ, PAIR_PARAMS, QUALITY_PARAMS
+from ..models.scores import column_for, load_scorers, parse_rules, parse_weights, score_paths
+from .common import (DEEP_INTEGRITY, HQ, INCLUDE_HIDDEN, LQ, MODEL_BATCH, PAIR_PARAMS,
+                     QUALITY_PARAMS)
 from .registry import Family, Param, action
 
 PASS, WARN, FAIL, SKIPPED = "pass", "warn", "fail", "skipped"
 MAX_EXAMPLES = 5
 
 INPUT = Param("input", "dir", help="folder of images to validate (or give --hq and --lq)")
+SCORE_PARAMS = [
+    Param("score_metrics", "list", [], "also score images with these models (a 'scores' "
+          "step): niqe, ic9600, pyiqa:NAME, as in the score action; empty = no scores step"),
+    Param("score_weights", "list", [], "weights files for --score-metrics as METRIC=FILE"),
+    Param("score_flags", "list", [], "rules that warn about images, e.g. 'niqe>8,topiq_nr<0.4'"),
+]
 STOP = Param("stop_on_fail", "bool", False, "stop at the first failed step; later steps are "
              "reported as skipped")
 
@@ -95,11 +103,19 @@ class Validation:
         self.pair_mode = params["input"] is None
         self.pairs: PairCheck | None = None
         self.headers: dict[Path, dict[str, Any]] = {}
+        self.scorers, self.score_rules = [], []
+        if params["score_metrics"]:   # usage errors (metrics, weights, rules) before any work
+            columns = [column_for(m) for m in params["score_metrics"]]
+            self.score_rules = parse_rules(params["score_flags"], columns, "--score-flags")
+            self.scorers = load_scorers(params["score_metrics"],
+                                        parse_weights(params["score_weights"]), ctx.config.device)
+        elif params["score_flags"] or params["score_weights"]:
+            raise UsageError("--score-flags and --score-weights need --score-metrics")
 
     def steps(self) -> list[tuple[str, Callable[[Step], Step]]]:
         return [("pairing", self.pairing), ("integrity", self.integrity), ("scale", self.scale),
                 ("dimensions", self.dimensions), ("formats and modes", self.formats),
-                ("quality", self.quality)]
+                ("quality", self.quality), ("scores", self.scores)]
 
     def pairing(self, step: Step) -> Step:
         if not self.pair_mode:
@@ -195,16 +211,38 @@ class Validation:
         return step
 
 
+    def scores(self, step: Step) -> Step:
+        if not self.params["score_metrics"]:
+            step.status, step.message = SKIPPED, "no --score-metrics given"
+            return step
+        wanted = set(self.data.hq_images if self.pair_mode else self.data.images)
+        paths = [p for p in self.headers if p in wanted]
+        hits: dict[str, list[str]] = {c.name: [] for c in self.score_rules}
+        for path, value in score_paths(self.ctx, paths, self.scorers,
+                                       batch_size=self.params["batch_size"]):
+            if isinstance(value, dict):
+                for rule in self.score_rules:
+                    if rule.test(value):
+                        hits[rule.name].append(self.data.label(path))
+                        step.paths.append(path)
+        step.judge({}, hits)
+        step.message += f" ({len(paths)} images scored: {', '.join(self.params['score_metrics'])})"
+        return step
+
+
 def _quality_params() -> list[Param]:
     return [p for p in QUALITY_PARAMS if p.name != "max_pixels"]
 
 
 @action("validate", Family.ANALYSIS, "Validate a dataset step by step (pairing, integrity, "
         "scale, dimensions, formats, quality): pass / warn / fail",
-        params=[INPUT, HQ, LQ, INCLUDE_HIDDEN, DEEP_INTEGRITY, STOP, *PAIR_PARAMS, *_quality_params()],
+        params=[INPUT, HQ, LQ, INCLUDE_HIDDEN, DEEP_INTEGRITY, STOP, *PAIR_PARAMS, *_quality_params(),
+                *SCORE_PARAMS, MODEL_BATCH],
         kind=WorkKind.CPU, unit="steps",
         examples=("dataset-forge --action validate --input photos/",
-                  "dataset-forge --action validate --hq data/hq --lq data/lq_x4 --stop-on-fail"))
+                  "dataset-forge --action validate --hq data/hq --lq data/lq_x4 --stop-on-fail",
+                  "dataset-forge --action validate --input photos/ --score-metrics niqe "
+                  "--score-flags 'niqe>8'"))
 def validate(ctx: RunContext, params: dict[str, Any]) -> Report:
     """Run the steps in order and give an overall verdict: fail if any step fails, warn if any
     warns, else pass. Failing: missing partners, unreadable files, pairs off the dominant

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..analysis import pairs as pa
 from ..analysis import quality as q
@@ -90,9 +90,11 @@ def _judge(row: dict[str, Any], tests: list[Rule | Criterion], combine: str,
 
 def select(ctx: Any, items: Iterable[tuple[Path, Path | None, bool]],
            tests: list[Rule | Criterion], opts: FactOptions, combine: str = "any",
-           total: int | None = None) -> Iterator[tuple[Path, list[str], dict[str, Any]]]:
+           total: int | None = None, extra: Callable[[Path], dict[str, Any]] | None = None
+           ) -> Iterator[tuple[Path, list[str], dict[str, Any]]]:
     """(path, names of the tests that select it, facts) for every selected file, in order.
-    Files whose measurement failed come back selected by nothing, with `status` set."""
+    Files whose measurement failed come back selected by nothing, with `status` set.
+    `extra(path)` adds facts measured elsewhere (model scores from a score run)."""
     measure = functools.partial(file_facts, opts=opts)
     relative = any(isinstance(t, Rule) and t.name in RELATIVE for t in tests) or any(
         isinstance(t, Criterion) and t.field in ("size_outlier", "aspect_outlier")
@@ -103,6 +105,8 @@ def select(ctx: Any, items: Iterable[tuple[Path, Path | None, bool]],
         row = outcome.value if outcome.ok else {
             "status": "unreadable", "message": f"{outcome.error.error_type}: "
                                                f"{outcome.error.message}"}
+        if extra is not None:
+            row.update(extra(path))
         if relative:
             held.append((path, row))
             continue

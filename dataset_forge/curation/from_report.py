@@ -5,7 +5,7 @@
     found.rules         # validate: the rules of its warned and failed steps, re-evaluated now
     found.params        # the report's own parameters (thresholds, folders)
 
-integrity, quality and pairs reports list their findings by path (relative to the report's own
+integrity, quality, score and pairs reports list their findings by path (relative to the report's own
 --input, --hq or --lq). A dedup report's groups name the duplicates not kept. A validate report
 keeps only examples, so its failed and warned steps become the shared selection rules
 (`curation.rules`), evaluated now with validate's own thresholds: what validate warned about is
@@ -66,7 +66,7 @@ def read_report(path: Path) -> FromReport:
         raise UsageError(f"--from-report {path}: not a dataset-forge report ({exc})") from None
     found = FromReport(action, params)
     inp, hq, lq = _root(params, "input"), _root(params, "hq"), _root(params, "lq")
-    if action in ("integrity", "quality"):
+    if action in ("integrity", "quality", "score"):
         for f in data.get("findings", []):
             if f.get("path") and f.get("kind") not in NOT_FILES:
                 found.add(_under(inp, f["path"]), f"{action} {f['kind']}")
@@ -89,7 +89,7 @@ def read_report(path: Path) -> FromReport:
                 found.rules += VALIDATE_STEPS.get(f.get("step"), [])
     else:
         raise UsageError(f"--from-report {path}: a {action} report names no files to select "
-                         "(use integrity, quality, pairs, validate or dedup reports)")
+                         "(use integrity, quality, score, pairs, validate or dedup reports)")
     return found
 
 

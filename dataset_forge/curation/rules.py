@@ -26,6 +26,7 @@ from ..analysis.integrity import BAD_STATUSES
 PLAIN_MODES = frozenset({"RGB", "L"})
 
 INTEGRITY, QUALITY, PAIRS, ALPHA = "integrity", "quality", "pairs", "alpha"
+SCORES = "scores"    # model scores (niqe, ic9600, pyiqa metrics): from a score run's CSV
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,12 @@ TEXT_FIELDS = frozenset({"format", "mode"})
 YES_NO_FIELDS = frozenset({"alpha", "alpha_used"})
 OPERATORS = {"<=": operator.le, ">=": operator.ge, "!=": operator.ne, "<": operator.lt,
              ">": operator.gt, "=": operator.eq}
-_CRITERION = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|!=|<|>|=)\s*(.+?)\s*$")
+_CRITERION = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(<=|>=|!=|<|>|=)\s*(.+?)\s*$")
+
+
+def _reader(name: str) -> tuple[str, Callable[[dict[str, Any]], Any]]:
+    """A field's facts and reader; a name outside FIELDS is a model score column."""
+    return FIELDS.get(name) or (SCORES, lambda r: r.get(name))
 
 
 @dataclass(frozen=True)
@@ -119,10 +125,10 @@ class Criterion:
 
     @property
     def needs(self) -> str:
-        return FIELDS[self.field][0]
+        return _reader(self.field)[0]
 
     def test(self, row: dict[str, Any]) -> bool:
-        actual = FIELDS[self.field][1](row)
+        actual = _reader(self.field)[1](row)
         if actual is None or (isinstance(actual, float) and math.isnan(actual)):
             return False
         if isinstance(self.value, str):
@@ -147,14 +153,17 @@ def _value(text: str) -> Any:
         return text
 
 
-def parse_criterion(text: str) -> Criterion:
-    """'width<512', 'format=PNG', 'sharpness<0.4', 'alpha=yes'; ValueError with one line."""
+def parse_criterion(text: str, score_fields: Iterable[str] = ()) -> Criterion:
+    """'width<512', 'format=PNG', 'sharpness<0.4', 'alpha=yes', and with `score_fields` (the
+    columns of model scores) 'niqe>8'; ValueError with one line."""
     match = _CRITERION.match(text)
     if not match:
         raise ValueError(f"{text!r} is not FIELD OP VALUE (e.g. width<512, format=PNG)")
     field, op, raw = match.groups()
-    if field not in FIELDS:
-        raise ValueError(f"{text!r}: unknown field {field!r}; one of {', '.join(FIELDS)}")
+    score_fields = list(score_fields)
+    if field not in FIELDS and field not in score_fields:
+        raise ValueError(f"{text!r}: unknown field {field!r}; one of "
+                         f"{', '.join([*FIELDS, *score_fields])}")
     value = _value(raw)
     if field in TEXT_FIELDS or field in YES_NO_FIELDS:
         if op not in ("=", "!="):

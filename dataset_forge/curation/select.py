@@ -19,7 +19,8 @@ from ..errors import UsageError
 from .dataset import Dataset
 from .facts import FactOptions, dominant_scale, select
 from .from_report import read_report
-from .rules import PAIRS, QUALITY, RULES, Criterion, Rule, needs, parse_criterion
+from .rules import PAIRS, QUALITY, RULES, SCORES, Criterion, Rule, needs, parse_criterion
+from .scores import ScoreTable, read_scores
 
 #: pair settings a validate report's scale step was judged with
 PAIR_LIMITS = ("min_ssim", "max_shift", "pixel_tolerance")
@@ -39,6 +40,7 @@ class Selection:
     combine: str = "any"
     reports: list[Any] = field(default_factory=list)
     opts: FactOptions = field(default_factory=FactOptions)
+    scores: ScoreTable | None = None
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> "Selection":
@@ -47,11 +49,15 @@ class Selection:
             if name not in RULES:
                 raise UsageError(f"--rules: unknown rule {name!r}; one of {', '.join(RULES)}")
             sel.tests.append(RULES[name])
+        if params.get("scores") is not None:
+            sel.scores = read_scores(Path(params["scores"]))
+        score_fields = sel.scores.columns if sel.scores else []
         for text in params["where"] or []:
             try:
-                sel.tests.append(parse_criterion(text))
+                sel.tests.append(parse_criterion(text, score_fields))
             except ValueError as exc:
-                raise UsageError(f"--where {exc}") from None
+                hint = "" if sel.scores else " (model scores: give --scores score.csv)"
+                raise UsageError(f"--where {exc}{hint}") from None
         for flag, (fld, op) in LIMITS.items():
             if params.get(flag) is not None:
                 sel.tests.append(Criterion(fld, op, float(params[flag])))
@@ -79,7 +85,7 @@ class Selection:
         if not sel.tests and not sel.reports:
             raise UsageError("nothing selects files: give --rules, --where, a limit such as "
                              "--min-width, or --from-report")
-        sel.opts = FactOptions(kinds=frozenset(needs(sel.tests)), thresholds=thresholds,
+        sel.opts = FactOptions(kinds=frozenset(needs(sel.tests) - {SCORES}), thresholds=thresholds,
                                analysis_size=params["analysis_size"],
                                max_pixels=params["max_pixels"], **pair_limits)
         return sel
@@ -98,8 +104,12 @@ class Selection:
                 pairs = [(a, b) for a, b, _ in data.items if b is not None]
                 opts = FactOptions(**{**opts.__dict__,
                                       "scale": dominant_scale(ctx, pairs, opts.max_pixels)})
+            extra = None
+            if self.scores is not None:
+                root, table = data.roots[0], self.scores
+                extra = lambda path: table.row_for(root, path)  # noqa: E731
             for path, hits, _row in select(ctx, data.items, self.tests, opts, self.combine,
-                                           total=len(data.items)):
+                                           total=len(data.items), extra=extra):
                 measured[path] = hits
         for path, partner, _ in data.items:
             reasons = measured.get(path, []) + from_reports.get(path.resolve(), [])
