@@ -48,7 +48,8 @@ MAX_SIDE = Param("max_side", "int", 0, "reduce larger images to this long side b
 def score(ctx: RunContext, params: dict[str, Any]) -> Report:
     """Score every image under --input with each metric; score.csv holds one row per image
     (path, decoded width and height, one column per metric). --flag rules select images (any
-    rule): they are the report's findings, so `quarantine --from-report` can move them."""
+    rule): they are the report's findings, so `quarantine --from-report` can move them. A
+    metric that cannot measure an image (NIQE under 96 px) leaves its cell empty."""
     root: Path = params["input"]
     columns = [column_for(m) for m in params["metrics"]]
     criteria = parse_rules(params["flag"], columns)
@@ -60,6 +61,7 @@ def score(ctx: RunContext, params: dict[str, Any]) -> Report:
     values: dict[str, list[float]] = {c: [] for c in columns}
     flagged: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
+    scored = 0
     with RowWriter(ctx.report_dir / "score.csv", ["path", "width", "height", *columns]) as rows:
         for path, value in score_paths(ctx, found.images, scorers,
                                        max_side=params["max_side"],
@@ -70,6 +72,7 @@ def score(ctx: RunContext, params: dict[str, Any]) -> Report:
                 continue
             row = {"path": rel, **value}
             rows.write(row)
+            scored += 1
             for c in columns:
                 if row.get(c) is not None:
                     values[c].append(row[c])
@@ -80,8 +83,10 @@ def score(ctx: RunContext, params: dict[str, Any]) -> Report:
             if hits:
                 flagged.append({**row, "rules": " ".join(c.name for c in hits)})
     report.files["rows_csv"] = str(rows.path)
-    report.summary = {"images": sum(map(len, values.values())) // max(1, len(columns)),
-                      "failed": len(report.failures), "flagged_images": len(flagged),
+    report.summary = {"images": scored, "failed": len(report.failures),
+                      "not_measured": {c: scored - len(values[c]) for c in columns
+                                       if len(values[c]) < scored},
+                      "flagged_images": len(flagged),
                       "metrics": {s.column: {"spec": s.spec, "higher_is_better": s.higher_is_better,
                                              **s.facts} for s in scorers}}
     report.tables = [Table("Scores", ["metric", "better", "images", "mean", "median", "min",

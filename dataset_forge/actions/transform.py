@@ -8,7 +8,7 @@ from typing import Any
 
 from ..context import RunContext
 from ..errors import UsageError
-from ..io import fingerprint
+from ..io import file_digest, fingerprint
 from ..parallel import WorkKind
 from ..reports.report import Report
 from ..transforms.engine import (Job, gather, load_partner, make_jobs, out_path, run_jobs,
@@ -103,6 +103,10 @@ class Tiling:
     best: int
     quality: int
     trim: float | None = None     # fit_pair's tolerance; None = pairs must be exact
+    rank: str = "gradient"        # gradient (mean absolute gradient) or ic9600 (ICNet)
+    min_score: float = 0.0        # drop tiles scoring below this (0 = keep all)
+    weights: str | None = None    # the IC9600 checkpoint for rank ic9600
+    device: str = "auto"
 
 
 def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
@@ -124,6 +128,12 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
         if cfg.flat_std and is_flat(piece, g, cfg.flat_std):
             continue
         candidates.append((complexity(g), box, piece))
+    if cfg.rank == "ic9600" and candidates:
+        from ..models.icnet import tile_complexity
+        scores = tile_complexity([c[2] for c in candidates], cfg.weights, cfg.device)
+        candidates = [(s, box, piece) for s, (_, box, piece) in zip(scores, candidates)]
+    if cfg.min_score:
+        candidates = [c for c in candidates if c[0] >= cfg.min_score]
     if cfg.best:
         keep = sorted(candidates, key=lambda c: -c[0])[:cfg.best]
         candidates = sorted(keep, key=lambda c: (c[1][1], c[1][0]))
@@ -139,7 +149,7 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
             lq_box = tuple(v // factor for v in box)
             outputs.append(save_image(lq.crop(lq_box), out_path(cfg.out, job, "lq", name),
                                       cfg.quality, lq_icc))
-        tiles.append({"box": list(box), "complexity": round(score, 3)})
+        tiles.append({"box": list(box), "complexity": round(score, 4)})
     return {"input": str(job.source), "key": job.key, "variation": 0, "size": list(hq.size),
             "tiles": tiles, "outputs": [str(p.relative_to(cfg.out)) for p in outputs],
             **({"trim": trim} if trim else {})}
@@ -155,11 +165,21 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
                       "is below this (and fully transparent ones); 0 = keep all", min=0.0),
                 Param("best", "int", 0, "keep only the N most detailed tiles per image (0 = all)",
                       min=0),
+                Param("rank", "choice", "gradient", "how detail is measured for --best and "
+                      "--min-score: gradient (mean absolute grey-level gradient, no model) or "
+                      "ic9600 (learned image complexity 0..1, ICNet; needs --ic9600-weights)",
+                      choices=("gradient", "ic9600")),
+                Param("min_score", "float", 0.0, "drop tiles whose detail score (see --rank) is "
+                      "below this; 0 = keep all", min=0.0),
+                Param("ic9600_weights", "file", help="the IC9600 checkpoint (ck.pth) for --rank "
+                      "ic9600, a local file (nothing is downloaded)"),
                 TRIM, TRIM_TOLERANCE, FORMAT, QUALITY],
         kind=WorkKind.CPU, writes=True,
         examples=("dataset-forge --action tile --input photos --output tiles --tile-size 512 "
                   "--overlap 64 --flat-std 4 --best 8",
-                  "dataset-forge --action tile --hq hq --lq lq_x4 --output tiles --tile-size 256"))
+                  "dataset-forge --action tile --hq hq --lq lq_x4 --output tiles --tile-size 256",
+                  "dataset-forge --action tile --input photos --output tiles --tile-size 512 "
+                  "--rank ic9600 --ic9600-weights ck.pth --best 4 --min-score 0.3"))
 def tile_action(ctx: RunContext, params: dict[str, Any]) -> Report:
     """Cut each image into --tile-size squares named NAME_y<top>_x<left> (HQ coordinates). In
     pair mode HQ tiles go to OUTPUT/hq and the matching LQ regions (box / scale) to OUTPUT/lq;
@@ -169,11 +189,23 @@ def tile_action(ctx: RunContext, params: dict[str, Any]) -> Report:
     report = Report("tile", params)
     items, pairs = gather(params, report)
     out = Path(params["output"]).expanduser().resolve()
+    weights = None
+    if params["rank"] == "ic9600":   # one-line errors (extra, weights) before any work
+        from ..models.icnet import load_icnet
+        load_icnet(params["ic9600_weights"], "cpu")
+        weights = str(Path(params["ic9600_weights"]).expanduser().resolve())
+    elif params["ic9600_weights"]:
+        raise UsageError("--ic9600-weights is for --rank ic9600")
     cfg = Tiling(out, params["tile_size"], params["overlap"], params["min_edge"],
                  params["flat_std"], params["best"], params["quality"],
-                 params["pixel_tolerance"] if pairs and params["trim"] else None)
+                 params["pixel_tolerance"] if pairs and params["trim"] else None,
+                 params["rank"], params["min_score"], weights, ctx.config.device)
     jobs = make_jobs(items, 1, params["format"])
-    shaping = {k: v for k, v in vars(cfg).items() if k != "out" and (k != "trim" or v is not None)}
+    shaping = {k: v for k, v in vars(cfg).items()
+               if k not in ("out", "device") and (k != "trim" or v is not None)
+               and (k not in ("rank", "min_score", "weights") or v not in ("gradient", 0.0, None))}
+    if weights:
+        shaping["weights"] = file_digest(Path(weights))
     print_ = fingerprint(shaping | {"f": params["format"]})
     run_jobs(ctx, report, functools.partial(tile_one, cfg), jobs, out, print_, "tile")
     report.summary.update({"inputs": len(items), "mode": "pairs" if pairs else "single"})

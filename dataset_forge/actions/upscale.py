@@ -9,7 +9,6 @@ quick way to score a model on a dataset or to find pairs the model finds implaus
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ from PIL import Image
 
 from ..context import RunContext
 from ..errors import UsageError
-from ..io import Journal, OutputClaims, fingerprint, remove_leftover_temporaries
+from ..io import (Journal, OutputClaims, file_digest, fingerprint,
+                  remove_leftover_temporaries)
 from ..metrics import psnr, ssim
 from ..models.sr import PRECISIONS, SRModel, load_sr_model
 from ..parallel import Failure, WorkKind
@@ -84,7 +84,7 @@ def upscale(ctx: RunContext, params: dict[str, Any]) -> Report:
     jobs = _jobs(items, pairs, out, params["format"], report)
     out.mkdir(parents=True, exist_ok=True)
     remove_leftover_temporaries(out)
-    print_ = fingerprint({"model": _digest(model.path), "precision": model.facts["precision"],
+    print_ = fingerprint({"model": file_digest(model.path), "precision": model.facts["precision"],
                           "format": params["format"], "quality": params["quality"],
                           "write": params["write"], "overlap": params["overlap"]})
     journal = Journal(out / ".forge-journal" / "upscale.jsonl", print_)
@@ -136,14 +136,6 @@ def _jobs(items, pairs: bool, out: Path, fmt: str, report: Report) -> list[Item]
             continue
         jobs.append(Item(key, source, hq, dest))
     return jobs
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
 
 
 def _load(job: Item, channels: int) -> Loaded:

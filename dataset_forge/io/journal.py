@@ -25,6 +25,15 @@ def fingerprint(params: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def file_digest(path: Path) -> str:
+    """A short hash of a file's bytes (a model file's identity in a fingerprint)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
 class Journal:
     def __init__(self, path: Path, fingerprint: str = "") -> None:
         self.path = Path(path)

@@ -141,13 +141,13 @@ def build_icnet():
 def load_icnet(path: str | Path | None, device: str = "cpu", flag: str = "--ic9600-weights "):
     """ICNet in eval mode on `device` with the weights of a local checkpoint file; `flag` is
     how the messages name the option that gives it."""
+    torch = require_torch()
     if not path:
         raise UsageError(f"IC9600 complexity needs {WEIGHTS}: {flag}FILE (no download at run "
                          "time)")
     path = Path(path).expanduser()
     if not path.is_file():
         raise UsageError(f"{flag}{path}: no such file; expected {WEIGHTS}")
-    torch = require_torch()
     net = build_icnet()
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -179,3 +179,24 @@ def complexity_scores(net, tensors: list, device: str) -> list[float]:
     with torch.inference_mode():
         scores, _ = net(torch.stack(tensors).to(device))
     return [float(s) for s in scores.float().cpu()]
+
+
+def tile_complexity(pieces: list, weights: str | Path, device: str = "cpu",
+                    batch: int = 8) -> list[float]:
+    """IC9600 complexity of image pieces (PIL images), in worker processes: the network is
+    loaded once per worker; batches halve on out-of-memory."""
+    from ..parallel import is_out_of_memory, resolve_device, worker_state
+    device = resolve_device(device)
+    net = worker_state(f"dataset_forge.icnet:{Path(weights).resolve()}:{device}",
+                       lambda: load_icnet(weights, device))
+    tensors = [prepare(p) for p in pieces]
+    out: list[float] = []
+    while len(out) < len(tensors):
+        part = tensors[len(out):len(out) + batch]
+        try:
+            out += complexity_scores(net, part, device)
+        except Exception as exc:  # noqa: BLE001
+            if not is_out_of_memory(exc) or batch == 1:
+                raise
+            batch //= 2
+    return out

@@ -6,7 +6,7 @@
 
 Metrics:
 - `niqe`: natural-scene statistics against a pristine model (`niqe.py`); numpy, no extra, no
-  weights; lower is better. `--weights niqe=FILE` takes a pristine model you fitted.
+  weights; lower is better; images under 96 px on a side get an empty cell. `--weights niqe=FILE` takes a pristine model you fitted.
 - `ic9600`: image complexity in 0..1 from ICNet (`icnet.py`); torch (`models` extra) and the
   IC9600 checkpoint from a local file (`--weights ic9600=FILE`); higher is more complex.
 - `pyiqa:NAME`: any no-reference pyiqa metric (`pyiqa_metrics.py`; the `iqa` extra), weights from
@@ -84,12 +84,15 @@ def _niqe(path: str | None) -> Scorer:
     except Exception as exc:  # noqa: BLE001
         raise UsageError(f"--weights niqe={path}: not a NIQE pristine model ({exc})") from None
 
-    def prepare(img) -> np.ndarray:
+    def prepare(img) -> np.ndarray | None:
+        if min(img.size) < model.patch:      # too small to measure: an empty cell
+            return None
         grey = np.asarray(img.convert("L"), dtype=np.float64)
         return niqe.features(grey, model.patch)[0]
 
     return Scorer("niqe", "niqe", False, prepare,
-                  lambda feats: [niqe.distance(f, model) for f in feats],
+                  lambda feats: [math.nan if f is None else niqe.distance(f, model)
+                                 for f in feats],
                   {"model": path or "built-in pristine model"})
 
 
