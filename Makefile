@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	# torch first and pinned, so no later requirement swaps in a CUDA build.
 	$(PY) -m pip install -q torch==2.13.0 torchvision==0.28.0
 	$(PY) -m pip install -q -e ".[all,test]"
+	# pyiqa's metric code without its heavy declared dependencies (see the iqa extra)
+	$(PY) -m pip install -q --no-deps pyiqa==0.1.16 facexlib==0.3.0
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -115,7 +115,8 @@ class Validation:
     def steps(self) -> list[tuple[str, Callable[[Step], Step]]]:
         return [("pairing", self.pairing), ("integrity", self.integrity), ("scale", self.scale),
                 ("dimensions", self.dimensions), ("formats and modes", self.formats),
-                ("quality", self.quality), ("scores", self.scores)]
+                ("quality", self.quality),
+                *([("scores", self.scores)] if self.scorers else [])]
 
     def pairing(self, step: Step) -> Step:
         if not self.pair_mode:
@@ -212,9 +213,6 @@ class Validation:
 
 
     def scores(self, step: Step) -> Step:
-        if not self.params["score_metrics"]:
-            step.status, step.message = SKIPPED, "no --score-metrics given"
-            return step
         wanted = set(self.data.hq_images if self.pair_mode else self.data.images)
         paths = [p for p in self.headers if p in wanted]
         hits: dict[str, list[str]] = {c.name: [] for c in self.score_rules}
