@@ -32,6 +32,7 @@ ACTION_PARAMS = {
     "combine": {"inputs": [DEMO / "hq", DEMO / "mixed"], "output": "OUT"},
     "dedup": {"input": DEMO / "mixed", "output": "OUT", "pixels": True, "cache": "off"},
     "export": {**PAIR, "output": "OUT", "formats": "webdataset,parquet"},
+    "score": {"input": DEMO / "hq"},
     "upscale": {"input": DEMO / "lq_x2", "output": "OUT",
                 "model": DEMO.parent / "models" / "nearest_x2.pth"},
 }

@@ -114,13 +114,15 @@ def load_pyiqa(name: str, weights: str | Path | None, device: str):
                 break
             except NotCached as exc:
                 folder, file = os.path.split(exc.path)
-                if path is None or linked:
-                    where = "beside --weights" if path else f"in {folder or 'its cache'}"
-                    raise UsageError(f"pyiqa:{name} needs {file} {where} (no download at run "
-                                     f"time): copy it there, or pass --weights {name}=FILE"
-                                     ) from None
-                os.symlink(path, os.path.join(links, file))
-                linked = True
+                if path is not None and not linked and folder == links:
+                    os.symlink(path, os.path.join(links, file))   # read as pyiqa's own file
+                    linked = True
+                    continue
+                where = "beside --weights" if folder == links else f"in {folder}"
+                hint = f", or pass --weights {name}=FILE" if path is None and folder.endswith(
+                    "pyiqa") else ""
+                raise UsageError(f"pyiqa:{name} needs {file} {where} (no download at run "
+                                 f"time): copy it there{hint}") from None
             except Exception as exc:  # noqa: BLE001 - cache misses, foreign checkpoints
                 raise UsageError(_describe(name, exc)) from None
     metric.eval()
