@@ -41,8 +41,8 @@ PASSED_ON = ("allow_large_groups",)        # from the reviewed run to the apply 
 COLUMNS = [("mark", ""), ("thumb", ""), ("file", "file"), ("resolution", "resolution"),
            ("size", "size"), ("distance", "distance"), ("format", "format"),
            ("modified", "modified")]
-FILE_WIDTH = 30              # the file column's most cells (longer paths are cut)
-GROUP_NAME = 17              # the group list shows this much of the kept file's name
+FILE_WIDTH = (16, 48)        # the file column's fewest and most cells (longer paths are cut)
+OTHER_COLUMNS = 74           # cells the other columns take, with their padding
 MARKS = {"KEEP": "[b reverse green]KEEP[/]", "keep": "[b green]keep[/]",
          "ref": "[cyan]ref[/]", "link": "[cyan]link[/]", "drop": "[red]drop[/]"}
 KEYS = ("[b]spc[/] keep/drop [b]⏎[/] keeper [b]1-6[/] sort [b]l r n f[/] all keep largest/"
@@ -55,12 +55,13 @@ SORT = Binding.Group("Sort ", compact=True)
 BULK = Binding.Group("Keep in all ", compact=True)
 
 
-def group_label(index: int, group: PlanGroup) -> Text:
-    flag = " [b red]LARGE[/]" if group.large else ""
-    drop = len(group.dropped)
-    name = _cut(Path(group.keeper.path).name, GROUP_NAME)
-    return Text.from_markup(f"{index + 1:>3} [b]{escape(name)}[/b]{flag}"
-                            f"\n  [dim]{len(group.members)} files, -{drop}[/dim]")
+def group_label(index: int, group: PlanGroup, width: int = 20) -> Text:
+    """Two lines of at most `width` cells: number and kept file, then counts."""
+    flag = " LARGE" if group.large else ""
+    room = max(4, width - len(str(index + 1)) - 1 - len(flag))
+    name = _cut(Path(group.keeper.path).name, room)
+    return Text.from_markup(f"{index + 1} [b]{escape(name)}[/b][b red]{flag}[/]\n"
+                            f" [dim]{len(group.members)} files, -{len(group.dropped)}[/dim]")
 
 
 def _cut(text: str, width: int) -> str:
@@ -135,6 +136,24 @@ class DedupReviewScreen(Screen):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW, "-narrow")
+        self.call_after_refresh(self._relabel)
+        if self.groups:
+            self.call_after_refresh(self._refill)
+
+    def _refill(self) -> None:
+        self._fill_table(keep_member=self.highlighted)
+
+    @property
+    def label_width(self) -> int:
+        """Cells a group label may use in the list (its border, padding and scroll bar off)."""
+        groups = self.query_one("#review-groups", OptionList)
+        return max(8, groups.scrollable_content_region.width - 1)
+
+    def _relabel(self, *indices: int) -> None:
+        options = self.query_one("#review-groups", OptionList)
+        width = self.label_width
+        for i in indices or range(len(self.groups)):
+            options.replace_option_prompt_at_index(i, group_label(i, self.groups[i], width))
 
     @property
     def group(self) -> PlanGroup:
@@ -154,18 +173,21 @@ class DedupReviewScreen(Screen):
     def _row(self, k: int) -> list:
         g, m = self.group, self.group.members[k]
         d = review.distance_to_keeper(g, k)
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(m.mtime))
+        when = time.strftime("%y-%m-%d %H:%M", time.localtime(m.mtime))
         thumb = thumbnail(m.file, *THUMB, cached_only=True) if self.show_thumbs else None
         return [Text.from_markup(MARKS[review.status(g, k)]),
                 thumb or Text("·" * THUMB[0] if self.show_thumbs else "", style="dim"),
-                _cut(m.path, FILE_WIDTH), f"{m.width}x{m.height}", review.human_bytes(m.bytes),
+                _cut(m.path, self.file_width), f"{m.width}x{m.height}", review.human_bytes(m.bytes),
                 "" if d is None else f"{d:g}", review.image_format(m.file, m.mtime_ns), when]
 
     def _fill_table(self, keep_member: int | None = None) -> None:
         table = self.table
         column, reverse = self.sort_by
+        similarity = bool(self.plan.meta.get("higher_is_closer"))    # CLIP: cosine similarity
         for key, label in COLUMNS:
             arrow = (" ▼" if reverse else " ▲") if key == column else ""
+            if key == "distance" and similarity:
+                label = "similarity"
             table.columns[key].label = Text(label + arrow)
         table.columns["thumb"].width = THUMB[0] if self.show_thumbs else 0
         table.clear()
@@ -176,6 +198,12 @@ class DedupReviewScreen(Screen):
         if keep_member is not None:
             table.move_cursor(row=self.order.index(keep_member))
         table.refresh()
+
+    @property
+    def file_width(self) -> int:
+        """The file column fills what the table has left (paths are cut in the middle)."""
+        spare = self.table.size.width - OTHER_COLUMNS - (0 if self.show_thumbs else THUMB[0])
+        return min(max(spare, FILE_WIDTH[0]), FILE_WIDTH[1])
 
     @property
     def show_thumbs(self) -> bool:
@@ -221,8 +249,7 @@ class DedupReviewScreen(Screen):
     def _refresh_group(self) -> None:
         """Redraw after a change in the current group: marks, its label, the summary."""
         self._fill_table(keep_member=self.highlighted)
-        self.query_one("#review-groups", OptionList).replace_option_prompt_at_index(
-            self.group_index, group_label(self.group_index, self.group))
+        self._relabel(self.group_index)
         self._show_previews()
         self._summarise()
 
@@ -336,9 +363,7 @@ class DedupReviewScreen(Screen):
         note = f"Every group keeps {what}: {changed} group(s) changed"
         if unmatched:
             note += f", {unmatched} without a file there left as they were"
-        options = self.query_one("#review-groups", OptionList)
-        for i, g in enumerate(self.groups):
-            options.replace_option_prompt_at_index(i, group_label(i, g))
+        self._relabel()
         self._fill_table()
         self.table.move_cursor(row=0)
         self._show_previews()
