@@ -294,3 +294,18 @@ def test_review_snapshot(snap_compare, dedup_output, shared_output, monkeypatch,
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_a_reviewers_extra_keep_is_written_only_where_set_and_never_dropped(tmp_path):
+    import json
+    from dataset_forge.dedup.plan import Plan, PlanGroup, PlanMember, write_plan
+    members = [PlanMember(n, str(tmp_path / n), 1, 1) for n in ("a.png", "b.png", "c.png")]
+    group = PlanGroup(1, members, 0)
+    assert review.toggle(group, 2) is None and group.dropped == [1]
+    path = write_plan(tmp_path / "plan.json", Plan({}, [group]))
+    written = json.loads(path.read_text())["groups"][0]["members"]
+    assert [m.get("reviewed_keep") for m in written] == [None, None, True]
+    again = read_plan(path).groups[0]
+    assert again.kept == [0, 2] and again.dropped == [1]
+    assert review.toggle(again, 0) is None and again.keep == 2 and again.dropped == [0, 1]
+    assert "only file" in review.toggle(again, 2)

@@ -40,6 +40,10 @@ Every action here is also a headless command: the form shows the exact
   path of the JSON (and HTML) report. Deduplication reports open a review screen.
 - **Settings**: the settings file, validated, saved with its comments kept, used by the
   next run.
+- **Duplicate review** (D on dedup results): space keeps or drops a file, Enter makes it the
+  kept one, 1 to 6 sort, l r n f keep the largest / highest resolution / newest / in-folder
+  file of every group, c compares two files zoomed side by side, a applies (move, trash,
+  links or copies; the undo command is shown after), w saves the plan, [ ] change group.
 """
 
 
