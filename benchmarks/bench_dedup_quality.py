@@ -21,6 +21,7 @@ with the engine's own `keeper_groups`.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import shutil
@@ -173,7 +174,8 @@ def candidates(invariant: bool, crops: bool, widest: int) -> dict:
     found = method.find_pairs(enc.features)
     i, j = enc.rows[found.i], enc.rows[found.j]
     t1 = time.perf_counter()
-    memo_file = EVAL / "verify_scores.json"          # verifier scores survive reruns
+    tag = hashlib.sha1(AlignedVerifier.key.encode()).hexdigest()[:12]
+    memo_file = EVAL / f"verify_scores-{tag}.json"   # this verifier's scores survive reruns
     memo = json.loads(memo_file.read_text()) if memo_file.exists() else {}
     keys = [f"{catalog.shown[a]}|{catalog.shown[b]}" for a, b in zip(i, j)]
     todo = [n for n, k in enumerate(keys) if k not in memo]

@@ -1,6 +1,7 @@
 """Families of distinct pictures that look alike (hard negatives for deduplication), and true
-near-duplicates of them. Real files, generated: star fields (random dots) and diagrams (boxes
-joined by lines)."""
+near-duplicates of them. Real files, generated: star fields (random dots), diagrams (boxes
+joined by lines), colour designs and their recolourings, light pictures that clip when
+brightened."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -90,3 +91,61 @@ def write_family(folder: Path, make, name: str, seeds: range, copied: int) -> li
             group.add(copy)
         groups.append(group)
     return groups
+
+
+def colour_design(seed: int, size=(192, 128)) -> Image.Image:
+    """A wallpaper-like design: coloured glowing bands over a dark sky, with grain."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    img = np.zeros((h, w, 3), np.float32)
+    for _ in range(4):
+        cy = rng.uniform(0.2, 0.6) * h + 10 * np.sin(xx / w * rng.uniform(3, 7) + rng.uniform(0, 6))
+        band = np.exp(-((yy - cy) ** 2) / (2 * rng.uniform(6, 14) ** 2))
+        img += band[..., None] * rng.uniform(0.3, 1.0, 3) * 200
+    img += rng.normal(0, 6, (h, w, 1))
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+def recolour(im: Image.Image, degrees: float) -> Image.Image:
+    """The same design in other colours: the chroma turned by `degrees`, the luma kept (the
+    grey picture is unchanged)."""
+    y, cb, cr = (np.asarray(c, np.float32) for c in im.convert("YCbCr").split())
+    t = np.radians(degrees)
+    u, v = cb - 128, cr - 128
+    turned = np.stack([y, 128 + u * np.cos(t) - v * np.sin(t), 128 + u * np.sin(t) + v * np.cos(t)],
+                      axis=-1)
+    return Image.fromarray(np.clip(turned, 0, 255).astype(np.uint8), "YCbCr").convert("RGB")
+
+
+def light_picture(seed: int, size=(192, 128)) -> Image.Image:
+    """A light map-like picture: a pale textured ground (tones 185-245) crossed by darker
+    roads; brightening it by 30% clips the whole ground to white and leaves the roads."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    phase, freq = rng.uniform(0, 2 * np.pi, 3), rng.uniform(0.02, 0.08, 3)
+    channels = [30 * np.sin(xx * freq[i] + phase[i]) * np.cos(yy * freq[(i + 1) % 3])
+                for i in range(3)]
+    arr = 215 + np.stack(channels, axis=-1) + rng.normal(0, 5, (h, w, 1))
+    im = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(im)
+    for _ in range(6):
+        x0, y0, x1, y1 = rng.uniform(0, 1, 4) * (w, h, w, h)
+        tone = tuple(int(t) for t in rng.integers(60, 170, 3))
+        draw.line((x0, y0, x1, y1), fill=tone, width=int(rng.integers(1, 4)))
+    return im
+
+
+def watermark(im: Image.Image) -> Image.Image:
+    """A translucent white box with a copyright line in the lower right corner."""
+    out = im.copy()
+    draw = ImageDraw.Draw(out, "RGBA")
+    w, h = out.size
+    draw.rectangle([w * 0.6, h * 0.85, w * 0.98, h * 0.97], fill=(255, 255, 255, 110))
+    draw.text((w * 0.62, h * 0.86), "(c) forge", fill=(0, 0, 0, 200))
+    return out
+
+
+def brighten(im: Image.Image, factor: float = 1.3) -> Image.Image:
+    return ImageEnhance.Brightness(im).enhance(factor)

@@ -55,7 +55,7 @@ PARAMS = [
     Param("method", "choice", "phash", "how images are compared: exact bytes, a perceptual "
           "hash (phash, dhash, ahash, whash) or CLIP embeddings", choices=METHODS),
     Param("threshold", "float", None, "closeness for a candidate pair: the largest Hamming "
-          "distance for hashes (64-bit hashes: default 14 when candidates are verified, 10 "
+          "distance for hashes (64-bit hashes: default 16 when candidates are verified, 10 "
           "with --verify none; scaled by --hash-size), the smallest cosine similarity for clip "
           "(default 0.95)", min=0),
     Param("hash_size", "int", 8, "perceptual hash side: 8 gives 64-bit hashes", min=4, max=32),

@@ -45,7 +45,7 @@ GRID_SYMMETRIES = (lambda g: g[:, ::-1], lambda g: g[::-1, :], lambda g: np.rot9
                    lambda g: np.rot90(g, 2).T)
 CROP_SIDE = 0.9                # side fraction of the centre-crop code (81% of the area)
 DEFAULT_MAX_DISTANCE_64 = 10   # for 64-bit hashes without verification; scaled with the bits
-VERIFIED_MAX_DISTANCE_64 = 14  # ... when a verifier confirms every candidate (measured)
+VERIFIED_MAX_DISTANCE_64 = 16  # ... when a verifier confirms every candidate (measured)
 _UNIFORM = np.ones(LOW)
 _UNIFORM[0] = np.sqrt(2.0)     # orthonormal -> imagehash's uniformly scaled DCT (same bits)
 
