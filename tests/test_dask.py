@@ -166,6 +166,32 @@ def test_cancel_with_finished_tasks_behind_a_slow_head(dask_address):
     assert proc.summary.cancelled and proc.summary.ok == len(delivered)
 
 
+def sleep_then_write(job: tuple[float, str]) -> str:
+    from dataset_forge.io.atomic import atomic_write
+    seconds, path = job
+    time.sleep(seconds)
+    with atomic_write(path) as fh:
+        fh.write(b"late" if seconds > 1 else b"ok")
+    return path
+
+
+def test_an_item_past_its_timeout_is_abandoned_on_a_cluster_we_only_joined(dask_address,
+                                                                             tmp_path):
+    """Dask task threads cannot take SIGALRM, so a sleeping item used to hold the run until
+    it woke (and then wrote). Now it fails as ItemTimeout after its time, the rest of its
+    chunk and of the run goes on, and its late write is refused."""
+    jobs = [(0.0, str(tmp_path / f"{n}.out")) for n in range(6)]
+    jobs[2] = (3.0, str(tmp_path / "slow.out"))
+    t0 = time.monotonic()
+    outcomes = list(smart_map(sleep_then_write, jobs,
+                              config=dask_config(dask_address, chunk_size=3, timeout=0.5)))
+    assert [o.ok for o in outcomes] == [True, True, False, True, True, True]
+    assert outcomes[2].error.error_type == "ItemTimeout"    # before: ok, 3 s later
+    assert outcomes[2].error.message == "took longer than 0.5s"
+    time.sleep(max(0.0, t0 + 4.0 - time.monotonic()))   # it wakes on its worker, tries to write
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{n}.out" for n in (0, 1, 3, 4, 5)]
+
+
 def test_worker_that_dies_fails_only_its_item(tmp_path):
     """A task that kills its worker is retried item by item; only the culprit fails."""
     import dask

@@ -9,9 +9,14 @@ most two chunks per worker in flight. Per-item failures come back inside the `Ch
 every other backend; a worker that dies repeatedly on a chunk (Dask's `KilledWorker`) is reported
 as a broken pool, so the processor retries that window item by item and only the culprit fails.
 
-Limits: Python threads cannot be interrupted, so the per-item `timeout` is not enforced on Dask
-workers, and a cancelled task that is already running on a cluster we only connected to runs to
-its end there (the run itself stops at once; a cluster we started is shut down).
+Timeouts: Dask runs tasks in threads, which SIGALRM cannot reach, so the worker keeps the per-item
+`timeout` itself: each item runs in a helper thread inside its own write scope, and one past its
+time is abandoned (it can no longer write; the files it made are removed) and reported as
+`ItemTimeout`, while the chunk goes on, on a cluster we started or one we only connected to.
+
+Limits: Python threads cannot be interrupted, so an abandoned item (or a cancelled task already
+running on a cluster we only connected to) runs on in its worker until it returns; the run
+itself goes on, or stops at once when cancelled (a cluster we started is shut down).
 """
 from __future__ import annotations
 
@@ -88,7 +93,10 @@ class DaskBackend(Backend):
     def submit(self, payload, chunk, timeout, scope=None):
         if self._conn is None:
             raise RuntimeError("the Dask backend is closed")
-        future = self._conn.client.submit(run_chunk, payload, chunk, timeout, pure=False)
+        # Dask runs tasks in threads, which SIGALRM cannot reach: the worker keeps the
+        # per-item timeout itself and abandons a late item (`worker._run_watched`)
+        future = self._conn.client.submit(run_chunk, payload, chunk, timeout, None, True,
+                                          pure=False)
         self._tasks = [t for t in self._tasks if not t.done()]
         task = DaskTask(future, self._any_finished)
         self._tasks.append(task)

@@ -20,7 +20,7 @@ from ..io.scope import WriteScope
 from .backends import BROKEN_ERRORS, Backend
 from .cancel import CancelToken
 from .outcome import Outcome, failed, failed_all
-from .worker import ChunkResult
+from .worker import ChunkResult, timeout_message
 
 POLL = 0.1  # how often a waiting stream looks at its cancel token and its timeouts
 
@@ -154,10 +154,7 @@ class CompletionStream:
                 continue
             self._running.remove(task)
             self.backend.abandon(task.future)
-            replaced = task.scope.abandon()
-            message = f"took longer than {self.timeout:g}s"
-            if replaced:
-                message += "; it had already replaced " + ", ".join(map(str, replaced))
+            message = timeout_message(self.timeout, task.scope.abandon())
             yield Completion(task.seq, task.chunk, error=("ItemTimeout", message))
 
     def _recover(self, broken: Task) -> Iterator[Completion]:

@@ -108,19 +108,31 @@ def can_use_alarm() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
+def timeout_message(timeout: float, replaced: list) -> str:
+    """How an item abandoned past its timeout is reported (thread mode, Dask)."""
+    message = f"took longer than {timeout:g}s"
+    if replaced:
+        message += "; it had already replaced " + ", ".join(map(str, replaced))
+    return message
+
+
 def run_chunk(fn: Callable | bytes, chunk: list[tuple[int, Any]], timeout: float = 0.0,
-              scope: WriteScope | None = None) -> ChunkResult:
+              scope: WriteScope | None = None, abandon_late: bool = False) -> ChunkResult:
     """Apply `fn` to each `(index, item)`; record failures instead of raising.
 
     `fn` is a callable (threads, serial) or a cloudpickle blob (processes, Dask). `scope`, in
     thread mode with a timeout, records when the work began (the caller enforces the timeout
-    from outside) and lets the caller abandon the chunk's writes (io.scope).
+    from outside) and lets the caller abandon the chunk's writes (io.scope). `abandon_late`
+    (Dask workers, whose task threads cannot take SIGALRM): the timeout is kept here, item by
+    item (`_run_watched`).
     """
     if isinstance(fn, bytes):
         fn = _unpack(fn)
     if scope is not None:
         scope.start()
     enforce = can_use_alarm()
+    if abandon_late and timeout > 0 and not enforce:
+        return _run_watched(fn, chunk, timeout)
     out: list[tuple[int, bool, Any]] = []
     t0 = time.perf_counter()
     with write_scope(scope) if scope is not None else contextlib.nullcontext():
@@ -130,4 +142,30 @@ def run_chunk(fn: Callable | bytes, chunk: list[tuple[int, Any]], timeout: float
                     out.append((index, True, fn(item)))
             except Exception as exc:  # noqa: BLE001 - one item's failure is one line in the report
                 out.append((index, False, (type(exc).__name__, str(exc) or repr(exc))))
+    return ChunkResult(out, time.perf_counter() - t0)
+
+
+def _run_watched(fn: Callable, chunk: list[tuple[int, Any]], timeout: float) -> ChunkResult:
+    """Each item in a helper thread inside its own write scope: one past `timeout` is
+    abandoned (its writes refused, the files it created removed; `io.scope`) and reported as
+    ItemTimeout, and the chunk goes on, as a process worker's SIGALRM gives. The helper cannot
+    be interrupted: it runs on, unseen, until its item returns."""
+    out: list[tuple[int, bool, Any]] = []
+    t0 = time.perf_counter()
+    for index, item in chunk:
+        scope, box = WriteScope(), {}
+
+        def work(item=item, scope=scope, box=box) -> None:
+            with write_scope(scope):
+                try:
+                    box["done"] = (True, fn(item))
+                except Exception as exc:  # noqa: BLE001 - one item's failure is one line
+                    box["done"] = (False, (type(exc).__name__, str(exc) or repr(exc)))
+        helper = threading.Thread(target=work, name="forge-item", daemon=True)
+        helper.start()
+        helper.join(timeout)
+        if "done" in box:
+            out.append((index, *box["done"]))
+        else:
+            out.append((index, False, ("ItemTimeout", timeout_message(timeout, scope.abandon()))))
     return ChunkResult(out, time.perf_counter() - t0)
