@@ -170,6 +170,9 @@ class AppliedDialog(ModalScreen[None]):
         done = ", ".join(f"{n} {what}" for what, n in applied.items()) or "nothing"
         failed = len(self.report.failures)
         lines = [f"[b]Applied:[/b] {done}" + (f", [red]{failed} failed[/red]" if failed else "")]
+        if self.report.cancelled:
+            lines.append("[b yellow]Stopped before the end[/b yellow]: what was done is in the undo "
+                         "manifest; the rest was not touched.")
         for f in self.report.failures[:5]:
             lines.append(f"  [red]{escape(f.item)}[/red]: {escape(f.message)}")
         lines.append("")

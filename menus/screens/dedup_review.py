@@ -32,6 +32,7 @@ from dataset_forge.runner import run_action
 from dataset_forge.settings import load_settings
 
 from .. import dedup_groups as review
+from ..messages import EventBridge, RunAdvanced, RunStarted
 from ..widgets.halfblock import is_decoded, picture, thumbnail
 from ..widgets.image_preview import best_picture, text_card
 from ..widgets.title_bar import TitleBar
@@ -89,7 +90,7 @@ class DedupReviewScreen(Screen):
         Binding("t", "thumbs", "Thumbnails", show=False),
         Binding("right_square_bracket", "group(1)", "Next group", show=False),
         Binding("left_square_bracket", "group(-1)", "Previous group", show=False),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape", "back", "Back"),
     ]
 
     def __init__(self, report: Report) -> None:
@@ -104,6 +105,8 @@ class DedupReviewScreen(Screen):
         self.applied: Report | None = None
         self.allow_large = bool(report.params.get("allow_large_groups"))
         self.busy = False
+        self.apply_cancel = CancelToken()
+        self.apply_pass = ""
         self.slots: dict[str, tuple[str, bool]] = {}     # slot -> (file shown, picture drawn)
 
     # ------------------------------------------------------------------ layout
@@ -427,8 +430,9 @@ class DedupReviewScreen(Screen):
         if choice.dest is not None:
             raw["dest"] = str(choice.dest)
         self.busy = True
+        self.apply_cancel = CancelToken()
         self.refresh_bindings()
-        self._summarise("[b]Applying...[/b]")
+        self._summarise("[b]Applying...[/b]  Esc stops (what is done stays undoable)")
         self._run_apply(raw)
 
     @work(thread=True, exclusive=True, exit_on_error=False, name="dedup-apply")
@@ -438,13 +442,33 @@ class DedupReviewScreen(Screen):
         try:
             report = run_action(self.app.actions["dedup"], raw,
                                 config=ParallelConfig.from_settings(settings), settings=settings,
-                                cancel=CancelToken(), log_dir=settings.log_dir())
+                                sink=EventBridge(self), cancel=self.apply_cancel,
+                                log_dir=settings.log_dir())
         except UsageError as exc:
             self.app.call_from_thread(self._apply_failed, str(exc))
         except Exception as exc:  # noqa: BLE001 - no traceback reaches a user
             self.app.call_from_thread(self._apply_failed, f"unexpected {type(exc).__name__}: {exc}")
         else:
             self.app.call_from_thread(self._applied, report)
+
+    @on(RunStarted)
+    def _apply_pass(self, message: RunStarted) -> None:
+        self.apply_pass = message.label
+
+    @on(RunAdvanced)
+    def _apply_progress(self, message: RunAdvanced) -> None:
+        if self.busy:
+            total = f"/{message.total:,}" if message.total else ""
+            self._summarise(f"[b]Applying[/b] ({escape(self.apply_pass)}): {message.done:,}{total}"
+                            "  Esc stops (what is done stays undoable)")
+
+    def action_back(self) -> None:
+        """Back to the results; while applying, stop the apply instead."""
+        if self.busy:
+            self.apply_cancel.cancel()
+            self._summarise("[b]Stopping...[/b] the files done so far are in the undo manifest")
+        else:
+            self.app.pop_screen()
 
     def _apply_failed(self, error: str) -> None:
         self.busy = False
