@@ -134,12 +134,16 @@ class FeatureCache:
         return found
 
     def store_pairs(self, tag: str, items: Iterable[tuple[FileStat, FileStat, bytes]]) -> int:
-        return sum(self.store(_pair_key(tag, b), [(a, value)]) for a, b, value in items)
+        """Values of pairs (one transaction)."""
+        return self._insert([(a.path, _pair_key(tag, b), a.size, a.mtime_ns, value)
+                             for a, b, value in items])
 
     def store(self, method: str, items: Iterable[tuple[FileStat, bytes]]) -> int:
-        if self._db is None:
+        return self._insert([(s.path, method, s.size, s.mtime_ns, value) for s, value in items])
+
+    def _insert(self, rows: list[tuple]) -> int:
+        if self._db is None or not rows:
             return 0
-        rows = [(s.path, method, s.size, s.mtime_ns, value) for s, value in items]
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?, ?)", rows)
         return len(rows)

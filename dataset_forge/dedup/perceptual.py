@@ -25,7 +25,6 @@ import functools
 from pathlib import Path
 from typing import Any, Iterator
 
-import imagehash
 import numpy as np
 from PIL import Image
 
@@ -34,8 +33,8 @@ from .appearance import FLAT_AC, GRID, LOW, ac_spread, grid_of, hashing_rgb, low
 from ..parallel import Outcome, WorkKind
 from .index import Pairs, hamming_pairs
 
-HASHES = {"phash": None, "dhash": imagehash.dhash, "ahash": imagehash.average_hash,
-          "whash": imagehash.whash}
+#: hash name -> imagehash's function name (imported when used: pHash is computed here)
+HASHES = {"phash": "phash", "dhash": "dhash", "ahash": "average_hash", "whash": "whash"}
 T = Image.Transpose
 #: the seven non-identity symmetries of a rectangle's pixel grid: mirrors and 90-degree turns
 SYMMETRIES = (T.FLIP_LEFT_RIGHT, T.FLIP_TOP_BOTTOM, T.ROTATE_90, T.ROTATE_180, T.ROTATE_270,
@@ -98,7 +97,8 @@ def hash_rgb(rgb: Image.Image, kind: str, hash_size: int, invariant: bool,
         rows += [phash_bits(fn(grid)) for fn in GRID_SYMMETRIES] if invariant else []
         rows += [phash_bits(grid_of(centre_crop(grey)))] if crops else []
     else:
-        fn = HASHES[kind] or imagehash.phash
+        import imagehash
+        fn = getattr(imagehash, HASHES[kind])
         versions = [grey] + ([grey.transpose(t) for t in SYMMETRIES] if invariant else [])
         versions += [centre_crop(grey)] if crops else []
         rows = [np.packbits(fn(v, hash_size=hash_size).hash.ravel()) for v in versions]

@@ -36,7 +36,7 @@ from .outputs import THUMB_KEY, thumbnail_of
 from .perceptual import hash_rgb
 
 SIGNATURE_KEY = f"signature:{aligned.AlignedVerifier.key}:png"
-READ_CACHE = 1024            # signatures the main process keeps while feeding pairs
+READ_CACHE = 256             # signatures the main process keeps while feeding pairs
 
 
 @dataclass

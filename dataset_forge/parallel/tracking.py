@@ -19,6 +19,7 @@ from .outcome import Outcome
 
 EVENT_INTERVAL = 0.05  # at most 20 progress events a second
 MEMORY_INTERVAL = 0.5  # psutil's walk over child processes is not free
+CHILDREN_INTERVAL = 5.0  # finding the children reads every process's /proc entry: rarely
 
 
 class RunTracker:
@@ -32,6 +33,8 @@ class RunTracker:
         self.t0 = time.perf_counter()
         self._last_event = self._last_memory = 0.0
         self._proc_info = psutil.Process()
+        self._children: list[psutil.Process] = []
+        self._children_at = -CHILDREN_INTERVAL
         sink(Started(label, total, unit))
 
     def record(self, outcome: Outcome) -> None:
@@ -54,12 +57,21 @@ class RunTracker:
         self.busy += seconds
 
     def _sample_memory(self) -> None:
+        """This process's memory and its children's (workers, found again every
+        CHILDREN_INTERVAL seconds: psutil reads every process on the machine to find them)."""
         try:
             rss = self._proc_info.memory_info().rss
-            for child in self._proc_info.children(recursive=True):
-                rss += child.memory_info().rss
+            now = time.perf_counter()
+            if now - self._children_at >= CHILDREN_INTERVAL:
+                self._children = self._proc_info.children(recursive=True)
+                self._children_at = now
         except psutil.Error:
             return
+        for child in self._children:
+            try:
+                rss += child.memory_info().rss
+            except psutil.Error:        # a worker that has ended since
+                continue
         self.peak_rss = max(self.peak_rss, rss)
 
     def finish(self, workers: int, processing_type: str, cancelled: bool) -> RunSummary:
