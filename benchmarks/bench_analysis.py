@@ -55,6 +55,41 @@ print(json.dumps({"elapsed": elapsed, "counts": counts}))
 """
 
 
+class TreeCPU:
+    """CPU seconds (user + system) of this process and every descendant, sampled every
+    0.2 s while running: pool workers are children of a forkserver that is not reaped before
+    the run ends, so RUSAGE_CHILDREN misses them."""
+
+    def __enter__(self) -> "TreeCPU":
+        import psutil
+        import threading
+        self._me, self._seen, self._stop = psutil.Process(), {}, threading.Event()
+        self._base = self._sample_all()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample_all(self) -> dict[int, float]:
+        import psutil
+        for proc in [self._me, *self._me.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                self._seen[(proc.pid, proc.create_time())] = times.user + times.system
+            except psutil.Error:
+                pass
+        return dict(self._seen)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample_all()
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample_all()
+        self.seconds = sum(v - self._base.get(k, 0.0) for k, v in self._seen.items())
+
+
 def timed(fn, repeats: int) -> tuple[float, object]:
     times, value = [], None
     for _ in range(repeats):
@@ -235,24 +270,31 @@ def quality_pass(paths: list[Path], modes: dict, args) -> None:
     for p in usable:
         (subset / p.name).symlink_to(p)
     times: dict[str, list[float]] = {"ours": [], "same": [], "default": []}
+    cpu: dict[str, list[float]] = {"ours": [], "same": [], "default": []}
     report, counts = None, {}
     for _ in range(args.quality_repeats):
         t0 = time.perf_counter()
-        report = action("quality", subset, args.workers, WorkKind.CPU)
+        with TreeCPU() as used:
+            report = action("quality", subset, args.workers, WorkKind.CPU)
         times["ours"].append(time.perf_counter() - t0)
+        cpu["ours"].append(used.seconds)
         for checks in ("same", "default"):
-            cv = cleanvision(args.cleanvision, usable, args.workers, checks)
+            with TreeCPU() as used:
+                cv = cleanvision(args.cleanvision, usable, args.workers, checks)
             if cv:
                 times[checks].append(cv["elapsed"])
+                cpu[checks].append(used.seconds)
                 counts[checks] = cv["counts"]
-    t_ours = statistics.median(times["ours"])
+    t_ours, c_ours = statistics.median(times["ours"]), statistics.median(cpu["ours"])
+    print(f"  {'':<48} {'wall':>9} {'images/s':>9} {'CPU s':>8}  ratio (wall, CPU)")
     print(f"  {'quality action (native signals, CSV+HTML)':<48} {t_ours:7.2f} s "
-          f"{n / t_ours:7.1f} images/s")
+          f"{n / t_ours:9.1f} {c_ours:8.1f}")
     for checks, label in (("same", "cleanvision, comparable checks"),
                           ("default", "cleanvision, default run (all checks)")):
         if times[checks]:
-            t = statistics.median(times[checks])
-            print(f"  {label:<48} {t:7.2f} s {n / t:7.1f} images/s  ours x{t / t_ours:.1f} faster")
+            t, c = statistics.median(times[checks]), statistics.median(cpu[checks])
+            print(f"  {label:<48} {t:7.2f} s {n / t:9.1f} {c:8.1f}  "
+                  f"ours x{t / t_ours:.1f} faster (wall), x{c / c_ours:.1f} (CPU)")
     print(f"  (medians of {args.quality_repeats} interleaved rounds)")
     print("  our flags:", report.summary["flags"])
     for checks, found in counts.items():

@@ -30,6 +30,8 @@ from dataset_forge.analysis import quality  # noqa: E402
 from dataset_forge.io.discover import discover  # noqa: E402
 
 SIGMAS = (0, 0.5, 1, 2, 4, 8)
+#: counted, not a pass/fail check: a tile that was measured unblurred became not measurable
+INFO = "(info) a tile ends not measurable"
 TILE = 192
 
 
@@ -92,7 +94,7 @@ def check(path: Path, work: Path) -> dict[str, bool | None]:
     out: dict[str, bool | None] = {
         "blur, whole": falls_strictly(whole, moved[0]) if whole[0] is not None else None,
         "blur, tiles": all(falls_strictly(t, m) for t, m in measured) if measured else None,
-        "blur, a tile ends not measurable": any(ends_unmeasured(t) for t, _ in measured)}
+        INFO: any(ends_unmeasured(t) for t, _ in measured)}
     original = score(im, work, "o")
     if original["upscale_factor"] is None:
         return {**out, "original factor 1": None}
@@ -131,7 +133,7 @@ def main() -> None:
                     continue
                 tried[name] = tried.get(name, 0) + 1
                 passed[name] += ok
-                if not ok:
+                if not ok and name != INFO:
                     failed.setdefault(name, []).append(path.name)
     for name, count in passed.items():
         print(f"  {name:<32} {count:>3} / {tried.get(name, 0):<3} "
