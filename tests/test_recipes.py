@@ -182,7 +182,9 @@ input = "{input}"
     assert r.returncode == 1, r
     steps = json.loads((out / "recipe-report.json").read_text())["steps"]
     assert [s["status"] for s in steps] == ["failed", "pending"]
-    assert "item(s) failed" in steps[0]["error"]
+    assert "1 item(s) failed, first: " in steps[0]["error"]
+    assert f"{broken / 'broken.png'}: " in r.stderr, "the step's line names the failed file"
+    assert "report: " in steps[0]["error"]
     r = run_cli(*args, "--set", "go_on=true")
     steps = json.loads((out / "recipe-report.json").read_text())["steps"]
     assert [s["status"] for s in steps] == ["failed", "done"], r
@@ -237,6 +239,9 @@ def test_shipped_recipes_run_end_to_end(tmp_path, make_image, run_cli, name):
     for i in range(5):
         make_image(photos / f"p{i}.png", size=(256, 192), seed=i)
     make_image(photos / "dup.png", size=(256, 192), seed=0)
+    if name == "sr-pairs":  # smaller than one tile (128), smaller than the scale (4)
+        make_image(photos / "small.png", size=(120, 200), seed=7)
+        make_image(photos / "dot.png", size=(1, 1), seed=8)
     before = {p.name: p.read_bytes() for p in photos.iterdir()}
     out = tmp_path / "out"
     extra = {"web-ready": ["--set", "width=128", "--set", "target_ssim=0.9"],
@@ -251,6 +256,8 @@ def test_shipped_recipes_run_end_to_end(tmp_path, make_image, run_cli, name):
     if name == "sr-pairs":
         rejected = [p.name for p in (out / "rejected" / "duplicates").rglob("*.png")]
         assert len(rejected) == 1 and rejected[0] in ("p0.png", "dup.png")
+        small = sorted(p.name for p in (out / "rejected" / "quality").rglob("*.png"))
+        assert {"small.png", "dot.png"} <= set(small), small
         val = list((out / "split" / "val").iterdir())
         train_names = {p.name for p in (out / "split" / "train").iterdir()}
         assert len(val) == 1 and val[0].name not in train_names

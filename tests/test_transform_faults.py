@@ -214,3 +214,22 @@ def test_motion_blur_in_strips_matches_one_pass(monkeypatch):
                     0, 255).astype(np.uint8)
     monkeypatch.setattr(degrade, "STRIP_PIXELS", 90 * 10)  # 29-row strips (4 x radius + 1)
     assert np.array_equal(degrade.convolve(arr, kernel), whole)
+
+
+def test_make_lq_names_an_image_smaller_than_the_scale(run_cli, tmp_path, make_image):
+    """A 1x1 or 3x9 photo at --scale 4 is one failure saying why, not 'height and width must
+    be > 0'; the other images are written."""
+    src = tmp_path / "in"
+    make_image(src / "ok.png", size=(32, 24))
+    make_image(src / "dot.png", size=(1, 1))
+    make_image(src / "thin.png", size=(3, 9))
+    out = tmp_path / "out"
+    result = run_cli("--action", "make-lq", "--input", src, "--output", out, "--scale", "4",
+                     "--json", "--processing-type", "serial")
+    assert result.returncode == 1, result
+    assert sorted(failures(result)) == [
+        ("dot.png", "TooSmall", "1x1 is smaller than --scale 4 on a side: no LQ pixel can be "
+         "made from it"),
+        ("thin.png", "TooSmall", "3x9 is smaller than --scale 4 on a side: no LQ pixel can be "
+         "made from it")]
+    assert sorted(p.name for p in (out / "lq").iterdir()) == ["ok.png"]

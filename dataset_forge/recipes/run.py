@@ -126,7 +126,7 @@ def run_recipe(recipe: Recipe, *, config: ParallelConfig, settings: Any = None,
                 record.status = CANCELLED
             elif report.failed:
                 record.status = FAILED
-                record.error = f"{report.failed} item(s) failed; see the step's report"
+                record.error = _failed_items(report)
             else:
                 record.status = DONE
         record.elapsed = round(time.perf_counter() - t0, 3)
@@ -142,6 +142,15 @@ def run_recipe(recipe: Recipe, *, config: ParallelConfig, settings: Any = None,
             stopped = True
     result.files = write_index(result)
     return result
+
+
+def _failed_items(report: Any) -> str:
+    """'N item(s) failed, first: ITEM: TYPE: MESSAGE; report: PATH' (the step line says why)."""
+    text = f"{report.failed} item(s) failed"
+    if report.failures:
+        text += f", first: {report.failures[0]}"
+    where = report.files.get("report")
+    return text + (f"; report: {where}" if where else "; see the step's report")
 
 
 def _check_inputs(step: Step) -> None:

@@ -95,6 +95,10 @@ def out_path(out: Path, job: Job, sub: str = "", name: str | None = None) -> Pat
     return (out / sub if sub else out) / f"{name or job.name}{job.suffix}"
 
 
+class TooSmall(ValueError):
+    """An image with a side shorter than make-lq's scale."""
+
+
 class PartnerError(Exception):
     """A job's second input (an LQ partner, a mixup partner) could not be read."""
 
@@ -128,6 +132,9 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     hq_icc = lq_icc = icc_of(frame.hq)
     hq_grey = lq_grey = is_grey_source(frame.hq)
     if cfg.mode == "make_lq":
+        if min(frame.hq.size) < cfg.scale:
+            raise TooSmall(f"{frame.hq.width}x{frame.hq.height} is smaller than --scale "
+                           f"{cfg.scale} on a side: no LQ pixel can be made from it")
         frame.hq = modcrop(frame.hq, cfg.scale)
         frame.snap = frame.scale = cfg.scale
         # LQ starts as HQ. Built-in ops never edit their input, so both share one full-size
