@@ -22,6 +22,7 @@ Every action here is also a headless command: the form shows the exact
 | 1 to 9, 0 | jump to a group on the main menu (0 is the tenth) |
 | Ctrl+P | command palette: search every action and screen |
 | Ctrl+R | run the action from its form |
+| F2 | on an image-writing action's form: before and after on one sample (nothing is written to the output) |
 | Escape | back (screens opened from the palette replace each other: one Escape reaches the menu); on a running job: cancel it (finished items are kept) |
 | S, Q | on the main menu: settings, quit |
 | ?, F1 | this help, on every screen (? is text in a field) |
@@ -33,7 +34,7 @@ Every action here is also a headless command: the form shows the exact
 
 - **Main menu**: action families on the left, their actions on the right.
 - **Action form**: generated from the action's declaration; problems show under each field
-  as you type; Browse opens a folder picker.
+  as you type; Browse opens a folder picker; F2 previews the options on one sample.
 - **Run**: progress, done and failed counts, throughput, ETA, failures as they happen, and
   the live system panel. Escape stops the run within about a second.
 - **Results**: every table of the report, the failures and the files written, with the
