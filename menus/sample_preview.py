@@ -1,5 +1,5 @@
 """Before/after of an action's form on one sample image: the action runs, through the same
-`runner.run_action` as a real run, on a copy of the first image of its input, into a temporary
+`runner.run_action` as a real run, on a copy of one image of its input, into a temporary
 folder. Nothing is written into the user's output (the run's output is the temporary folder).
 
     shot = run_sample(action, form_values, Path(tmp), settings)
@@ -7,6 +7,7 @@ folder. Nothing is written into the user's output (the run's output is the tempo
 """
 from __future__ import annotations
 
+import itertools
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +17,13 @@ from PIL import Image
 
 from dataset_forge.actions.registry import Action, Family
 from dataset_forge.errors import UsageError
-from dataset_forge.io.discover import first_image, iter_images
+from dataset_forge.io.discover import iter_images
 from dataset_forge.parallel import CancelToken, ParallelConfig, ProcessingType
 from dataset_forge.runner import run_action
 
 FAMILIES = (Family.TRANSFORM, Family.AUGMENT, Family.COMPRESS)
-NEEDS_SEVERAL = ("mixup",)       # draws partners among the inputs: one sample is not enough
+NEEDS_SEVERAL = ("mixup",)
+SAMPLE_CANDIDATES = 16       # draws partners among the inputs: one sample is not enough
 # what a sample run must not do whatever the form says: one output, into the temporary folder
 SAMPLE_VALUES = {"in_place": False, "apply": False, "variations": 1, "hq": None, "lq": None}
 
@@ -48,14 +50,16 @@ def can_preview(action: Action) -> bool:
 
 
 def sample_of(values: dict[str, Any]) -> Path:
-    """The first image (by the discovery rule) of the form's input, or its HQ folder."""
+    """The largest file among the first SAMPLE_CANDIDATES images (by the discovery rule) of
+    the form's input, or its HQ folder: the most detail, so the options show (a blank image
+    that sorts first would show nothing)."""
     folder = values.get("input") or values.get("hq")
     if not folder or not Path(str(folder)).is_dir():
         raise UsageError("no sample to preview: give an input folder first")
-    sample = first_image(folder)
-    if sample is None:
+    candidates = list(itertools.islice(iter_images(folder), SAMPLE_CANDIDATES))
+    if not candidates:
         raise UsageError(f"no sample to preview: {folder} holds no images")
-    return sample
+    return max(candidates, key=lambda p: p.stat().st_size)
 
 
 def sample_values(action: Action, values: dict[str, Any], inputs: Path, out: Path) -> dict:

@@ -21,7 +21,7 @@ from dataset_forge.parallel import CancelToken
 from dataset_forge.settings import load_settings
 
 from ..sample_preview import Shot, run_sample
-from ..widgets.image_preview import preview
+from ..widgets.image_preview import best_picture
 
 
 class PreviewScreen(ModalScreen):
@@ -38,10 +38,10 @@ class PreviewScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="preview-box"):
-            yield Label(f"[b]Preview: {escape(self.action_def.name)}[/b] on one sample, "
-                        "into a temporary folder (your output is not touched)  Esc closes",
+            yield Label(f"[b]Preview: {escape(self.action_def.name)}[/b]  one sample, into a "
+                        "temporary folder  Esc closes",
                         id="preview-title", markup=True)
-            yield Static("running on the first image of the input...", id="preview-status")
+            yield Static("running on one image of the input...", id="preview-status")
             yield Horizontal(id="preview-panes")
 
     def on_mount(self) -> None:
@@ -76,7 +76,7 @@ class PreviewScreen(ModalScreen):
         for title, path in (("Before", shot.before), ("After", shot.after)):
             pane = Vertical(Label(f"[b]{title}[/b]  {escape(shot.caption(path))}", markup=True,
                                   classes="preview-caption"),
-                            preview(path, pictures=self.app.pictures), classes="preview-pane")
+                            best_picture(path, pictures=self.app.pictures), classes="preview-pane")
             panes.mount(pane)
 
     def on_unmount(self) -> None:
