@@ -83,6 +83,17 @@ async def settle(pilot, ready) -> None:
     await pilot.pause()
 
 
+def steady(value, checks: int = 4):
+    """A `settle` condition: `value()` is non-zero and the same over the last `checks` looks
+    (for what settles in steps: a Markdown page's height, a scroll)."""
+    seen = []
+
+    def ready() -> bool:
+        seen.append(value())
+        return len(seen) >= checks and bool(seen[-1]) and len(set(seen[-checks:])) == 1
+    return ready
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_main_menu(snap_compare, app, size):
     assert snap_compare(app, terminal_size=size)
@@ -158,8 +169,7 @@ def test_long_form_scrolled_to_the_end(snap_compare, monkeypatch, size):
     async def to_the_end(pilot):
         await open_long_form(pilot)
         pilot.app.screen.query_one("#field-apply Switch").focus()   # the form scrolls to it
-        await settle(pilot, lambda: pilot.app.screen.query_one("#form").scroll_y > 0)
-        await pilot.pause(0.3)
+        await settle(pilot, steady(lambda: pilot.app.screen.query_one("#form").scroll_y))
     assert snap_compare(form_app(monkeypatch), terminal_size=size, run_before=to_the_end)
 
 
@@ -218,7 +228,8 @@ def test_help(snap_compare, monkeypatch, size):
     async def help_(pilot):
         await pilot.press("f1")
         await settle(pilot, lambda: pilot.app.screen.query_one("#help-box"))
-        await pilot.pause(0.2)
+        # the Markdown renders in steps: wait until its height holds
+        await settle(pilot, steady(lambda: pilot.app.screen.query_one("#help-box").virtual_size.height))
     assert snap_compare(form_app(monkeypatch), terminal_size=size, run_before=help_)
 
 
