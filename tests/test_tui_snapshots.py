@@ -1,6 +1,7 @@
 """Snapshots of every screen at 80x24 and 120x40 (pytest-textual-snapshot): main menu, a short
 and a long action form (top and scrolled to the end), run progress, results, settings, system
-information, help, the confirmation before --apply, the folder picker, a recipe's form and run.
+information, help, the confirmation before --apply, the folder picker, a recipe's form and run,
+the before/after preview.
 (The duplicate review screen has its own snapshots.)
 
 Deterministic by construction: a fixed system sample and system facts, actions declared here,
@@ -27,7 +28,9 @@ from dataset_forge.sysinfo import (CpuInfo, DiskInfo, LiveSample, MemoryInfo, Sy
 from menus.app import ForgeApp
 from menus.messages import RunAdvanced, RunItemFailed, RunStarted
 from menus.screens.confirm import Choice
+from menus.sample_preview import Shot
 from menus.screens.folder_picker import FolderPicker
+from menus.screens.preview import PreviewScreen
 from menus.screens.recipe import RecipeForm, RecipeRunScreen, StepChanged
 from menus.screens.results import ResultsScreen
 from menus.screens.run import RunScreen
@@ -304,3 +307,21 @@ def test_recipe_run(snap_compare, monkeypatch, size):
         progress.advance(12, 0, 24)
         await pilot.pause()
     assert snap_compare(form_app(monkeypatch), terminal_size=size, run_before=run)
+
+
+class FixedPreview(PreviewScreen):
+    """The before/after preview shown for two fixed demo images (no worker, no temp folder)."""
+
+    def _run(self) -> None:
+        self._busy = False
+        self._show(Shot(Path("assets/demo/hq/scene_02.png"), Path("assets/demo/hq/scene_02.png"),
+                        Path("assets/demo/lq_x2/scene_02.jpg")))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_preview(snap_compare, monkeypatch, size):
+    async def preview(pilot):
+        await open_long_form(pilot)
+        pilot.app.push_screen(FixedPreview(LONG_ACTION, {"input": "assets/demo/hq"}))
+        await settle(pilot, lambda: len(pilot.app.screen.query(".preview-pane")) == 2)
+    assert snap_compare(form_app(monkeypatch), terminal_size=size, run_before=preview)
