@@ -15,8 +15,10 @@ Builds (once) /tmp/dedup-eval2 from /tmp/real-images (../shared/data/real-images
 Scores pairwise precision, recall and F1 over the pairs inside produced groups, recall per
 kind of copy, for each configuration: hash codes (invariance, crops), hash threshold, and
 verification (none, or the aligned verifier at several bounds). Candidates are searched once
-at the widest threshold and verified once; each configuration then filters and groups them
-with the engine's own `keeper_groups`.
+at the widest threshold and verified once (the scores are kept in
+EVAL/verify_scores-<hash of the verifier's settings>.json, so a rerun with an unchanged verifier
+verifies nothing); each configuration then filters and groups them with the engine's own
+`keeper_groups`.
 """
 from __future__ import annotations
 
@@ -251,7 +253,7 @@ def run_imagededup(truth: dict) -> dict | None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--originals", type=int, default=120)
-    ap.add_argument("--thresholds", type=int, nargs="+", default=[6, 8, 10, 12, 14])
+    ap.add_argument("--thresholds", type=int, nargs="+", default=[6, 8, 10, 12, 14, 16])
     ap.add_argument("--verify-bounds", type=float, nargs="+", default=[0.80, 0.85, 0.88, 0.92])
     ap.add_argument("--no-imagededup", action="store_true")
     ap.add_argument("--codes", type=int, default=3, help="how many of CODES to evaluate")
