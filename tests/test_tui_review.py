@@ -191,7 +191,7 @@ async def test_apply_moves_the_dropped_files_and_the_undo_command_restores_them(
         screen = await open_review(pilot, dedup_output)
         await pilot.press("l")                                   # keep b.jpg and a.png
         at = next(i for i, g in enumerate(screen.groups) if "b.jpg" in {m.path for m in g.members})
-        screen.query_one("#review-groups").highlighted = at
+        screen.query_one("#review-groups").move_cursor(row=at)
         await wait_for(pilot, lambda: screen.group_index == at)
         q40 = next(k for k, m in enumerate(screen.group.members) if m.path == "b_q40.jpg")
         screen.table.move_cursor(row=screen.order.index(q40))

@@ -21,8 +21,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, Footer, Static
 
 from dataset_forge.dedup.plan import PlanGroup
 from dataset_forge.errors import UsageError
@@ -56,13 +56,12 @@ SORT = Binding.Group("Sort ", compact=True)
 BULK = Binding.Group("Keep in all ", compact=True)
 
 
-def group_label(index: int, group: PlanGroup, width: int = 20) -> Text:
-    """Two lines of at most `width` cells: number and kept file, then counts."""
-    flag = " LARGE" if group.large else ""
-    room = max(4, width - len(str(index + 1)) - 1 - len(flag))
-    name = _cut(Path(group.keeper.path).name, room)
-    return Text.from_markup(f"{index + 1} [b]{escape(name)}[/b][b red]{flag}[/]\n"
-                            f" [dim]{len(group.members)} files, -{len(group.dropped)}[/dim]")
+def group_cells(index: int, group: PlanGroup, width: int) -> list[Text]:
+    """A group's row in the group list: number (red, with !, when large) and the kept file's
+    name cut to `width`."""
+    number = Text(str(index + 1) + ("!" if group.large else ""),
+                  style="b red" if group.large else "")
+    return [number, Text(_cut(Path(group.keeper.path).name, width))]
 
 
 def _cut(text: str, width: int) -> str:
@@ -108,6 +107,7 @@ class DedupReviewScreen(Screen):
         self.apply_cancel = CancelToken()
         self.apply_pass = ""
         self.slots: dict[str, tuple[str, bool]] = {}     # slot -> (file shown, picture drawn)
+        self.group_names_width = 0
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -115,8 +115,7 @@ class DedupReviewScreen(Screen):
         yield Static("", id="review-summary")
         yield Static(KEYS, id="review-keys")
         with Horizontal(id="review-body"):
-            yield OptionList(*[Option(group_label(i, g)) for i, g in enumerate(self.groups)],
-                             id="review-groups")
+            yield DataTable(id="review-groups", cursor_type="row", zebra_stripes=False)
             with Vertical(id="review-detail"):
                 yield DataTable(id="review-members", cursor_type="row", zebra_stripes=True)
                 with Horizontal(id="review-previews"):
@@ -128,8 +127,11 @@ class DedupReviewScreen(Screen):
         table = self.query_one("#review-members", DataTable)
         for key, label in COLUMNS:
             table.add_column(label, key=key, width=FIXED.get(key))
+        groups = self.query_one("#review-groups", DataTable)
+        groups.add_column("#", key="n", width=len(str(len(self.groups))) + 1)
+        groups.add_column("kept file", key="keeper", width=self.name_width)
+        self._fill_groups()
         if self.groups:
-            self.query_one("#review-groups", OptionList).highlighted = 0
             self._show_group(0)
             table.focus()
         else:
@@ -139,7 +141,7 @@ class DedupReviewScreen(Screen):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW, "-narrow")
-        self.call_after_refresh(self._relabel)
+        self.call_after_refresh(self._fit_groups)
         if self.groups:
             self.call_after_refresh(self._refill)
 
@@ -147,16 +149,37 @@ class DedupReviewScreen(Screen):
         self._fill_table(keep_member=self.highlighted)
 
     @property
-    def label_width(self) -> int:
-        """Cells a group label may use in the list (its border, padding and scroll bar off)."""
-        groups = self.query_one("#review-groups", OptionList)
-        return max(8, groups.scrollable_content_region.width - 1)
+    def name_width(self) -> int:
+        """Cells the kept file's name may use in the group list (the other columns, their
+        padding and the scroll bar off)."""
+        groups = self.query_one("#review-groups", DataTable)
+        fixed = len(str(len(self.groups))) + 1 + 4 + 2
+        return max(6, groups.size.width - fixed)
+
+    def _fill_groups(self) -> None:
+        """Every group's row; the cursor stays on the current group."""
+        groups = self.query_one("#review-groups", DataTable)
+        width = self.name_width
+        self.group_names_width = width
+        groups.columns["keeper"].width = width
+        groups.clear()
+        groups.add_rows([group_cells(i, g, width) for i, g in enumerate(self.groups)])
+        if self.groups:
+            groups.move_cursor(row=self.group_index)
+
+    def _fit_groups(self) -> None:
+        if self.name_width != self.group_names_width:
+            self._fill_groups()
 
     def _relabel(self, *indices: int) -> None:
-        options = self.query_one("#review-groups", OptionList)
-        width = self.label_width
-        for i in indices or range(len(self.groups)):
-            options.replace_option_prompt_at_index(i, group_label(i, self.groups[i], width))
+        """Rows of groups whose kept file changed (all of them: `_fill_groups` after a resize)."""
+        if not indices or self.name_width != self.group_names_width:
+            self._fill_groups()
+            return
+        groups = self.query_one("#review-groups", DataTable)
+        for i in indices:
+            groups.update_cell_at(Coordinate(i, 1), group_cells(i, self.groups[i],
+                                                                self.group_names_width)[1])
 
     @property
     def group(self) -> PlanGroup:
@@ -249,10 +272,11 @@ class DedupReviewScreen(Screen):
         return bool(self.groups) and self.app.pictures and not all(
             is_decoded(m.file) for m in self.group.members)
 
-    def _refresh_group(self) -> None:
+    def _refresh_group(self, keeper_changed: bool = True) -> None:
         """Redraw after a change in the current group: marks, its label, the summary."""
         self._fill_table(keep_member=self.highlighted)
-        self._relabel(self.group_index)
+        if keeper_changed:
+            self._relabel(self.group_index)
         self._show_previews()
         self._summarise()
 
@@ -292,10 +316,10 @@ class DedupReviewScreen(Screen):
         self.query_one("#review-summary", Static).update(text)
 
     # ------------------------------------------------------------------ events
-    @on(OptionList.OptionHighlighted, "#review-groups")
-    def _group_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option_index != self.group_index or not self.order:
-            self._show_group(event.option_index)
+    @on(DataTable.RowHighlighted, "#review-groups")
+    def _group_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row != self.group_index or not self.order:
+            self._show_group(event.cursor_row)
 
     @on(DataTable.RowHighlighted, "#review-members")
     def _member_highlighted(self) -> None:
@@ -318,25 +342,27 @@ class DedupReviewScreen(Screen):
         return True
 
     def action_group(self, step: int) -> None:
-        groups = self.query_one("#review-groups", OptionList)
-        groups.highlighted = (self.group_index + step) % len(self.groups)
+        groups = self.query_one("#review-groups", DataTable)
+        groups.move_cursor(row=(self.group_index + step) % len(self.groups))
 
     def action_toggle(self) -> None:
         k = self.highlighted
         if k is None:
             return
+        keeper = self.group.keep
         refused = review.toggle(self.group, k)
         if refused:
             self.notify(refused, title="Not changed", severity="warning")
             return
-        self._refresh_group()
+        self._refresh_group(keeper_changed=self.group.keep != keeper)
 
     def action_keeper(self) -> None:
         k = self.highlighted
         if k is None:
             return
+        keeper = self.group.keep
         review.set_keep(self.group, k)
-        self._refresh_group()
+        self._refresh_group(keeper_changed=self.group.keep != keeper)
 
     def action_sort(self, column: str) -> None:
         current, reverse = self.sort_by
