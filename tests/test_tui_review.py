@@ -221,21 +221,26 @@ async def test_apply_moves_the_dropped_files_and_the_undo_command_restores_them(
     assert {p.relative_to(data).as_posix(): p.read_bytes() for p in data.rglob("*.*")} == files
 
 
-async def test_a_file_changed_since_the_search_refuses_the_plan(own_output, tmp_path):
-    dedup_output = own_output
-    data = tmp_path / "data"
+async def test_a_file_changed_since_the_search_refuses_the_plan(dedup_output, shared_output,
+                                                               tmp_path):
+    data = shared_output[1] / "data"
+    touched = data / "b_q40.jpg"
+    before = touched.stat()
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_review(pilot, dedup_output)
-        os.utime(data / "b_q40.jpg", (T0, T0))                  # touched after the search
-        await pilot.press("a")
-        await pilot.pause()
-        assert isinstance(app.screen, DedupReviewScreen)        # no dialog
-        titles = [n.title for n in app._notifications]
-        summary = str(app.screen.query_one("#review-summary").render())
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await open_review(pilot, dedup_output)
+            os.utime(touched, (T0, T0))                          # touched after the search
+            await pilot.press("a")
+            await pilot.pause()
+            assert isinstance(app.screen, DedupReviewScreen)    # no dialog
+            titles = [n.title for n in app._notifications]
+            summary = str(app.screen.query_one("#review-summary").render())
+    finally:
+        os.utime(touched, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert "Plan out of date" in titles
     assert "1 file(s) changed or gone" in summary and "b_q40.jpg" in summary
-    assert (data / "b_q40.jpg").is_file() and (data / "keep" / "b_big.jpg").is_file()
+    assert touched.is_file() and (data / "keep" / "b_big.jpg").is_file()
 
 
 async def test_compare_shows_the_same_region_of_both_and_moves_it(dedup_output, tmp_path):
