@@ -314,3 +314,19 @@ def test_a_reviewers_extra_keep_is_written_only_where_set_and_never_dropped(tmp_
     assert again.kept == [0, 2] and again.dropped == [1]
     assert review.toggle(again, 0) is None and again.keep == 2 and again.dropped == [0, 1]
     assert "only file" in review.toggle(again, 2)
+
+
+def test_pictures_degrade_to_half_blocks_without_a_graphics_protocol(tmp_path, monkeypatch):
+    from textual.widgets import Static
+
+    from menus.widgets import image_preview
+    monkeypatch.setattr(image_preview, "_TRIED", False)
+    monkeypatch.setattr(image_preview, "_IMAGE_WIDGET", None)
+    image_preview.prepare()            # the real textual-image, asking a terminal that is a pipe
+    assert image_preview.protocol_widget() is None
+    path = tmp_path / "p.png"
+    Image.fromarray(photo_like(64, 48, seed=4)).save(path)
+    shown = image_preview.best_picture(path)
+    assert isinstance(shown, HalfBlockPicture) and shown.image.size == (64, 48)
+    assert not isinstance(image_preview.best_picture(tmp_path / "gone.png"), HalfBlockPicture)
+    assert isinstance(image_preview.best_picture(path, pictures=False), Static)
