@@ -37,6 +37,7 @@ from .perceptual import hash_rgb
 
 SIGNATURE_KEY = f"signature:{aligned.AlignedVerifier.key}:png"
 READ_CACHE = 256             # signatures the main process keeps while feeding pairs
+UNPACKED_CACHE = 32          # signatures a worker keeps unpacked
 
 
 @dataclass
@@ -110,10 +111,19 @@ class SignatureRefs:
         return ref
 
 
+@functools.lru_cache(maxsize=UNPACKED_CACHE)
+def _unpacked(blob: bytes) -> np.ndarray:
+    """`unpack`, remembered per worker: pairs arrive sorted by their first file, which
+    therefore repeats from pair to pair (keyed by the bytes themselves, so never confused)."""
+    sig = unpack(blob)
+    sig.flags.writeable = False
+    return sig
+
+
 def _signature(ref: bytes | str) -> tuple[np.ndarray, int]:
     """(signature, 1 if a file had to be decoded for it else 0)."""
     if isinstance(ref, bytes):
-        return unpack(ref), 0
+        return _unpacked(ref), 0
     return decode_signature(ref), 1
 
 
