@@ -185,9 +185,16 @@ input = "{input}"
     assert "1 item(s) failed, first: " in steps[0]["error"]
     assert f"{broken / 'broken.png'}: " in r.stderr, "the step's line names the failed file"
     assert "report: " in steps[0]["error"]
+    # continue_on_failure: the step's failed items are what it reports; it is done (exit 0),
+    # its line still names them, and a rerun does not redo it or anything after it
+    r = run_cli(*args, "--set", "go_on=true")
+    assert r.returncode == 0, r
+    steps = json.loads((out / "recipe-report.json").read_text())["steps"]
+    assert [s["status"] for s in steps] == ["done", "done"], r
+    assert "1 item(s) failed, first: " in steps[0]["error"]
     r = run_cli(*args, "--set", "go_on=true")
     steps = json.loads((out / "recipe-report.json").read_text())["steps"]
-    assert [s["status"] for s in steps] == ["failed", "done"], r
+    assert r.returncode == 0 and [s["status"] for s in steps] == ["skipped (already done)"] * 2
 
 
 def _state(out: Path) -> dict:

@@ -125,7 +125,9 @@ def run_recipe(recipe: Recipe, *, config: ParallelConfig, settings: Any = None,
             if report.cancelled:
                 record.status = CANCELLED
             elif report.failed:
-                record.status = FAILED
+                # a step that continues on failure finished what it was for: its failed items
+                # are findings (integrity's broken files); it is done and a resume skips it
+                record.status = DONE if step.continue_on_failure else FAILED
                 record.error = _failed_items(report)
             else:
                 record.status = DONE
