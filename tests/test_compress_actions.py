@@ -223,7 +223,12 @@ def test_cli_in_place_new_extension_trashes_the_original_and_undo_restores_it(
         ["a.webp", "b.webp"]
     trashed = {p.name: p.read_bytes() for p in (home / "share/Trash/files").iterdir()}
     assert trashed == originals                      # in the trash, not unlinked
-    undo = run_cli("undo", result.json()["files"]["undo_manifest"], "--apply", env=env)
+    manifest = result.json()["files"]["undo_manifest"]
+    listed = run_cli("undo", manifest, env={**env, "COLUMNS": "60"}).stdout.splitlines()
+    for name in ("a", "b"):  # each line names the file it acts on, whole on one line
+        assert f"  restore         trash    {src / name}.png" in listed, listed
+        assert f"  remove-created  copy     {src / name}.webp" in listed, listed
+    undo = run_cli("undo", manifest, "--apply", env=env)
     assert undo.returncode == 0, undo
     assert {p.name: p.read_bytes() for p in src.iterdir() if not p.name.startswith(".")} == \
         originals                                    # originals back, converted files removed

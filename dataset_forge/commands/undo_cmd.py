@@ -16,7 +16,7 @@ import json
 from rich.console import Console
 
 from dataset_forge.errors import EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE
-from dataset_forge.io.undo import ManifestError, read_manifest, replay
+from dataset_forge.io.undo import CREATED_OPS, ManifestError, read_manifest, replay
 
 PROBLEMS = ("conflict", "missing", "kept")
 
@@ -55,11 +55,15 @@ def run(args: argparse.Namespace) -> int:
                           "applied": args.apply, "counts": dict(counts), "steps": rows}, indent=2))
     else:
         verb = "undo" if args.apply else "dry run (add --apply to restore)"
-        out.print(f"{header.get('action')} of {header.get('created')}: {verb}", markup=False)
+        out.print(f"{header.get('action')} of {header.get('created')}: {verb}", markup=False,
+                  soft_wrap=True)
         for row in rows:
-            text = f"  {row['status']:<15} {row['op']:<8} {row['src']}"
+            # the file the step acts on: a created copy or link is removed, anything else
+            # comes back at its original path
+            path = row["dst"] if row["op"] in CREATED_OPS else row["src"]
+            text = f"  {row['status']:<15} {row['op']:<8} {path}"
             out.print(text + (f"  ({row['detail']})" if row["detail"] else ""), markup=False,
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         out.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to undo",
                   markup=False)
     failed = counts["failed"] + sum(counts[p] for p in PROBLEMS)
