@@ -172,3 +172,17 @@ def test_organise_sorts_in_place_once_and_flattens_into_output(tmp_path, run_cli
     undo = run_cli("undo", summary(tmp_path / "r1", "organise")["files"]["undo_manifest"],
                    "--apply")
     assert undo.returncode == 0 and digest(root) == before, undo
+
+
+def test_combine_refuses_a_folder_given_twice_or_inside_another(tmp_path, run_cli, make_image):
+    """`--inputs a,a` (or a and a/sub) planned every shared file twice: 'planned 2 times' per
+    file, exit 1. It is a usage error that names both folders, and nothing is written."""
+    a = tmp_path / "a"
+    make_image(a / "x.png")
+    make_image(a / "sub" / "y.png", seed=1)
+    for second, how in ((a, "is the same folder as"), (a / "sub", "overlaps")):
+        res = run_cli("--action", "combine", "--inputs", f"{a},{second}", "--output",
+                      tmp_path / "m", "--apply")
+        assert res.returncode == 2, res
+        assert f"--inputs {a} {how} {second}" in res.stderr, res
+        assert not (tmp_path / "m").exists()

@@ -50,6 +50,8 @@ def _datasets(params: dict[str, Any]) -> list[tuple[Path, Dataset]]:
     for folder in folders:
         if not folder.is_dir():
             raise UsageError(f"--inputs {folder}: no such folder")
+    _refuse_overlap(folders)
+    for folder in folders:
         if params["pairs"]:
             hq, lq = folder / params["hq_name"], folder / params["lq_name"]
             if not hq.is_dir() or not lq.is_dir():
@@ -63,6 +65,17 @@ def _datasets(params: dict[str, Any]) -> list[tuple[Path, Dataset]]:
             raise UsageError(f"--inputs {folder}: no images found")
         out.append((folder, data))
     return out
+
+
+def _refuse_overlap(folders: list[Path]) -> None:
+    """The same folder twice, or one inside another, would plan every shared file twice."""
+    resolved = [f.resolve() for f in folders]
+    for i, a in enumerate(resolved):
+        for j, b in enumerate(resolved[i + 1:], i + 1):
+            if a == b or a.is_relative_to(b) or b.is_relative_to(a):
+                how = "is the same folder as" if a == b else "overlaps"
+                raise UsageError(f"--inputs {folders[i]} {how} {folders[j]}: each file would be "
+                                 "combined twice; give each folder once")
 
 
 class _OnDisk:
