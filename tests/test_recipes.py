@@ -377,3 +377,14 @@ async def test_app_recipe_screen_runs_a_two_step_recipe(tmp_path, make_image):
         from menus.screens.results import ResultsScreen
         await until(lambda: isinstance(app.screen, ResultsScreen))
         assert app.screen.report.action == "make-lq"
+
+
+def test_missing_input_is_a_usage_error_before_anything_is_written(tmp_path, run_cli):
+    """`--set input=/typo`: one line naming the step and the folder, exit 2, no output folder
+    (it ran the recipe, wrote OUTPUT/recipe-state.json and exited 1)."""
+    out = tmp_path / "out"
+    r = run_cli("run", RECIPES / "sr-pairs.toml", "--set", f"input={tmp_path / 'typo'}", "--set",
+                f"output={out}")
+    assert r.returncode == 2, r
+    assert f"step 1 (stage): --inputs {tmp_path / 'typo'}: no such folder" in r.stderr, r
+    assert not out.exists()

@@ -91,6 +91,8 @@ def run_recipe(recipe: Recipe, *, config: ParallelConfig, settings: Any = None,
     from ..runner import run_action
     cancel = cancel or CancelToken()
     steps = plan(recipe, start=start, only=only)
+    first = next((s for s, will_run in steps if will_run), None)
+    created = not recipe.workdir.exists()
     recipe.workdir.mkdir(parents=True, exist_ok=True)
     state = _read_state(recipe)
     result = RecipeResult(recipe, [StepResult(s.name, s.action.name) for s, _ in steps])
@@ -113,6 +115,9 @@ def run_recipe(recipe: Recipe, *, config: ParallelConfig, settings: Any = None,
                                 sink=sink, cancel=cancel, report_dir=step.report_dir,
                                 log_dir=log_dir)
         except UsageError as exc:
+            if step is first:  # nothing ran (a missing input folder): the run is refused
+                _remove_if_empty(recipe.workdir if created else None)
+                raise UsageError(f"step {step.index} ({step.name}): {exc}") from None
             record.status, record.error = FAILED, str(exc)
         except Exception as exc:  # noqa: BLE001 - one step's crash is one line in the index
             if debug:
@@ -161,6 +166,15 @@ def _check_inputs(step: Step) -> None:
         value = step.params.get(p.name)
         if value is not None and p.type in ("dir", "file"):
             p.parse(value)
+
+
+def _remove_if_empty(folder: Path | None) -> None:
+    """Remove a folder this run created if it holds no file (only empty folders)."""
+    if folder is None or any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+        return
+    for sub in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        sub.rmdir()
+    folder.rmdir()
 
 
 def _notify(listener: StepListener | None, step: Step, record: StepResult) -> None:
