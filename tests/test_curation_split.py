@@ -138,3 +138,17 @@ def test_dedup_report_feeds_split_groups_and_quarantine(tmp_path, run_cli, make_
     assert len(chosen) == 4 and all(f["rules"] == ["dedup duplicate"] for f in found
                                     if "path" in f)
     assert {Path(c).stem.removesuffix("_copy") for c in chosen} == {f"p{i}" for i in range(4)}
+
+
+def test_dry_run_outcome_counts_the_files_split_even_when_hashes_are_cached(tmp_path, make_image,
+                                                                            run_cli):
+    """A second dry run finds every hash in the cache: its outcome read '0 of 0 images ok'."""
+    root = tmp_path / "in"
+    for i in range(6):
+        make_image(root / f"{i}.png", size=(32, 32), seed=i)
+    for _ in range(2):
+        res = run_cli("--action", "split", "--input", root, "--output", tmp_path / "s",
+                      "--subsets", "train=4,val=rest", "--json", *FAST)
+        assert res.returncode == 0, res
+        run = res.json()["run"]
+        assert (run["ok"], run["failed"], run["unit"]) == (6, 0, "images"), run

@@ -103,6 +103,8 @@ def split(ctx: RunContext, params: dict[str, Any]) -> Report:
     paths = [path for path, _ in units]
     rels = [data.relative(p)[1] for p in paths]
     groups = _groups(ctx, params, paths, report)
+    # the outcome counts the files split, however many hashes came from the cache
+    ctx.tally("assigning subsets", ok=len(paths), failed=0, unit="images")
     labels = sp.link(len(paths), groups)
     strata = [sp.stratum(r, params["stratify_level"] if params["by"] == "seed" else 0)
               for r in rels]
