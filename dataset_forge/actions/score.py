@@ -61,7 +61,7 @@ def score(ctx: RunContext, params: dict[str, Any]) -> Report:
     values: dict[str, list[float]] = {c: [] for c in columns}
     flagged: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
-    scored = 0
+    scored = n_flagged = 0
     with RowWriter(ctx.report_dir / "score.csv", ["path", "width", "height", *columns]) as rows:
         for path, value in score_paths(ctx, found.images, scorers,
                                        max_side=params["max_side"],
@@ -81,12 +81,14 @@ def score(ctx: RunContext, params: dict[str, Any]) -> Report:
                 report.findings.append({"kind": c.name, "path": rel, "score": row[c.field]})
                 counts[c.field] = counts.get(c.field, 0) + 1
             if hits:
-                flagged.append({**row, "rules": " ".join(c.name for c in hits)})
+                n_flagged += 1
+                if len(flagged) < MAX_TABLE_ROWS:   # the findings list them all
+                    flagged.append({**row, "rules": " ".join(c.name for c in hits)})
     report.files["rows_csv"] = str(rows.path)
     report.summary = {"images": scored, "failed": len(report.failures),
                       "not_measured": {c: scored - len(values[c]) for c in columns
                                        if len(values[c]) < scored},
-                      "flagged_images": len(flagged),
+                      "flagged_images": n_flagged,
                       "metrics": {s.column: {"spec": s.spec, "higher_is_better": s.higher_is_better,
                                              **s.facts} for s in scorers}}
     report.tables = [Table("Scores", ["metric", "better", "images", "mean", "median", "min",
@@ -95,16 +97,17 @@ def score(ctx: RunContext, params: dict[str, Any]) -> Report:
                              counts.get(c, 0)]
                             for c, s in zip(columns, scorers)])]
     if flagged:
-        report.tables.append(Table(f"Flagged ({len(flagged)})", ["path", "rules", *columns],
+        report.tables.append(Table(f"Flagged ({n_flagged}; first {len(flagged)})",
+                                   ["path", "rules", *columns],
                                    [[f["path"], f["rules"], *(f.get(c) for c in columns)]
-                                    for f in flagged[:MAX_TABLE_ROWS]]))
+                                    for f in flagged]))
     charts = [hr.histogram_svg(values[c], title=c,
                                marks=[(float(k.value), k.name) for k in criteria if k.field == c])
               for c in columns]
     sections = [hr.section("Scores", hr.histograms(charts),
                            note="dashed red lines: the --flag rules")]
     if flagged:
-        sections.append(hr.section(f"Flagged: {len(flagged)} image(s)", grid(
+        sections.append(hr.section(f"Flagged: {n_flagged} image(s)", grid(
             ctx, [{"path": root / f["path"], "highlight": True,
                    "caption": f"{f['path']} {f['rules']}"} for f in flagged[:60]])))
     write_page(ctx, report, f"Scores of {root}", sections)
