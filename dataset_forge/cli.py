@@ -39,13 +39,24 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         if message.startswith("unrecognized arguments:"):
             import difflib
-            known = [o for a in self._actions for o in a.option_strings]
+            known = _option_strings(self)
             for word in message.split(":", 1)[1].split():
                 close = difflib.get_close_matches(word.split("=")[0], known, n=1)
                 if close:
                     message += f"; did you mean {close[0]}?"
                     break
         raise UsageError(message)
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every flag of `parser` and its subcommands (`run --form` is met by the top parser)."""
+    known = []
+    for a in parser._actions:
+        known += a.option_strings
+        if isinstance(a, argparse._SubParsersAction):
+            for sub in a.choices.values():
+                known += _option_strings(sub)
+    return known
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:

@@ -66,6 +66,8 @@ def test_usage_errors_are_one_line_with_exit_2(run_cli, tmp_path, image_folder):
         ("--action", "inventory", "--input", image_folder, "--workers", "-2"):
             "--workers -2: must be >= 0",
         ("--action", "inventory", "--inptu", image_folder): "did you mean --input?",
+        ("run", "recipe.toml", "--form", "split"): "did you mean --from?",  # a subcommand's flag
+        ("undo", "x.jsonl", "--aply"): "did you mean --apply?",
         ("inventory", "--input", image_folder): "dataset-forge --action inventory --input",
         ("--action", "resize", "--input", image_folder, "--output", tmp_path / "o", "--scale",
          "-1"): "must be a number from",
