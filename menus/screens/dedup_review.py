@@ -16,13 +16,13 @@ from pathlib import Path
 from rich.markup import escape
 from rich.text import Text
 from textual import on, work
-from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.coordinate import Coordinate
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
 
 from dataset_forge.dedup.plan import PlanGroup
 from dataset_forge.errors import UsageError
