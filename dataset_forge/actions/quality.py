@@ -17,6 +17,7 @@ from ..io.discover import discover
 from ..analysis.htmlparts import dataset_histograms, grid, write_page
 from ..context import RunContext
 from ..parallel import WorkKind
+from ..parallel.backends import preload_in_workers
 from ..reports.report import Report, RowWriter, Table
 from ..analysis.passes import flagged_by_check, score_images, thresholds
 from .common import INCLUDE_HIDDEN, INPUT, QUALITY_PARAMS
@@ -63,6 +64,7 @@ def quality(ctx: RunContext, params: dict[str, Any]) -> Report:
     about detail. Unreadable images are failed items."""
     root: Path = params["input"]
     thresholds(params)  # usage errors before any work
+    preload_in_workers("dataset_forge.analysis.passes")  # workers fork with numpy, scipy, libvips
     found = discover(root, params["include_hidden"])
     report = Report("quality", params)
     rows, failures = score_images(ctx, found.images, root, params)
