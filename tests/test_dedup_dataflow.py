@@ -139,3 +139,24 @@ def test_resolution_tie_keeps_the_lossless_original_over_a_low_quality_resave(ru
         keeper = read_plan(tmp_path / f"r_{folder.name}" / "dedup_groups.json").groups[0].keeper
         assert keeper.path == kept
     assert keeper.quality == 95 and keeper.lossless is False
+
+
+def test_resolution_tie_keeps_the_photo_over_its_palette_quantised_animated_copy(run_cli, tmp_path):
+    """A GIF made from a photograph is exact only to its 256-colour palette: the photograph
+    (a q90 JPEG) is kept, though the GIF is 'lossless', older and has the shorter name."""
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(7)
+    photo = Image.fromarray(rng.integers(0, 255, (60, 80, 3), np.uint8)).resize((320, 240))
+    photo.save(data / "zz_photo.jpg", quality=90)
+    frames = [photo.quantize(256)] + [photo.rotate(a).quantize(256) for a in (10, 20)]
+    frames[0].save(data / "a.gif", save_all=True, append_images=frames[1:], duration=100)
+    os.utime(data / "a.gif", (1_000_000_000, 1_000_000_000))
+    result = run_cli("--action", "dedup", "--input", data, "--mode", "move", "--dest",
+                     tmp_path / "dupes", "--apply", "--cache", "off", "--output",
+                     tmp_path / "r", "--json", *FAST)
+    assert result.returncode == 0, result
+    assert sorted(digest_tree(data)) == ["zz_photo.jpg"]
+    assert sorted(digest_tree(tmp_path / "dupes")) == ["a.gif"]
+    members = read_plan(tmp_path / "r" / "dedup_groups.json").groups[0].members
+    assert {m.path: m.reduced for m in members} == {"zz_photo.jpg": False, "a.gif": True}

@@ -38,6 +38,7 @@ async def test_palette_screens_replace_each_other_and_one_escape_reaches_the_men
 
 async def test_home_and_g_h_return_to_the_menu_from_a_form_and_from_settings(image_folder):
     app = make_app(image_folder)
+    app.LEADER_SECONDS = 60.0   # under load the two presses can land over 1.5 s apart
     async with app.run_test(size=SIZE) as pilot:
         app.open_action("inventory")
         await wait_for(pilot, lambda: form_ready(app))

@@ -116,15 +116,16 @@ def _resolve_links(catalog: Catalog) -> Catalog:
     return out
 
 
-def member_facts(path: Path) -> tuple[int, int, int, int, bool | None, int | None]:
-    """(bytes, modification time in ns, width, height, lossless?, JPEG quality); 0 x 0 and
-    unknown encoding when the header does not read (`encoding.encoding_facts`)."""
+def member_facts(path: Path) -> tuple[int, int, int, int, bool | None, int | None, bool]:
+    """(bytes, modification time in ns, width, height, lossless?, JPEG quality, colour-reduced?);
+    0 x 0 and unknown encoding when the header does not read (`encoding.encoding_facts`)."""
     st = os.stat(path)
     try:
         with open_image(path) as im:
             width, height = im.size
-            lossless, quality = encoding_facts(im, path)
+            lossless, quality, reduced = encoding_facts(im, path)
     except Exception:  # noqa: BLE001 - a file that hashed but whose header fails to open
         width = height = 0
         lossless = quality = None
-    return st.st_size, st.st_mtime_ns, width, height, lossless, quality
+        reduced = False
+    return st.st_size, st.st_mtime_ns, width, height, lossless, quality, reduced

@@ -1,6 +1,6 @@
 """How faithfully a file stores its picture, read from its header (for choosing the keeper).
 
-    lossless, quality = encoding_facts(im, path)    # an open PIL image and its file
+    lossless, quality, reduced = encoding_facts(im, path)    # an open PIL image and its file
 
 `lossless`: True for encodings that store pixels exactly (PNG, GIF, BMP, TIFF without JPEG
 compression, WebP lossless, PPM, QOI, TGA), False for lossy ones (JPEG, lossy WebP, AVIF,
@@ -8,6 +8,9 @@ HEIF, JPEG-compressed TIFF), None when the format does not say (JPEG 2000, anyth
 `quality`: a JPEG's quality (1-100) estimated from its luminance quantisation table against
 the IJG tables libjpeg, Pillow, browsers and cameras scale (the standard's Annex K table);
 None for other formats.
+`reduced`: the file holds at most 256 colours (palette or bilevel) or several frames: exact to
+its palette, but a quantised copy of a photograph, not its original (ranked after true-colour
+files).
 """
 from __future__ import annotations
 
@@ -47,18 +50,20 @@ def jpeg_quality(im: Image.Image) -> int | None:
     return int(np.argmin(np.abs(_table_sums() - first.sum()))) + 1
 
 
-def encoding_facts(im: Image.Image, path: str | Path) -> tuple[bool | None, int | None]:
-    """(lossless?, JPEG quality) of an open image (header only; nothing is decoded)."""
+def encoding_facts(im: Image.Image, path: str | Path) -> tuple[bool | None, int | None, bool]:
+    """(lossless?, JPEG quality, colour-reduced or animated?) of an open image (header only;
+    nothing is decoded)."""
     fmt = im.format or ""
+    reduced = im.mode in ("P", "PA", "1") or getattr(im, "n_frames", 1) > 1
     if fmt in LOSSY:
-        return False, jpeg_quality(im) if fmt in ("JPEG", "MPO") else None
+        return False, jpeg_quality(im) if fmt in ("JPEG", "MPO") else None, reduced
     if fmt in LOSSLESS:
-        return True, None
+        return True, None, reduced
     if fmt == "TIFF":
-        return "jpeg" not in str(im.info.get("compression", "")).lower(), None
+        return "jpeg" not in str(im.info.get("compression", "")).lower(), None, reduced
     if fmt == "WEBP":
-        return _webp_lossless(path), None
-    return None, None
+        return _webp_lossless(path), None, reduced
+    return None, None, reduced
 
 
 def _webp_lossless(path: str | Path) -> bool | None:

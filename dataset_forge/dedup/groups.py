@@ -72,9 +72,12 @@ def _best_resolution(members: Sequence[Any]) -> int:
 
 
 def _most_faithful(members: Sequence[Any], rows: list[int]) -> list[int]:
-    """Lossless files if there are any (a PNG original over its JPEG re-save, however small
-    the PNG); else the JPEGs within `QUALITY_TIE` of the best estimated quality, with the
-    files whose quality is not known."""
+    """True-colour files if there are any (a palette-quantised or animated copy of a photo is
+    exact only to its palette); among them, lossless files if there are any (a PNG original
+    over its JPEG re-save, however small the PNG); else the JPEGs within `QUALITY_TIE` of the
+    best estimated quality, with the files whose quality is not known."""
+    full_colour = [k for k in rows if not getattr(members[k], "reduced", False)]
+    rows = full_colour or rows
     lossless = [k for k in rows if getattr(members[k], "lossless", None)]
     if lossless:
         return lossless

@@ -18,7 +18,7 @@ file changed since. JSON layout (`dedup_groups.json`):
      "groups": [{"id", "keep", "large", "members": [{"path", "file", "bytes", "mtime_ns",
                  "width", "height", "protected", "distance", "verify", "dest", "lq", "lq_dest",
                  "lq_bytes", "lq_mtime_ns", "linked_from", "reviewed_keep", "lossless",
-                 "quality"}], "pairs": [[a, b, score, verify], ...]}],
+                 "quality", "reduced"}], "pairs": [[a, b, score, verify], ...]}],
      "related": [{"a", "b", "score", "verify"}]}
 """
 from __future__ import annotations
@@ -59,6 +59,7 @@ class PlanMember:
     reviewed_keep: bool = False     # a reviewer kept it besides the keeper (the app's review)
     lossless: bool | None = None    # the encoding stores pixels exactly (None: not known)
     quality: int | None = None      # a JPEG's estimated quality (`encoding.py`)
+    reduced: bool = False           # palette, bilevel or animated: ranks after true colour
 
     @property
     def pixels(self) -> int:
@@ -130,7 +131,7 @@ class Plan:
         return changed
 
 
-OMIT_FALSE = {"reviewed_keep"}    # written only when set
+OMIT_FALSE = {"reviewed_keep", "reduced"}    # written only when set
 
 
 def _group_json(g: PlanGroup) -> dict[str, Any]:

@@ -32,11 +32,12 @@ def _members(ctx: Any, catalog: Catalog, rows: list[int]) -> dict[int, PlanMembe
     for outcome in ctx.map(member_facts, [catalog.paths[r] for r in rows], kind=WorkKind.IO,
                            label="file facts"):
         r = rows[outcome.index]
-        size, mtime_ns, width, height, lossless, quality = (
-            outcome.value if outcome.ok else (0, 0, 0, 0, None, None))
+        size, mtime_ns, width, height, lossless, quality, reduced = (
+            outcome.value if outcome.ok else (0, 0, 0, 0, None, None, False))
         m = PlanMember(catalog.shown[r], os.path.abspath(catalog.paths[r]), size, mtime_ns,
                        width, height, catalog.protected[r], dest=catalog.dest_rel[r].as_posix(),
-                       linked_from=linked.get(r), lossless=lossless, quality=quality)
+                       linked_from=linked.get(r), lossless=lossless, quality=quality,
+                       reduced=reduced)
         if r in catalog.partners:
             lq, lq_rel = catalog.partners[r]
             m.lq, m.lq_dest = os.path.abspath(lq), lq_rel.as_posix()
