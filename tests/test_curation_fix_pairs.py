@@ -145,3 +145,20 @@ def test_kill_9_mid_run_leaves_no_output_undo_does_not_know(tmp_path, run_cli, k
     assert len(outputs()) == 160
     assert run_cli("undo", manifest, "--apply").returncode == 0
     assert outputs() == set() and len(list(hq.iterdir())) == len(list(lq.iterdir())) == 80
+
+
+def test_a_crop_is_applied_only_when_it_makes_the_pair_agree_better():
+    """The rule that keeps a false sub-pixel peak (repeating patterns, screenshots) from
+    misaligning an aligned pair: cropping a pair that is already aligned raises its mismatch,
+    cropping a truly shifted pair by its measured shift cuts it well past CONFIRM_GAIN."""
+    from dataset_forge.curation.pairfix import (CONFIRM_GAIN, crop_to_overlap, measure_shift,
+                                                mismatch)
+    scene = base(11)
+    hq = scene.crop((0, 0, 256, 200))
+    aligned_lq = hq.resize((64, 50), BOX)
+    cropped = crop_to_overlap(hq, aligned_lq, 4, 0.6, 0.0)           # a false 0.6 LQ px peak
+    assert mismatch(*cropped[:2]) > mismatch(hq, aligned_lq) * (1 - CONFIRM_GAIN)
+    shifted_lq = scene.crop((12, 8, 268, 208)).resize((64, 50), BOX)  # moved 3, 2 LQ px
+    dx, dy = measure_shift(hq, shifted_lq, 4)
+    fixed = crop_to_overlap(hq, shifted_lq, 4, dx, dy)
+    assert mismatch(*fixed[:2]) < mismatch(hq, shifted_lq) * (1 - CONFIRM_GAIN)

@@ -28,7 +28,7 @@ from .registry import Family, Param, action
 
 COLUMNS = ["hq", "lq", "matched_by", "match_score", "scale", "status", "fix", "hq_size",
            "lq_size", "out_hq_size", "out_lq_size", "shift_x", "shift_y", "residual_x",
-           "residual_y", "reason", "out_hq", "out_lq"]
+           "residual_y", "reason", "note", "out_hq", "out_lq"]
 MAX_SHOWN = 30
 
 PARAMS = [

@@ -10,6 +10,11 @@ parabola through the peak for the sub-pixel part, and corrected by cropping both
 their overlap: HQ moves in whole HQ pixels, so a shift is corrected to within half an HQ pixel
 (1/(2 x scale) LQ pixels). Nothing is resampled: pixels are only cut (or, with `pad`, edge
 pixels repeated).
+
+A measured shift is applied only when cropping it away makes the pair agree better
+(`mismatch`, the mean grey difference of HQ on the LQ grid against LQ, falls by
+`CONFIRM_GAIN`): repeating patterns and screenshots can give phase correlation a false peak
+of a fraction of a pixel, and cropping an aligned pair by it would misalign it.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from ..transforms.pairfit import pair_scale
 
 MAX_MEASURE_SIDE = 1024   # LQ pixels: the centre crop the shift is measured on
 MIN_MEASURE_SIDE = 16
+CONFIRM_GAIN = 0.03       # a crop must cut the mismatch by at least this fraction
 
 
 def grey(im: Image.Image) -> np.ndarray:
@@ -75,6 +81,17 @@ def measure_shift(hq: Image.Image, lq: Image.Image, scale: int) -> tuple[float, 
     y0, x0 = (h - side_h) // 2, (w - side_w) // 2
     return phase_correlation(a[y0:y0 + side_h, x0:x0 + side_w],
                              b[y0:y0 + side_h, x0:x0 + side_w])
+
+
+def mismatch(hq: Image.Image, lq: Image.Image) -> float:
+    """Mean absolute grey difference between HQ box-reduced to the LQ grid and LQ, over the
+    centre crop `measure_shift` reads."""
+    a, b = grey(reduce_to(hq, lq.size)), grey(lq)
+    h, w = b.shape
+    side_h, side_w = min(h, MAX_MEASURE_SIDE), min(w, MAX_MEASURE_SIDE)
+    y0, x0 = (h - side_h) // 2, (w - side_w) // 2
+    return float(np.abs(a[y0:y0 + side_h, x0:x0 + side_w] -
+                        b[y0:y0 + side_h, x0:x0 + side_w]).mean())
 
 
 def fit(hq: Image.Image, lq: Image.Image, scale: int, how: str
@@ -187,7 +204,11 @@ def fix_pair(job: FixJob) -> dict[str, Any]:
                 hq3, lq3, applied = crop_to_overlap(hq2, lq2, scale, dx, dy)
             except ValueError as exc:
                 return {**row, "status": "unfixable", "reason": str(exc)}
-            if applied != (0, 0):
+            if applied != (0, 0) and \
+                    mismatch(hq3, lq3) > mismatch(hq2, lq2) * (1 - CONFIRM_GAIN):
+                row["note"] = (f"measured shift {dx:+.2f},{dy:+.2f} LQ px left alone: cropping "
+                               "it away did not make the pair agree better")
+            elif applied != (0, 0):
                 fixes.append(f"shift {applied[0]:+d},{applied[1]:+d} HQ px cropped away")
                 hq2, lq2 = hq3, lq3
                 rx, ry = measure_shift(hq2, lq2, scale)
