@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from PIL import Image
 
 from dataset_forge.dedup.aligned import (DEFAULT_MIN_SCORE, score_pair, score_signatures,
@@ -71,3 +72,18 @@ def test_dedup_groups_tonal_edits_and_watermarks_but_not_recolourings(run_cli, t
     related = {frozenset((r["a"], r["b"])) for r in plan["related"]}
     assert not any({"design_teal.png", "design_violet.png"} & pair for pair in related)
     assert Image.open(root / "design_teal.png").size == design.size     # inputs untouched
+
+
+def test_the_aspect_check_before_dispatch_agrees_with_the_verifiers_own():
+    """verifying.py scores 0 without a worker the pairs `aspects_can_match` shuts out: it must
+    shut out exactly those `compare_views` would call 'aspect'."""
+    from dataset_forge.dedup.aligned import aspects_can_match, compare_views, signature, View
+    rng = np.random.default_rng(3)
+    pictures = {size: Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), np.uint8))
+                for size in [(192, 128), (128, 192), (192, 192), (192, 124), (192, 96)]}
+    for a in pictures.values():
+        for b in pictures.values():
+            sa, sb = signature(a), signature(b)
+            shape = lambda s: (s.shape[1], s.shape[0])   # noqa: E731
+            _, how = compare_views(View.of(sa), View.of(sb))
+            assert aspects_can_match(shape(sa), shape(sb)) == (how != "aspect"), (a.size, b.size)

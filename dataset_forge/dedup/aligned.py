@@ -104,6 +104,14 @@ class View(NamedTuple):
                    Image.fromarray(np.ascontiguousarray(sig), "RGB"))
 
 
+def aspects_can_match(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether any symmetry `align` tries lines up two signatures' (width, height): False means
+    the pair scores 0 ("aspect") without being compared, so callers may skip sending it."""
+    limit = math.log(MAX_ASPECT)
+    ra = a[0] / a[1]
+    return any(abs(math.log(ra / (w / h))) <= limit for w, h in (b, (b[1], b[0])))
+
+
 def score_signatures(a: np.ndarray, b: np.ndarray) -> float:
     """The verifier's score for two signatures (0 when the tones or colours cannot match)."""
     return compare_views(View.of(a), View.of(b))[0]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import collections
 import functools
 import io
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +110,13 @@ class SignatureRefs:
         if len(self._recent) > READ_CACHE:
             self._recent.popitem(last=False)
         return ref
+
+
+def signature_size(ref: bytes | str) -> tuple[int, int] | None:
+    """(width, height) of a stored signature, read from its PNG header; None for a path."""
+    if isinstance(ref, bytes) and ref[:8] == b"\x89PNG\r\n\x1a\n":
+        return struct.unpack(">II", ref[16:24])
+    return None
 
 
 @functools.lru_cache(maxsize=UNPACKED_CACHE)

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..parallel import Failure, WorkKind
-from .aligned import AlignedVerifier
+from .aligned import AlignedVerifier, aspects_can_match
 from .cache import FeatureCache, RunStores, file_stat
-from .signatures import SignatureRefs, score_refs
+from .signatures import SignatureRefs, score_refs, signature_size
 
 
 @dataclass
@@ -44,7 +44,11 @@ def score_pairs(ctx: Any, verifier: Any, stores: RunStores, paths: list[Path],
     out.from_cache = len(known)
     todo = [n for n in range(len(rows)) if n not in known]
     fresh = []
-    for outcome in _outcomes(ctx, verifier, stores, paths, [rows[n] for n in todo]):
+    refs = SignatureRefs(stores.features, paths) if cacheable else None
+    if refs is not None:       # pairs no symmetry can line up score 0 without a worker
+        todo, fresh = _split_on_aspect(refs, rows, todo)
+        out.scores[fresh] = 0.0
+    for outcome in _outcomes(ctx, verifier, refs, paths, [rows[n] for n in todo]):
         n = todo[outcome.index]
         if not outcome.ok:
             out.failures.append(outcome.error)
@@ -59,13 +63,30 @@ def score_pairs(ctx: Any, verifier: Any, stores: RunStores, paths: list[Path],
     return out
 
 
-def _outcomes(ctx: Any, verifier: Any, stores: RunStores, paths: list[Path],
+def _split_on_aspect(refs: SignatureRefs, rows: list[tuple[int, int]], todo: list[int]
+                     ) -> tuple[list[int], list[int]]:
+    """(pairs to send to the workers, pairs whose stored signatures' sizes no symmetry can
+    line up: the verifier's score for those is 0, as `aligned.align` would find)."""
+    sizes: dict[int, tuple[int, int] | None] = {}
+
+    def size(row: int) -> tuple[int, int] | None:
+        if row not in sizes:
+            sizes[row] = signature_size(refs[row])
+        return sizes[row]
+
+    send, shut = [], []
+    for n in todo:
+        a, b = size(rows[n][0]), size(rows[n][1])
+        (shut if a and b and not aspects_can_match(a, b) else send).append(n)
+    return send, shut
+
+
+def _outcomes(ctx: Any, verifier: Any, refs: SignatureRefs | None, paths: list[Path],
               rows: list[tuple[int, int]]):
     if not rows:
         return iter(())
-    if not isinstance(verifier, AlignedVerifier):
+    if refs is None:
         return verifier.score(ctx, [(paths[a], paths[b]) for a, b in rows])
-    refs = SignatureRefs(stores.features, paths)
     return ctx.map(score_refs, ((refs[a], refs[b]) for a, b in rows), kind=WorkKind.CPU,
                    label="verifying pairs", total=len(rows))
 
