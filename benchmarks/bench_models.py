@@ -93,6 +93,15 @@ def cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def in_batches(model, x, batch: int = 16):
+    """A function that runs `model` over `x` in batches, without autograd."""
+    def run():
+        with torch.inference_mode():
+            for i in range(0, len(x), batch):
+                model(x[i:i + batch])
+    return run
+
+
 def timed(fn, n: int, device: str, rounds: int = 3):
     """(images/s median over rounds, peak MB, CPU seconds per image) of fn() scoring n images."""
     fn()                                                       # warm-up
@@ -120,12 +129,7 @@ def bench_icnet(device: str, n: int):
     from dataset_forge.models.icnet import build_icnet
     net = build_icnet().to(device).eval()
     x = torch.rand(n, 3, 512, 512, device=device)
-
-    def run():
-        with torch.inference_mode():
-            for i in range(0, n, 16):
-                net(x[i:i + 16])
-    return timed(run, n, device)
+    return timed(in_batches(net, x), n, device)
 
 
 def bench_topiq(device: str, n: int):
@@ -135,12 +139,7 @@ def bench_topiq(device: str, n: int):
         metric = pyiqa.create_metric("topiq_nr", device=device, pretrained=False,
                                      backbone_pretrain=False)
     x = torch.rand(n, 3, 384, 384, device=device)
-
-    def run():
-        with torch.inference_mode():
-            for i in range(0, n, 16):
-                metric(x[i:i + 16])
-    return timed(run, n, device)
+    return timed(in_batches(metric, x), n, device)
 
 
 def main() -> None:

@@ -3,9 +3,7 @@ page thumbnail from it), nothing decoded on a warm run, no scratch left behind, 
 through io.trash with a correct undo, and the keeper of files with equal resolution."""
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,17 +12,7 @@ from PIL import Image, ImageDraw
 
 from dataset_forge.dedup.plan import read_plan
 
-FAST = ("--processing-type", "thread", "--workers", "2")
-
-
-def digest_tree(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def groups_of(report_dir: Path) -> list[set[str]]:
-    plan = read_plan(report_dir / "dedup_groups.json")
-    return sorted(({m.path for m in g.members} for g in plan.groups), key=sorted)
+from test_dedup_cli import FAST, digest_tree, groups_of
 
 
 @pytest.fixture
