@@ -33,11 +33,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
+from PIL import Image, ImageEnhance, ImageFilter
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from dataset_forge.dedup.copies import crop_area, watermark  # noqa: E402
 from dataset_forge.dedup.evaluate import pairs_from_groups, score_pairs  # noqa: E402
 
 SOURCE = Path("/tmp/real-images")
@@ -47,19 +48,7 @@ HARD = re.compile(r"(left\d\d|right\d\d|[A-Za-z]+[LR]\.(jpg|png)$|-[dl]\.\w+$|cl
 
 
 def _watermark(im: Image.Image) -> Image.Image:
-    out = im.copy()
-    draw = ImageDraw.Draw(out, "RGBA")
-    w, h = out.size
-    draw.rectangle([w * 0.6, h * 0.85, w * 0.98, h * 0.97], fill=(255, 255, 255, 110))
-    draw.text((w * 0.62, h * 0.87), "(c) dataset forge 2024", fill=(0, 0, 0, 200))
-    return out
-
-
-def _crop_area(im: Image.Image, area: float = 0.9) -> Image.Image:
-    side = area ** 0.5
-    w, h = im.size
-    dx, dy = round(w * (1 - side) / 2), round(h * (1 - side) / 2)
-    return im.crop((dx, dy, w - dx, h - dy))
+    return watermark(im, "(c) dataset forge 2024", text_y=0.87)
 
 
 KINDS = {   # kind -> (function, extension, save options); None = byte copy
@@ -73,7 +62,7 @@ KINDS = {   # kind -> (function, extension, save options); None = byte copy
     "bright_130": (lambda im: ImageEnhance.Brightness(im).enhance(1.3), ".jpg", {"quality": 95}),
     "watermark": (_watermark, ".jpg", {"quality": 95}),
     "mirror": (lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT), ".jpg", {"quality": 95}),
-    "crop_90": (_crop_area, ".jpg", {"quality": 95}),
+    "crop_90": (lambda im: crop_area(im, 0.9), ".jpg", {"quality": 95}),
     "rotate_3": (lambda im: im.rotate(3, Image.Resampling.BICUBIC), ".jpg", {"quality": 95}),
 }
 

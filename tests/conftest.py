@@ -1,6 +1,7 @@
 """Shared fixtures: isolated settings and logs, a real-subprocess CLI runner, image makers."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -13,6 +14,14 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "assets" / "demo"
+
+
+def tree_digest(root: Path, skip_journal: bool = False) -> dict[str, str]:
+    """{relative posix path: sha256} of every file under `root`, to prove a tree unchanged;
+    `skip_journal` leaves out the `.forge-journal` folders an action keeps beside its files."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*"))
+            if p.is_file() and not (skip_journal and ".forge-journal" in p.parts)}
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
+from dataset_forge.dedup.copies import crop_area
+
 
 def star_field(seed: int, size=(192, 144)) -> Image.Image:
     """Dark sky with the same glowing band (one telescope, one part of the sky) and a few
@@ -51,14 +53,6 @@ def diagram(seed: int, size=(192, 144)) -> Image.Image:
     for a, b in zip(boxes, boxes[1:]):
         draw.line(((a[0] + a[2]) / 2, a[3], (b[0] + b[2]) / 2, b[1]), fill="black", width=1)
     return im
-
-
-def crop_area(im: Image.Image, area: float) -> Image.Image:
-    """The centre part holding `area` of the pixels."""
-    side = area ** 0.5
-    w, h = im.size
-    dx, dy = round(w * (1 - side) / 2), round(h * (1 - side) / 2)
-    return im.crop((dx, dy, w - dx, h - dy))
 
 
 NEAR_DUPLICATES = {   # name -> (make the copy, file suffix, save options)
@@ -135,16 +129,6 @@ def light_picture(seed: int, size=(192, 128)) -> Image.Image:
         tone = tuple(int(t) for t in rng.integers(60, 170, 3))
         draw.line((x0, y0, x1, y1), fill=tone, width=int(rng.integers(1, 4)))
     return im
-
-
-def watermark(im: Image.Image) -> Image.Image:
-    """A translucent white box with a copyright line in the lower right corner."""
-    out = im.copy()
-    draw = ImageDraw.Draw(out, "RGBA")
-    w, h = out.size
-    draw.rectangle([w * 0.6, h * 0.85, w * 0.98, h * 0.97], fill=(255, 255, 255, 110))
-    draw.text((w * 0.62, h * 0.86), "(c) forge", fill=(0, 0, 0, 200))
-    return out
 
 
 def brighten(im: Image.Image, factor: float = 1.3) -> Image.Image:

@@ -3,7 +3,6 @@ modified, a report is always written, an empty folder is a one-line usage error,
 parameter explains itself (it feeds --help and the app's forms)."""
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -17,10 +16,7 @@ from dataset_forge.errors import UsageError
 from dataset_forge.parallel import ParallelConfig
 from dataset_forge.runner import run_action
 
-
-def tree_digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+from conftest import tree_digest
 
 
 def params_for(name: str, demo: Path, out: Path) -> dict:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from dataset_forge.actions.registry import Family, all_actions
 
+from conftest import tree_digest
+
 
 def test_list_actions_shows_every_registered_action(run_cli):
     result = run_cli("--list-actions")
@@ -119,10 +121,9 @@ def test_settings_file_drives_the_run_and_flags_override(run_cli, image_folder, 
 
 
 def test_inputs_are_never_modified(run_cli, image_folder, tmp_path):
-    before = {p: p.read_bytes() for p in image_folder.rglob("*") if p.is_file()}
+    before = tree_digest(image_folder)
     run_cli("--action", "inventory", "--input", image_folder, "--report-dir", tmp_path / "r")
-    after = {p: p.read_bytes() for p in image_folder.rglob("*") if p.is_file()}
-    assert before == after
+    assert tree_digest(image_folder) == before
 
 
 def test_demo_dataset_inventory_finds_the_planted_broken_files(run_cli, tmp_path):

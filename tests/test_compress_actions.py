@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -16,16 +15,13 @@ from dataset_forge.errors import UsageError
 from dataset_forge.parallel import ParallelConfig
 from dataset_forge.runner import run_action
 
+from conftest import tree_digest
+
 SERIAL = ParallelConfig(processing_type="serial")
 
 
 def run(name: str, **params):
     return run_action(get_action(name), params, config=SERIAL)
-
-
-def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def decoded(path: Path) -> tuple[str, tuple[int, int]]:
@@ -35,10 +31,10 @@ def decoded(path: Path) -> tuple[str, tuple[int, int]]:
 
 
 def test_convert_mirrors_the_tree_and_never_touches_inputs(image_folder, tmp_path):
-    before = digest(image_folder)
+    before = tree_digest(image_folder)
     out = tmp_path / "out"
     report = run("convert", input=image_folder, output=out, format="webp", quality=60)
-    assert digest(image_folder) == before
+    assert tree_digest(image_folder) == before
     sources = sorted(p.relative_to(image_folder) for p in image_folder.rglob("*.*"))
     for rel in sources:
         with Image.open(image_folder / rel) as src:
@@ -120,10 +116,10 @@ def test_in_place_replaces_verified_files_and_rerun_does_not_recompress(tmp_path
         ["a.webp", "b.webp"]
     assert decoded(src / "a.webp") == ("WEBP", (64, 48))
     assert report.summary["written"] == 2
-    before = digest(src)
+    before = tree_digest(src)
     again = run("convert", input=src, format="webp", quality=80, in_place=True)
     assert again.summary["done_earlier"] == 2 and again.summary["written"] == 0
-    assert digest(src) == before
+    assert tree_digest(src) == before
 
 
 @pytest.mark.parametrize("route", ["lossy", "optimise-jpeg"])
@@ -194,10 +190,10 @@ def test_cli_usage_error_is_one_line(run_cli, image_folder):
 def test_output_overlapping_the_input_is_refused(image_folder, where):
     output = {"parent": image_folder.parent, "same": image_folder,
               "inside": image_folder / "sub" / "out"}[where]
-    before = digest(image_folder.parent)
+    before = tree_digest(image_folder.parent)
     with pytest.raises(UsageError, match="--output"):
         run("convert", input=image_folder, output=output, format="webp")
-    assert digest(image_folder.parent) == before
+    assert tree_digest(image_folder.parent) == before
 
 
 def test_cli_output_parent_of_input_exits_2(run_cli, image_folder):

@@ -4,7 +4,6 @@ byte, organise idempotent in place."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from pathlib import Path
 
@@ -12,12 +11,9 @@ from PIL import Image
 
 from dataset_forge.curation.combine import Merger
 
+from conftest import tree_digest
+
 FAST = ("--processing-type", "thread", "--workers", "2")
-
-
-def digest(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".forge-journal" not in p.parts}
 
 
 def summary(out: Path, action: str) -> dict:
@@ -66,14 +62,14 @@ def make_pairs(root: Path, names: list[str], make_image, seed: int = 0) -> tuple
 
 def test_rename_shifts_names_in_lockstep_then_undo(tmp_path, run_cli, make_image):
     hq, lq = make_pairs(tmp_path, ["000001", "000002", "000003"], make_image)
-    before_hq, before_lq = digest(hq), digest(lq)
+    before_hq, before_lq = tree_digest(hq), tree_digest(lq)
     out = tmp_path / "r"
     res = run_cli("--action", "rename", "--hq", hq, "--lq", lq, "--start", 2, "--apply",
                   "--report-dir", out, *FAST)
     assert res.returncode == 0, res
     # 000001 -> 000002 -> 000003 -> 000004: each file moved up by one, partners alike
-    assert digest(hq) == {f"00000{n + 1}.png": before_hq[f"00000{n}.png"] for n in (1, 2, 3)}
-    assert digest(lq) == {f"00000{n + 1}.jpg": before_lq[f"00000{n}.jpg"] for n in (1, 2, 3)}
+    assert tree_digest(hq) == {f"00000{n + 1}.png": before_hq[f"00000{n}.png"] for n in (1, 2, 3)}
+    assert tree_digest(lq) == {f"00000{n + 1}.jpg": before_lq[f"00000{n}.jpg"] for n in (1, 2, 3)}
     assert not [p for p in hq.iterdir() if p.name.startswith(".forge")]
     page = Path(summary(out, "rename")["files"]["html"])
     assert page == (out / "rename_report.html").resolve()
@@ -84,7 +80,7 @@ def test_rename_shifts_names_in_lockstep_then_undo(tmp_path, run_cli, make_image
     assert "Operations planned" in page.read_text()
     undo = run_cli("undo", summary(out, "rename")["files"]["undo_manifest"], "--apply")
     assert undo.returncode == 0, undo
-    assert digest(hq) == before_hq and digest(lq) == before_lq
+    assert tree_digest(hq) == before_hq and tree_digest(lq) == before_lq
 
 
 def test_rename_refuses_colliding_names_before_anything_moves(tmp_path, run_cli, make_image):
@@ -92,14 +88,14 @@ def test_rename_refuses_colliding_names_before_anything_moves(tmp_path, run_cli,
     for i in range(3):
         make_image(root / f"p{i}.png", size=(32, 24), seed=i)
     make_image(root / "odd.png", size=(40, 24), seed=9)
-    before = digest(root)
+    before = tree_digest(root)
     res = run_cli("--action", "rename", "--input", root, "--pattern", "{width}x{height}",
                   "--apply", "--report-dir", tmp_path / "r", *FAST)
     assert res.returncode == 1, res
     failures = summary(tmp_path / "r", "rename")["failures"]
     assert [(f["error_type"], Path(f["item"]).name) for f in failures] == \
         [("duplicate_destination", "32x24.png")]
-    assert digest(root) == before
+    assert tree_digest(root) == before
 
 
 def test_combine_pair_sets_renames_collisions_in_lockstep(tmp_path, run_cli, make_image):
@@ -109,12 +105,12 @@ def test_combine_pair_sets_renames_collisions_in_lockstep(tmp_path, run_cli, mak
     res = run_cli("--action", "combine", "--inputs", f"{tmp_path / 'a'},{tmp_path / 'b'}",
                   "--pairs", "--output", merged, "--apply", "--report-dir", tmp_path / "r", *FAST)
     assert res.returncode == 0, res
-    assert digest(merged / "hq") == {"x.png": digest(a_hq)["x.png"],
-                                     "sub/y.png": digest(a_hq)["sub/y.png"],
-                                     "x_1.png": digest(b_hq)["x.png"],
-                                     "z.png": digest(b_hq)["z.png"]}
-    assert set(digest(merged / "lq")) == {"x.jpg", "sub/y.jpg", "x_1.jpg", "z.jpg"}
-    assert digest(merged / "lq")["x_1.jpg"] == digest(b_lq)["x.jpg"]
+    assert tree_digest(merged / "hq") == {"x.png": tree_digest(a_hq)["x.png"],
+                                     "sub/y.png": tree_digest(a_hq)["sub/y.png"],
+                                     "x_1.png": tree_digest(b_hq)["x.png"],
+                                     "z.png": tree_digest(b_hq)["z.png"]}
+    assert set(tree_digest(merged / "lq")) == {"x.jpg", "sub/y.jpg", "x_1.jpg", "z.jpg"}
+    assert tree_digest(merged / "lq")["x_1.jpg"] == tree_digest(b_lq)["x.jpg"]
     with open(merged / "combine_provenance.csv", newline="") as fh:
         rows = {Path(r["output"]).name: r for r in csv.DictReader(fh)}
     assert rows["x_1.png"]["source_folder"] == str(tmp_path / "b")
@@ -149,7 +145,7 @@ def test_organise_sorts_in_place_once_and_flattens_into_output(tmp_path, run_cli
                    tmp_path / "flat", "--mode", "copy", "--apply", "--report-dir",
                    tmp_path / "r0", *FAST)
     assert flat.returncode == 0, flat
-    assert set(digest(tmp_path / "flat")) == {"sub_wide.png", "tall.png", "even.jpg"}
+    assert set(tree_digest(tmp_path / "flat")) == {"sub_wide.png", "tall.png", "even.jpg"}
     dry = run_cli("--action", "organise", "--input", root, "--by", "orientation",
                   "--report-dir", tmp_path / "dry", *FAST)
     assert dry.returncode == 0, dry
@@ -159,11 +155,11 @@ def test_organise_sorts_in_place_once_and_flattens_into_output(tmp_path, run_cli
                                            f"{root / 'landscape/sub/wide.png'}",
                                            f"{root / 'tall.png'} \u2192 {root / 'portrait/tall.png'}"]
     assert all(picture for picture, _ in cells)
-    before = digest(root)
+    before = tree_digest(root)
     args = ["--action", "organise", "--input", root, "--by", "orientation", "--apply", *FAST]
     res = run_cli(*args, "--report-dir", tmp_path / "r1")
     assert res.returncode == 0, res
-    assert digest(root) == {"landscape/sub/wide.png": before["sub/wide.png"],
+    assert tree_digest(root) == {"landscape/sub/wide.png": before["sub/wide.png"],
                             "portrait/tall.png": before["tall.png"],
                             "square/even.jpg": before["even.jpg"]}
     again = run_cli(*args, "--report-dir", tmp_path / "r2")   # already sorted: nothing moves
@@ -171,7 +167,7 @@ def test_organise_sorts_in_place_once_and_flattens_into_output(tmp_path, run_cli
     assert summary(tmp_path / "r2", "organise")["summary"]["planned_operations"] == 0
     undo = run_cli("undo", summary(tmp_path / "r1", "organise")["files"]["undo_manifest"],
                    "--apply")
-    assert undo.returncode == 0 and digest(root) == before, undo
+    assert undo.returncode == 0 and tree_digest(root) == before, undo
 
 
 def test_combine_refuses_a_folder_given_twice_or_inside_another(tmp_path, run_cli, make_image):

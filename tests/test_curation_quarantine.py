@@ -3,7 +3,6 @@ byte, HQ/LQ partners moving together, selections from earlier reports (validate 
 shared rules), collisions refused, and a kill -9 mid-apply finished by a rerun."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -18,12 +17,9 @@ from PIL import Image
 
 from dataset_forge.cli import main as cli_main
 
+from conftest import tree_digest
+
 FAST = ("--processing-type", "thread", "--workers", "2")
-
-
-def digest(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".forge-journal" not in p.parts}
 
 
 def report(out: Path) -> dict:
@@ -57,7 +53,7 @@ def planted(tmp_path, make_image) -> Path:
 
 
 def test_each_rule_selects_exactly_its_planted_files(planted, tmp_path, run_cli):
-    before = digest(planted)
+    before = tree_digest(planted)
     out = tmp_path / "r"
     res = run_cli("--action", "quarantine", "--input", planted, "--dest", tmp_path / "q",
                   "--rules", "truncated,extension_mismatch,unusual_mode,dark",
@@ -74,7 +70,7 @@ def test_each_rule_selects_exactly_its_planted_files(planted, tmp_path, run_cli)
         "renamed.jpg": ["extension_mismatch"],
         "sub/night.png": ["dark"],
     }
-    assert digest(planted) == before and not (tmp_path / "q").exists()   # a dry run
+    assert tree_digest(planted) == before and not (tmp_path / "q").exists()   # a dry run
     assert "add --apply" in report(out)["summary"]["next_step"]
     # all: only files every test selects (RGBA with used alpha is also an unusual mode)
     res = run_cli("--action", "quarantine", "--input", planted, "--dest", tmp_path / "q",
@@ -85,33 +81,33 @@ def test_each_rule_selects_exactly_its_planted_files(planted, tmp_path, run_cli)
 
 
 def test_apply_then_undo_restores_byte_for_byte(planted, tmp_path, run_cli):
-    before = digest(planted)
+    before = tree_digest(planted)
     dest, out = tmp_path / "q", tmp_path / "r"
     res = run_cli("--action", "quarantine", "--input", planted, "--dest", dest, "--where",
                   "width<32,format=BMP", "--rules", "integrity", "--apply", "--report-dir", out,
                   *FAST)
     assert res.returncode == 0, res
     moved = {"narrow.png", "old.bmp", "sub/truncated.png"}
-    assert set(digest(dest)) == moved
-    assert {k: v for k, v in before.items() if k in moved} == digest(dest)
-    assert set(digest(planted)) == set(before) - moved
+    assert set(tree_digest(dest)) == moved
+    assert {k: v for k, v in before.items() if k in moved} == tree_digest(dest)
+    assert set(tree_digest(planted)) == set(before) - moved
     assert not (dest / ".forge-journal").exists()
     undo = run_cli("undo", report(out)["files"]["undo_manifest"], "--apply")
     assert undo.returncode == 0, undo
-    assert digest(planted) == before and digest(dest) == {}
+    assert tree_digest(planted) == before and tree_digest(dest) == {}
 
 
 def test_collision_refuses_the_whole_plan(planted, tmp_path, run_cli):
     dest = tmp_path / "q"
     (dest).mkdir()
     (dest / "old.bmp").write_bytes(b"already here")
-    before = digest(planted)
+    before = tree_digest(planted)
     res = run_cli("--action", "quarantine", "--input", planted, "--dest", dest, "--where",
                   "width<32,format=BMP", "--apply", "--report-dir", tmp_path / "r", *FAST)
     assert res.returncode == 1, res
     data = report(tmp_path / "r")
     assert [f["error_type"] for f in data["failures"]] == ["destination_exists"]
-    assert digest(planted) == before and (dest / "old.bmp").read_bytes() == b"already here"
+    assert tree_digest(planted) == before and (dest / "old.bmp").read_bytes() == b"already here"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -153,7 +149,7 @@ def test_validate_report_selects_what_validate_warned_about_pairs_together(
     val = run_cli("--action", "validate", "--hq", hq, "--lq", lq, "--checks", "dark",
                   "--report-dir", tmp_path / "v", *FAST)
     assert val.returncode == 1, val   # missing partner, unreadable LQ, off-scale pair
-    before_hq, before_lq = digest(hq), digest(lq)
+    before_hq, before_lq = tree_digest(hq), tree_digest(lq)
     dest, out = tmp_path / "q", tmp_path / "r"
     res = run_cli("--action", "quarantine", "--hq", hq, "--lq", lq, "--dest", dest,
                   "--from-report", tmp_path / "v" / "validate_report.json", "--apply",
@@ -161,28 +157,28 @@ def test_validate_report_selects_what_validate_warned_about_pairs_together(
     assert res.returncode == 0, res
     assert selected(out) == {"off.png": ["scale_mismatch"], "badlq.png": ["lq integrity"],
                              "alone.png": ["missing_partner"]}
-    assert set(digest(dest / "hq")) == {"off.png", "badlq.png", "alone.png"}
-    assert set(digest(dest / "lq")) == {"off.png", "badlq.png"}
-    assert set(digest(hq)) == set(digest(lq)) == {"p0.png", "p1.png", "p2.png"}
+    assert set(tree_digest(dest / "hq")) == {"off.png", "badlq.png", "alone.png"}
+    assert set(tree_digest(dest / "lq")) == {"off.png", "badlq.png"}
+    assert set(tree_digest(hq)) == set(tree_digest(lq)) == {"p0.png", "p1.png", "p2.png"}
     assert run_cli("undo", report(out)["files"]["undo_manifest"], "--apply").returncode == 0
-    assert digest(hq) == before_hq and digest(lq) == before_lq
+    assert tree_digest(hq) == before_hq and tree_digest(lq) == before_lq
 
 
 def test_integrity_report_selects_its_findings_trash_and_undo(planted, tmp_path, run_cli):
     integ = run_cli("--action", "integrity", "--input", planted, "--report-dir", tmp_path / "i",
                     *FAST)
     assert integ.returncode == 1, integ
-    before = digest(planted)
+    before = tree_digest(planted)
     res = run_cli("--action", "quarantine", "--input", planted, "--mode", "trash",
                   "--from-report", tmp_path / "i" / "integrity_report.json", "--apply",
                   "--report-dir", tmp_path / "r", *FAST)
     assert res.returncode == 0, res
     assert selected(tmp_path / "r") == {"sub/truncated.png": ["integrity truncated"],
                                         "renamed.jpg": ["integrity extension_mismatch"]}
-    assert set(before) - set(digest(planted)) == {"sub/truncated.png", "renamed.jpg"}
+    assert set(before) - set(tree_digest(planted)) == {"sub/truncated.png", "renamed.jpg"}
     undo = run_cli("undo", report(tmp_path / "r")["files"]["undo_manifest"], "--apply")
     assert undo.returncode == 0, undo          # back from the (test's own) system trash
-    assert digest(planted) == before
+    assert tree_digest(planted) == before
 
 
 def test_kill_9_mid_apply_then_rerun_finishes_and_undo_restores(tmp_path, run_cli):
@@ -192,7 +188,7 @@ def test_kill_9_mid_apply_then_rerun_finishes_and_undo_restores(tmp_path, run_cl
         path = root / f"d{i % 7}" / f"f{i:04d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(rng.integers(0, 255, (8, 8, 3), np.uint8)).save(path)
-    before = digest(root)
+    before = tree_digest(root)
     dest, out = tmp_path / "q", tmp_path / "r"
     args = ["--action", "quarantine", "--input", str(root), "--dest", str(dest), "--where",
             "bytes>0", "--apply", "--report-dir", str(out), "--processing-type", "serial"]
@@ -207,7 +203,7 @@ def test_kill_9_mid_apply_then_rerun_finishes_and_undo_restores(tmp_path, run_cl
         time.sleep(0.01)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    moved_first = len(digest(dest))
+    moved_first = len(tree_digest(dest, skip_journal=True))
     assert 0 < moved_first < 400
     res = run_cli(*args)
     assert res.returncode == 0, res
@@ -215,7 +211,7 @@ def test_kill_9_mid_apply_then_rerun_finishes_and_undo_restores(tmp_path, run_cl
     assert summary["resumed_from"] + summary["applied"].get("already done", 0) >= moved_first
     assert summary["resumed_from"] + summary["applied"].get("already done", 0) \
         + summary["done"] == 400
-    assert digest(dest) == before and digest(root) == {}
+    assert tree_digest(dest, skip_journal=True) == before and tree_digest(root) == {}
     undo = run_cli("undo", manifest, "--apply")
     assert undo.returncode == 0, undo
-    assert digest(root) == before and digest(dest) == {}
+    assert tree_digest(root) == before and tree_digest(dest, skip_journal=True) == {}

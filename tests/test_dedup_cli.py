@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -10,15 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import DEMO
+from conftest import DEMO, tree_digest
 from dataset_forge.dedup.plan import read_plan
 
 FAST = ("--processing-type", "thread", "--workers", "2")
-
-
-def digest_tree(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def groups_of(report_dir: Path) -> list[set[str]]:
@@ -65,12 +59,12 @@ def test_demo_ground_truth_exact_and_near(run_cli, tmp_path):
 
 
 def test_dry_run_apply_undo_and_cache(run_cli, dupes, tmp_path):
-    before = digest_tree(dupes)
+    before = tree_digest(dupes)
     common = ("--action", "dedup", "--input", dupes, "--mode", "move", "--dest", tmp_path / "moved",
               "--cache", tmp_path / "cache.db", "--keep", "resolution", "--json", *FAST)
     dry = run_cli(*common, "--output", tmp_path / "dry")
     assert dry.returncode == 0, dry
-    assert digest_tree(dupes) == before and not (tmp_path / "moved").exists()
+    assert tree_digest(dupes) == before and not (tmp_path / "moved").exists()
     assert groups_of(tmp_path / "dry") == [{"a.png", "sub/a_copy.png", "a_small.png", "a_q60.jpg"},
                                            {"b.png", "b_copy.png"}]
     planned = dry.json()["summary"]
@@ -81,24 +75,24 @@ def test_dry_run_apply_undo_and_cache(run_cli, dupes, tmp_path):
     report = applied.json()
     assert report["summary"]["from_cache"] == 7 and report["summary"]["computed"] == 0
     assert report["summary"]["verified_from_cache"] == report["summary"]["candidate_pairs"] > 0
-    moved = digest_tree(tmp_path / "moved")
+    moved = tree_digest(tmp_path / "moved")
     plan = read_plan(tmp_path / "applied" / "dedup_groups.json")
     duplicates = sorted(g.members[k].path for g in plan.groups for k in g.dropped)
     assert sorted(moved) == duplicates                         # exactly the reported files
     assert {m: before[m] for m in moved} == moved               # byte for byte, relative paths kept
-    assert "a.png" not in moved and "c.png" in digest_tree(dupes)
+    assert "a.png" not in moved and "c.png" in tree_digest(dupes)
 
     from dataset_forge.cli import main
     assert main(["undo", report["files"]["undo_manifest"]]) == 0     # dry run lists only
-    assert digest_tree(dupes) != before
+    assert tree_digest(dupes) != before
     undo = run_cli("undo", report["files"]["undo_manifest"], "--apply")
     assert undo.returncode == 0, undo
-    assert digest_tree(dupes) == before
+    assert tree_digest(dupes) == before
     assert not (tmp_path / "moved").exists()  # the folders the run created are gone too
 
 
 def test_remove_goes_to_trash_and_undo_restores(run_cli, dupes, tmp_path):
-    before = digest_tree(dupes)
+    before = tree_digest(dupes)
     home = tmp_path / "home"
     home.mkdir()
     env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "share")}
@@ -106,12 +100,12 @@ def test_remove_goes_to_trash_and_undo_restores(run_cli, dupes, tmp_path):
                      "--apply", "--output", tmp_path / "r", "--cache", "off", "--json", *FAST, env=env)
     assert result.returncode == 0, result
     trashed = sorted(p.name for p in (home / "share" / "Trash" / "files").iterdir())
-    assert len(trashed) == 2 and sorted(set(before) - set(digest_tree(dupes))) in (
+    assert len(trashed) == 2 and sorted(set(before) - set(tree_digest(dupes))) in (
         ["b_copy.png", "sub/a_copy.png"], ["a.png", "b_copy.png"], ["b.png", "sub/a_copy.png"],
         ["a.png", "b.png"])
     undo = run_cli("undo", result.json()["files"]["undo_manifest"], "--apply", env=env)
     assert undo.returncode == 0, undo
-    assert digest_tree(dupes) == before
+    assert tree_digest(dupes) == before
 
 
 def test_hq_lq_partners_move_together_and_reference_is_never_touched(run_cli, tmp_path, make_image):
@@ -121,17 +115,17 @@ def test_hq_lq_partners_move_together_and_reference_is_never_touched(run_cli, tm
         make_image(lq / f"{name}.png", size=(48, 32), seed=seed + 10)
     make_image(lq / "orphan.png", size=(48, 32), seed=30)           # no HQ partner
     make_image(ref / "y_ref.png", size=(96, 64), seed=2)
-    before_ref = digest_tree(ref)
+    before_ref = tree_digest(ref)
     result = run_cli("--action", "dedup", "--hq", hq, "--lq", lq, "--reference", ref,
                      "--method", "exact", "--pixels", "--keep", "shortest-path", "--mode", "move",
                      "--dest", tmp_path / "d", "--apply", "--output", tmp_path / "r", "--cache", "off",
                      "--json", *FAST)
     assert result.returncode == 0, result
-    moved = sorted(digest_tree(tmp_path / "d"))
+    moved = sorted(tree_digest(tmp_path / "d"))
     assert moved == ["hq/x_dup.png", "hq/y.png", "lq/x_dup.png", "lq/y.png"]
-    assert digest_tree(ref) == before_ref
-    assert sorted(digest_tree(hq)) == ["x.png"]
-    assert sorted(digest_tree(lq)) == ["orphan.png", "x.png"]
+    assert tree_digest(ref) == before_ref
+    assert sorted(tree_digest(hq)) == ["x.png"]
+    assert sorted(tree_digest(lq)) == ["orphan.png", "x.png"]
     report = result.json()
     assert report["summary"]["unpaired_lq"] == 1
     assert (tmp_path / "r" / "dedup_unpaired_lq.csv").read_text().split() == [
@@ -148,7 +142,7 @@ def test_against_reports_only_new_duplicates(run_cli, dupes, tmp_path, make_imag
     assert result.returncode == 0, result
     groups = groups_of(tmp_path / "r")
     assert groups == [{"c_again.png", str(dupes / "c.png")}]    # a/b copies inside dupes: not reported
-    assert sorted(digest_tree(tmp_path / "d")) == ["c_again.png"]
+    assert sorted(tree_digest(tmp_path / "d")) == ["c_again.png"]
     assert (dupes / "c.png").exists()
 
 
@@ -158,7 +152,7 @@ def test_against_inside_input_stays_protected_and_unqueried(run_cli, tmp_path, m
     shutil.copy(a, data / "archive" / "a_twin.png")         # duplicates inside the archive
     shutil.copy(a, data / "new_a.png")                      # a new file the archive already has
     make_image(data / "fresh.png", size=(64, 48), seed=2)
-    archive_before = digest_tree(data / "archive")
+    archive_before = tree_digest(data / "archive")
     home = tmp_path / "home"
     home.mkdir()
     env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "share")}
@@ -166,8 +160,8 @@ def test_against_inside_input_stays_protected_and_unqueried(run_cli, tmp_path, m
                      "--method", "exact", "--mode", "remove", "--apply", "--output",
                      tmp_path / "r", "--cache", "off", "--json", *FAST, env=env)
     assert result.returncode == 0, result
-    assert digest_tree(data / "archive") == archive_before
-    assert sorted(digest_tree(data)) == ["archive/a.png", "archive/a_twin.png", "fresh.png"]
+    assert tree_digest(data / "archive") == archive_before
+    assert sorted(tree_digest(data)) == ["archive/a.png", "archive/a_twin.png", "fresh.png"]
     assert groups_of(tmp_path / "r") == [{"new_a.png", str(data / "archive" / "a.png"),
                                           str(data / "archive" / "a_twin.png")}]
     assert sorted(p.name for p in (home / "share" / "Trash" / "files").iterdir()) == ["new_a.png"]

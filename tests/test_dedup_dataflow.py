@@ -12,7 +12,8 @@ from PIL import Image, ImageDraw
 
 from dataset_forge.dedup.plan import read_plan
 
-from test_dedup_cli import FAST, digest_tree, groups_of
+from conftest import tree_digest
+from test_dedup_cli import FAST, groups_of
 
 
 @pytest.fixture
@@ -71,8 +72,8 @@ def test_trashed_files_of_one_name_are_all_restored_by_undo(run_cli, tmp_path, m
     for name, seed in (("x", 1), ("x_dup", 1), ("y", 2)):
         make_image(hq / f"{name}.png", size=(96, 64), seed=seed)
         make_image(lq / f"{name}.png", size=(48, 32), seed=seed + 10)
-    before = {**{f"hq/{k}": v for k, v in digest_tree(hq).items()},
-              **{f"lq/{k}": v for k, v in digest_tree(lq).items()}}
+    before = {**{f"hq/{k}": v for k, v in tree_digest(hq).items()},
+              **{f"lq/{k}": v for k, v in tree_digest(lq).items()}}
     home = tmp_path / "home"
     home.mkdir()
     env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "share")}
@@ -82,11 +83,11 @@ def test_trashed_files_of_one_name_are_all_restored_by_undo(run_cli, tmp_path, m
     assert result.returncode == 0, result
     trashed = sorted(p.name for p in (home / "share" / "Trash" / "files").iterdir())
     assert len(trashed) == 2 and trashed[0] != trashed[1]
-    assert sorted(digest_tree(hq)) == sorted(digest_tree(lq)) == ["x.png", "y.png"]
+    assert sorted(tree_digest(hq)) == sorted(tree_digest(lq)) == ["x.png", "y.png"]
     undo = run_cli("undo", result.json()["files"]["undo_manifest"], "--apply", env=env)
     assert undo.returncode == 0, undo
-    after = {**{f"hq/{k}": v for k, v in digest_tree(hq).items()},
-             **{f"lq/{k}": v for k, v in digest_tree(lq).items()}}
+    after = {**{f"hq/{k}": v for k, v in tree_digest(hq).items()},
+             **{f"lq/{k}": v for k, v in tree_digest(lq).items()}}
     assert after == before
 
 
@@ -122,8 +123,8 @@ def test_resolution_tie_keeps_the_lossless_original_over_a_low_quality_resave(ru
                          tmp_path / f"dupes_{folder.name}", "--apply", "--cache", "off",
                          "--output", tmp_path / f"r_{folder.name}", "--json", *FAST)
         assert result.returncode == 0, result
-        assert sorted(digest_tree(folder)) == [kept]
-        assert sorted(digest_tree(tmp_path / f"dupes_{folder.name}")) == [dropped]
+        assert sorted(tree_digest(folder)) == [kept]
+        assert sorted(tree_digest(tmp_path / f"dupes_{folder.name}")) == [dropped]
         keeper = read_plan(tmp_path / f"r_{folder.name}" / "dedup_groups.json").groups[0].keeper
         assert keeper.path == kept
     assert keeper.quality == 95 and keeper.lossless is False
@@ -144,7 +145,7 @@ def test_resolution_tie_keeps_the_photo_over_its_palette_quantised_animated_copy
                      tmp_path / "dupes", "--apply", "--cache", "off", "--output",
                      tmp_path / "r", "--json", *FAST)
     assert result.returncode == 0, result
-    assert sorted(digest_tree(data)) == ["zz_photo.jpg"]
-    assert sorted(digest_tree(tmp_path / "dupes")) == ["a.gif"]
+    assert sorted(tree_digest(data)) == ["zz_photo.jpg"]
+    assert sorted(tree_digest(tmp_path / "dupes")) == ["a.gif"]
     members = read_plan(tmp_path / "r" / "dedup_groups.json").groups[0].members
     assert {m.path: m.reduced for m in members} == {"zz_photo.jpg": False, "a.gif": True}

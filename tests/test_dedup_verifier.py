@@ -10,7 +10,8 @@ from PIL import Image
 
 from dataset_forge.dedup.aligned import (DEFAULT_MIN_SCORE, score_pair, score_signatures,
                                          signature)
-from lookalikes import brighten, colour_design, light_picture, recolour, star_field, watermark
+from dataset_forge.dedup.copies import watermark
+from lookalikes import brighten, colour_design, light_picture, recolour, star_field
 
 FAST = ("--processing-type", "thread", "--workers", "2", "--cache", "off")
 

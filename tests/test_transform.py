@@ -13,6 +13,8 @@ from dataset_forge.errors import UsageError
 from dataset_forge.parallel import ParallelConfig
 from dataset_forge.runner import run_action
 
+from conftest import tree_digest
+
 REPO = Path(__file__).resolve().parents[1]
 REALISTIC = REPO / "assets" / "pipelines" / "realistic_lq.toml"
 
@@ -22,9 +24,9 @@ def run(name: str, ptype: str = "serial", workers: int = 1, **raw):
     return run_action(get_action(name), raw, config=config)
 
 
-def files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.suffix in (".png", ".jpg")}
+def files(root: Path) -> dict[str, str]:
+    """The digests of the pictures under `root` (not the logs and journal beside them)."""
+    return {k: v for k, v in tree_digest(root).items() if k.endswith((".png", ".jpg"))}
 
 
 def log_lines(path: Path) -> list[dict]:

@@ -186,16 +186,26 @@ def slow_run(ctx, params) -> Report:
     return report
 
 
+def slow_walk_app(folder, kind: WorkKind = WorkKind.IO) -> ForgeApp:
+    """The app with one more action, `slow_walk`: 2,000 items of 50 ms, every tenth one failing."""
+    slow = Action("slow_walk", Family.ANALYSIS, "sleep on every item", slow_run, (INPUT,), kind)
+    return make_app(folder, actions={**all_actions(), "slow_walk": slow})
+
+
+async def start_slow_walk(pilot) -> RunScreen:
+    """Open slow_walk's form, start it, and return its run screen."""
+    pilot.app.open_action("slow_walk")
+    await wait_for(pilot, lambda: form_ready(pilot.app))
+    await pilot.press("ctrl+r")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunScreen))
+    return pilot.app.screen
+
+
 async def test_escape_cancels_a_running_job_and_reports_what_finished(dataset, isolated_settings):
     isolated_settings.write_text(isolated_settings.read_text() + "\n[parallel]\nmax_workers = 2\n")
-    slow = Action("slow_walk", Family.ANALYSIS, "sleep on every item", slow_run, (INPUT,), WorkKind.IO)
-    app = make_app(dataset, actions={**all_actions(), "slow_walk": slow})
+    app = slow_walk_app(dataset)
     async with app.run_test(size=SIZE) as pilot:
-        app.open_action("slow_walk")
-        await wait_for(pilot, lambda: form_ready(app))
-        await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
-        run_screen = app.screen
+        run_screen = await start_slow_walk(pilot)
         await wait_for(pilot, lambda: run_screen.failures >= 1)    # live failures list
         assert run_screen.query_one("#failures", DataTable).row_count >= 1
         await pilot.press("escape")

@@ -12,7 +12,8 @@ from menus.screens.help import HelpScreen
 from menus.screens.main_menu import MainMenu
 from menus.screens.settings import SettingsScreen
 from menus.widgets.form_field import FormField
-from tests.test_tui import SIZE, form_ready, make_app, wait_for
+from tests.test_tui import (SIZE, form_ready, make_app, slow_walk_app, start_slow_walk,
+                            wait_for)
 
 
 async def palette_open(pilot, text: str) -> None:
@@ -106,31 +107,17 @@ async def test_the_chosen_theme_is_saved_and_used_at_the_next_start(image_folder
         assert again.theme == "nord"
 
 
-def slow_cpu_run(ctx, params):
-    from tests.test_tui import slow_run
-    return slow_run(ctx, params)
-
-
 async def test_stop_and_quit_during_a_process_run_exits_within_two_seconds(image_folder,
                                                                            isolated_settings):
     import multiprocessing
     import time
 
-    from dataset_forge.actions.common import INPUT
-    from dataset_forge.actions.registry import Action, Family, all_actions
     from dataset_forge.parallel import WorkKind
-    from menus.screens.run import RunScreen
     isolated_settings.write_text(isolated_settings.read_text() +
                                  '\n[parallel]\nprocessing_type = "process"\nmax_workers = 2\n')
-    slow = Action("slow_walk", Family.ANALYSIS, "sleep on every item", slow_cpu_run, (INPUT,),
-                  WorkKind.CPU)
-    app = make_app(image_folder, actions={**all_actions(), "slow_walk": slow})
+    app = slow_walk_app(image_folder, WorkKind.CPU)
     async with app.run_test(size=SIZE) as pilot:
-        app.open_action("slow_walk")
-        await wait_for(pilot, lambda: form_ready(app))
-        await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
-        run_screen = app.screen
+        run_screen = await start_slow_walk(pilot)
         await wait_for(pilot, lambda: run_screen.failures >= 1, timeout=60)   # workers are up
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, Choice))

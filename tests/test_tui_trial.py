@@ -9,10 +9,7 @@ import pytest
 from PIL import Image
 from textual.widgets import Button, Input, Label, Static
 
-from dataset_forge.actions.common import INPUT
-from dataset_forge.actions.registry import Action, Family, all_actions
 from dataset_forge.analysis import quality as q
-from dataset_forge.parallel import WorkKind
 from dataset_forge.settings import load_settings
 from menus.screens.action_form import ActionForm
 from menus.screens.confirm import Choice
@@ -20,7 +17,8 @@ from menus.screens.results import ResultsScreen
 from menus.screens.run import RunScreen
 from menus.screens.settings import SettingsScreen, field_id
 from menus.widgets.form_field import FormField
-from test_tui import SIZE, form_ready, make_app, set_input, slow_run, wait_for
+from test_tui import (SIZE, form_ready, make_app, set_input, slow_walk_app, start_slow_walk,
+                      wait_for)
 
 ALL_CHECKS = ",".join(c.name for c in q.CHECKS)
 
@@ -114,17 +112,14 @@ async def test_pair_actions_get_hq_and_lq_prefilled_and_input_left_empty(paired,
 
 
 async def test_letters_do_not_fire_in_forms_and_quit_asks_while_a_job_runs(paired, isolated_settings):
-    slow = Action("slow_walk", Family.ANALYSIS, "sleep on every item", slow_run, (INPUT,), WorkKind.IO)
-    app = make_app(paired, actions={**all_actions(), "slow_walk": slow})
+    app = slow_walk_app(paired)
     async with app.run_test(size=SIZE) as pilot:
         await open_form(pilot, "dedup")
         field(app, "hq").query_one(Button).focus()
         await pilot.press("s", "q")
         assert isinstance(app.screen, ActionForm) and app.is_running
         await pilot.press("escape")
-        await open_form(pilot, "slow_walk")
-        await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        await start_slow_walk(pilot)
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, Choice))
         await pilot.press("escape")                     # keep running
