@@ -31,6 +31,7 @@ from ..io import (Journal, OutputClaims, check_output, fingerprint, iter_images,
 from ..io.runlock import RunLock, RunLocked
 from ..parallel import Failure, WorkKind
 from ..reports.report import Report, RowWriter, Table
+from ..io.images import first_frame_only
 from ..io.sniff import sniff_format
 from ..io.undo import UndoManifest
 from .common import HQ, INCLUDE_HIDDEN, LQ, MAX_PIXELS
@@ -191,12 +192,16 @@ def _run_locked(ctx: RunContext, params: dict[str, Any], name: str, settings: Co
                 journal.mark(job.key, row)
                 totals.add({**row, "status": "done-earlier"}, rows)
             pending = [j for j in pending if j.key not in recognised]
-        worker = functools.partial(convert_file, settings)
+        worker, first_frame = functools.partial(convert_file, settings), 0
         for outcome in ctx.map(worker, pending, label=name, total=len(pending)):
             if not outcome.ok:
                 report.add_failure(outcome.error)
                 continue
             row = {"source": outcome.item.label, **outcome.value}
+            if row["status"] == "written" and row.get("frames_in", 1) > 1:
+                report.findings.append({"path": str(outcome.item.source),
+                                        "finding": first_frame_only(row["frames_in"])})
+                first_frame += 1
             journal.mark(outcome.item.key, row)
             totals.add(row, rows)
     elapsed = time.perf_counter() - t0
@@ -204,6 +209,8 @@ def _run_locked(ctx: RunContext, params: dict[str, Any], name: str, settings: Co
                                     cleaned, settings)
     if finished:
         report.summary["interrupted_swaps_finished"] = finished
+    if first_frame:
+        report.summary["animated_first_frame_only"] = first_frame
     report.tables = totals.tables(settings.target is not None or settings.measure)
     if settings.in_place and finish_undo_manifest(undo_path):
         report.files["undo_manifest"] = str(undo_path)

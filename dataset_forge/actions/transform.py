@@ -11,8 +11,8 @@ from ..errors import UsageError
 from ..io import file_digest, fingerprint
 from ..parallel import WorkKind
 from ..reports.report import Report
-from ..transforms.engine import (Job, gather, load_partner, make_jobs, out_path, run_jobs,
-                                 run_pipeline)
+from ..transforms.engine import (Job, first_frames, gather, load_partner, make_jobs, out_path,
+                                 run_jobs, run_pipeline)
 from ..transforms.ops.files import icc_of, load_image, save_image
 from ..transforms.ops.geometric import FILTER_NAMES
 from ..transforms.ops.registry import DEGRADE, RESAMPLE
@@ -114,6 +114,7 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
     hq = load_image(job.source)
     lq = load_partner(job.lq, f"LQ partner of {job.source}") if job.lq else None
     hq_icc, lq_icc = icc_of(hq), icc_of(lq) if lq is not None else None
+    animated = first_frames((job.source, hq), (job.lq, lq))
     trim = None
     if lq is not None and cfg.trim is not None:
         hq, lq, trim = fit_pair(hq, lq, cfg.trim)
@@ -152,7 +153,7 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
         tiles.append({"box": list(box), "complexity": round(score, 4)})
     return {"input": str(job.source), "key": job.key, "variation": 0, "size": list(hq.size),
             "tiles": tiles, "outputs": [str(p.relative_to(cfg.out)) for p in outputs],
-            **({"trim": trim} if trim else {})}
+            **({"trim": trim} if trim else {}), **animated}
 
 
 @action("tile", Family.TRANSFORM, "Cut images (or HQ/LQ pairs in lockstep) into tiles",

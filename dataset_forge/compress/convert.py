@@ -24,7 +24,7 @@ from typing import Any
 from PIL import Image
 
 from ..io import atomic_copy, atomic_save, decode, open_image
-from ..io.images import DEFAULT_MAX_PIXELS
+from ..io.images import DEFAULT_MAX_PIXELS, first_frame_only
 from ..io.undo import UndoManifest, sha256_of
 from .encoders import encode, optimise_jpeg, optimise_png
 from .options import PIL_NAMES, EncodeOptions
@@ -93,7 +93,8 @@ def convert_file(settings: ConvertSettings, job: Job) -> dict[str, Any]:
         if frames > 1 and settings.in_place:
             raise ValueError(f"animated image ({frames} frames): converting in place would "
                              "drop all frames but the first; use --output")
-        row: dict[str, Any] = {"format_in": opened.format, "mode_in": opened.mode}
+        row: dict[str, Any] = {"format_in": opened.format, "mode_in": opened.mode,
+                               "frames_in": frames}
         route, notes = job.route, []
         if frames > 1 and route not in (LOSSY, LOSSLESS):
             route, notes = KEEP, [f"animated ({frames} frames): kept as it is"]
@@ -103,8 +104,6 @@ def convert_file(settings: ConvertSettings, job: Job) -> dict[str, Any]:
             source_print = pixel_print(decode(opened))
         else:
             made = _reencode(decode(opened), opts, settings, route, job)
-            if frames > 1:
-                made.notes.append(f"animated: first of {frames} frames kept")
     if route in (OPTIMISE_JPEG, OPTIMISE_PNG):   # the source's pixels are freed by now
         made = _optimise(job, opts, source_print, route, settings.max_pixels)
     made.notes[:0] = notes
@@ -128,6 +127,8 @@ def convert_file(settings: ConvertSettings, job: Job) -> dict[str, Any]:
                    output=str(_keep_original(job, settings.in_place)))
     else:
         row.update(status="written", bytes_out=len(made.data), output=str(job.dest))
+        if frames > 1:
+            made.notes.append(first_frame_only(frames))
         trash = settings.in_place and (job.dest != job.source or not made.identical)
         if trash:
             made.notes.append("original in the trash (dataset-forge undo restores it)")

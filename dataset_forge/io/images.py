@@ -83,6 +83,12 @@ def decode(im: Image.Image, *, max_side: int | None = None) -> Image.Image:
     return im
 
 
+def first_frame_only(frames: int) -> str:
+    """The per-item finding of an animated input of which only the first frame was used."""
+    return (f"animated ({frames} frames): only the first frame was used, "
+            f"the other {frames - 1} were dropped")
+
+
 def to_rgb(im: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
     """Any mode to RGB. Alpha is composited onto `background`; 16/32-bit and float images are
     scaled to 8 bits by their real range rather than clipped."""

@@ -23,6 +23,7 @@ from ..context import RunContext
 from ..errors import UsageError
 from ..io import (Journal, OutputClaims, check_output, fingerprint, iter_images, pair_folders,
                   pair_key, remove_leftover_temporaries)
+from ..io.images import first_frame_only
 from ..parallel import Failure
 from ..reports.report import Report, Table
 from .ops.files import icc_of, is_grey_source, load_image, output_suffix, save_image
@@ -115,6 +116,14 @@ def load_partner(path: Path, role: str) -> Any:
         raise PartnerError(path, role, exc) from None
 
 
+def first_frames(*loaded: tuple[Path | None, Any]) -> dict[str, Any]:
+    """A worker's record entry naming the (path, loaded image) inputs that were animated: only
+    their first frame was used; run_jobs turns each into a finding."""
+    animated = {str(path): img.info["frames"] for path, img in loaded
+                if img is not None and img.info.get("frames", 1) > 1}
+    return {"first_frame_of": animated} if animated else {}
+
+
 def blaming(worker: Callable[[Job], dict], job: Job) -> dict[str, Any]:
     """Run `worker`; a PartnerError becomes a record that run_jobs turns into a failure of the
     partner's path (what went wrong travels back from any backend as plain data)."""
@@ -129,6 +138,7 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     """Worker: load, run the pipeline, write the outputs; return the log record."""
     ensure_plugins(cfg.plugins)
     frame, trim = Frame(load_image(job.source)), None
+    animated = first_frames((job.source, frame.hq))
     hq_icc = lq_icc = icc_of(frame.hq)
     hq_grey = lq_grey = is_grey_source(frame.hq)
     if cfg.mode == "make_lq":
@@ -143,6 +153,7 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     elif cfg.mode == "pairs":
         frame.lq = load_partner(job.lq, f"LQ partner of {job.source}")
         lq_icc, lq_grey = icc_of(frame.lq), is_grey_source(frame.lq)
+        animated = first_frames((job.source, frame.hq), (job.lq, frame.lq))
         if cfg.trim is not None:
             frame.hq, frame.lq, trim = fit_pair(frame.hq, frame.lq, cfg.trim)
         frame.snap = frame.factor
@@ -162,7 +173,7 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
             "seed": cfg.seed, "key": job.key, "variation": job.variation,
             "outputs": [str(p.relative_to(cfg.out)) for p in outputs],
             "size": list(frame.hq.size), **({"lq_size": list(frame.lq.size)} if frame.lq else {}),
-            "ops": log, **({"trim": trim} if trim else {})}
+            "ops": log, **({"trim": trim} if trim else {}), **animated}
 
 
 # ---------------------------------------------------------------------------------- driver
@@ -208,7 +219,7 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     if len(journal) == 0 and log_path.exists():
         log_path.unlink()  # a fresh run (new parameters): the old log no longer describes outputs
     pending = [j for j in jobs if not _finished(journal, j, out)]
-    written, failed, trimmed, preview = 0, 0, 0, []
+    written, failed, trimmed, first_frame, preview = 0, 0, 0, 0, []
     with journal, open(log_path, "a", encoding="utf-8") as log:
         for outcome in ctx.map(functools.partial(blaming, worker), pending, label=label,
                                unit=job_unit(report, jobs)):
@@ -220,6 +231,9 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
             log.write(json.dumps(record, default=str) + "\n")
             log.flush()
             journal.mark(outcome.item.id, record["outputs"])
+            for path, frames in record.get("first_frame_of", {}).items():
+                report.findings.append({"path": path, "finding": first_frame_only(frames)})
+                first_frame += 1
             if record.get("trim"):
                 trimmed += 1
                 report.findings.append({"path": record["input"],
@@ -231,7 +245,8 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     report.summary.update({"jobs": planned, "done_now": len(pending) - failed,
                            "skipped_already_done": len(jobs) - len(pending),
                            "files_written": written, "failed": len(report.failures),
-                           "output": str(out), **({"trimmed_pairs": trimmed} if trimmed else {})})
+                           "output": str(out), **({"trimmed_pairs": trimmed} if trimmed else {}),
+                           **({"animated_first_frame_only": first_frame} if first_frame else {})})
     report.files.update({"output": str(out), "log": str(log_path)})
     report.tables.append(Table(f"Outputs (first {len(preview)})",
                                ["input", "variation", "outputs", "ops applied"], preview))

@@ -23,7 +23,8 @@ ICC_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
 
 def load_image(path: str | Path) -> Image.Image:
     """Decode with EXIF orientation applied: RGBA when the file has transparency, else RGB.
-    The file's ICC profile, if any, is in `info["icc_profile"]` (see `icc_of`).
+    The file's ICC profile, if any, is in `info["icc_profile"]` (see `icc_of`); an animated
+    file gives its first frame, with its frame count in `info["frames"]`.
 
     One full-size buffer at a time: the orientation is applied in place, and an RGB/RGBA file
     is returned as decoded (Pillow closed a single-frame file after loading it), not copied."""
@@ -31,12 +32,13 @@ def load_image(path: str | Path) -> Image.Image:
     out = None
     try:
         icc = src.info.get("icc_profile")
+        frames = int(getattr(src, "n_frames", 1))   # before decoding: counting seeks
         im = decode(src)
         ImageOps.exif_transpose(im, in_place=True)
         grey = im.mode in GREY_MODES
         alpha = im.mode in ALPHA_MODES or (im.mode == "P" and "transparency" in im.info)
         out = (im if im.mode == "RGBA" else im.convert("RGBA")) if alpha else to_rgb(im)
-        if out is src and getattr(src, "n_frames", 1) > 1:
+        if out is src and frames > 1:
             out = src.copy()  # a multi-frame file stays open while its image lives: detach
     finally:
         if out is not src:
@@ -45,6 +47,7 @@ def load_image(path: str | Path) -> Image.Image:
     if icc:
         out.info["icc_profile"] = icc
     out.info["grey_source"] = grey
+    out.info["frames"] = frames
     return out
 
 
