@@ -80,8 +80,9 @@ def run_action(action: Action, raw_params: dict[str, Any], *, config: ParallelCo
     if settings is None:  # library use: the user's settings file, as the CLI would read it
         from .settings import load_settings, resolve_settings_path
         settings = load_settings(resolve_settings_path()).settings
-    if params.get("output"):
-        check_writable_folder(params["output"], "--output")
+    for param in action.params:        # every folder the action writes into (type "path")
+        if param.type == "path" and params.get(param.name):
+            check_writable_folder(params[param.name], param.flag)
     if report_dir is not None:
         check_writable_folder(report_dir, "--report-dir")
     else:

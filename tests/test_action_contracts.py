@@ -58,13 +58,43 @@ def test_empty_folder_is_a_one_line_usage_error(name, tmp_path, capsys):
     (empty / "hq").mkdir(parents=True)
     (empty / "lq_x2").mkdir()
     (empty / "mixed").mkdir()
-    args = ["--action", name, "--report-dir", str(tmp_path / "r")]
-    for key, value in params_for(name, empty, tmp_path / "out").items():
-        args += [f"--{key.replace('_', '-')}", "true" if value is True else str(value)]
-    args = [a for a in args if a != "true"]  # booleans are bare flags
+    args = ["--action", name, "--report-dir", str(tmp_path / "r"),
+            *cli_args(params_for(name, empty, tmp_path / "out"))]
     assert cli_main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: "), err
+
+
+def cli_args(params: dict) -> list[str]:
+    args = []
+    for key, value in params.items():
+        args += [f"--{key.replace('_', '-')}", "true" if value is True else str(value)]
+    return [a for a in args if a != "true"]  # booleans are bare flags
+
+
+WRITTEN_FOLDERS = sorted((name, param.name) for name, action in all_actions().items()
+                         for param in action.params if param.type == "path")
+
+
+@pytest.mark.parametrize("name,folder", WRITTEN_FOLDERS)
+def test_a_folder_that_cannot_be_created_is_one_line_naming_it(name, folder, demo_copy,
+                                                              tmp_path, capsys):
+    params = {**params_for(name, demo_copy, tmp_path / "out"), folder: "/proc/forge-none/out"}
+    flag = f"--{folder.replace('_', '-')}"
+    assert cli_main(["--action", name, "--report-dir", str(tmp_path / "r"),
+                     *cli_args(params)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {flag} /proc/forge-none/out: cannot create it in /proc: "
+                   "No such file or directory"], err
+    assert not (tmp_path / "r").exists()                 # refused before anything ran
+
+
+def test_a_report_folder_that_cannot_be_created_is_one_line_naming_it(tmp_path, capsys):
+    assert cli_main(["--action", "inventory", "--input", str(DEMO / "hq"),
+                     "--report-dir", "/proc/forge-none/r"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: --report-dir /proc/forge-none/r: cannot create it in /proc: "
+        "No such file or directory"]
 
 
 @pytest.mark.parametrize("name", sorted(all_actions()))

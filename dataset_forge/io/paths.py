@@ -1,6 +1,7 @@
 """Checks on the folders a command reads and writes."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Iterable
@@ -50,8 +51,10 @@ class OutputClaims:
 
 def check_writable_folder(folder: str | Path, name: str) -> None:
     """Refuse, before anything runs, a folder that cannot be used for writing: it is a file,
-    or it is missing and its nearest existing parent is a file or not writable. `name` is
-    what the user set (a flag or a settings key)."""
+    or it is missing and cannot be created (its nearest existing parent is a file, is not
+    writable, or refuses a new folder, as /proc or a read-only disk do: tried by creating the
+    missing folders and removing them again). `name` is what the user set (a flag or a
+    settings key); the error is one line naming the folder and the reason."""
     path = Path(folder).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -59,10 +62,20 @@ def check_writable_folder(folder: str | Path, name: str) -> None:
         if not os.access(path, os.W_OK | os.X_OK):
             raise UsageError(f"{name} {folder}: the folder is not writable")
         return
-    parent = path.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
+    missing = [path.absolute()]
+    while not missing[-1].parent.exists():
+        missing.append(missing[-1].parent)
+    parent = missing[-1].parent
     if not parent.is_dir():
         raise UsageError(f"{name} {folder}: cannot create it, {parent} is a file")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{name} {folder}: cannot create it, {parent} is not writable")
+    try:
+        missing[0].mkdir(parents=True)
+    except OSError as exc:
+        raise UsageError(f"{name} {folder}: cannot create it in {parent}: "
+                         f"{exc.strerror or exc}") from None
+    finally:
+        for made in missing:                  # deepest first; the action creates them itself
+            with contextlib.suppress(OSError):
+                made.rmdir()
