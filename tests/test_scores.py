@@ -215,3 +215,31 @@ def test_bad_metric_names_and_rules_are_usage_errors(graded, tmp_path, run_cli):
                         (["--weights", "ic9600=x.pth"], "no such metric in --metrics")]:
         r = run_cli("--action", "score", "--input", graded, *args, "--report-dir", tmp_path / "r")
         assert r.returncode == 2 and words in r.stderr, (args, r)
+
+
+def test_quarantine_from_a_validate_report_applies_its_score_flags(graded, tmp_path, run_cli):
+    r = run_cli("--action", "validate", "--input", graded, "--score-metrics", "niqe",
+                "--score-flags", "niqe>20", "--checks", "dark", "--report-dir", tmp_path / "v")
+    assert r.returncode == 0, r
+    report = tmp_path / "v" / "validate_report.json"
+    steps = {f["step"]: f["status"] for f in json.loads(report.read_text())["findings"]}
+    assert steps["scores"] == "warn" and steps["quality"] == "pass", steps
+    assert set(rows(tmp_path / "v" / "validate_scores.csv")) == {"clean.png", "blurred.png",
+                                                                 "noisy.png"}
+    r = run_cli("--action", "quarantine", "--input", graded, "--from-report", report,
+                "--dest", tmp_path / "rejects", "--apply", "--report-dir", tmp_path / "q")
+    assert r.returncode == 0, r
+    moved = json.loads((tmp_path / "q" / "quarantine_report.json").read_text())["findings"]
+    assert [(f["path"], f["rules"]) for f in moved] == [("noisy.png", ["niqe>20"])], moved
+    assert not (graded / "noisy.png").exists() and (tmp_path / "rejects" / "noisy.png").exists()
+    # with --scores as well, two score tables would compete: refused in one line
+    r = run_cli("--action", "quarantine", "--input", graded, "--from-report", report,
+                "--scores", tmp_path / "v" / "validate_scores.csv", "--dest", tmp_path / "x")
+    assert r.returncode == 2 and "brings its own scores" in r.stderr, r
+    # a report from before the scores CSV was kept is refused, naming the way round it
+    data = json.loads(report.read_text())
+    del data["files"]["scores_csv"]
+    report.write_text(json.dumps(data))
+    r = run_cli("--action", "quarantine", "--input", graded, "--from-report", report,
+                "--dest", tmp_path / "x")
+    assert r.returncode == 2 and "--scores score.csv --where niqe>20" in r.stderr, r

@@ -19,7 +19,7 @@ from ..analysis.htmlparts import grid, write_page
 from ..context import RunContext
 from ..errors import UsageError
 from ..parallel import Failure, WorkKind
-from ..reports.report import Report, Table
+from ..reports.report import Report, RowWriter, Table
 from ..curation.rules import RULES
 from ..analysis.passes import (PairCheck, check_pairs, check_rows, flagged_by_check,
                                score_images, thresholds)
@@ -104,6 +104,7 @@ class Validation:
         self.pairs: PairCheck | None = None
         self.headers: dict[Path, dict[str, Any]] = {}
         self.scorers, self.score_rules = [], []
+        self.scores_csv: Path | None = None
         if params["score_metrics"]:   # usage errors (metrics, weights, rules) before any work
             columns = [column_for(m) for m in params["score_metrics"]]
             self.score_rules = parse_rules(params["score_flags"], columns, "--score-flags")
@@ -213,16 +214,25 @@ class Validation:
 
 
     def scores(self, step: Step) -> Step:
+        """Score the images; every score goes to validate_scores.csv (score.csv's columns), so
+        `quarantine --from-report` applies --score-flags to all of them, not the examples."""
         wanted = set(self.data.hq_images if self.pair_mode else self.data.images)
         paths = [p for p in self.headers if p in wanted]
+        root = self.data.roots[0]
         hits: dict[str, list[str]] = {c.name: [] for c in self.score_rules}
-        for path, value in score_paths(self.ctx, paths, self.scorers,
-                                       batch_size=self.params["batch_size"]):
-            if isinstance(value, dict):
+        columns = ["path", "width", "height", *map(column_for, self.params["score_metrics"])]
+        self.ctx.report_dir.mkdir(parents=True, exist_ok=True)
+        with RowWriter(self.ctx.report_dir / "validate_scores.csv", columns) as rows:
+            for path, value in score_paths(self.ctx, paths, self.scorers,
+                                           batch_size=self.params["batch_size"]):
+                if not isinstance(value, dict):
+                    continue
+                rows.write({**value, "path": path.relative_to(root).as_posix()})
                 for rule in self.score_rules:
                     if rule.test(value):
                         hits[rule.name].append(self.data.label(path))
                         step.paths.append(path)
+        self.scores_csv = rows.path
         step.judge({}, hits)
         step.message += f" ({len(paths)} images scored: {', '.join(self.params['score_metrics'])})"
         return step
@@ -281,5 +291,7 @@ def validate(ctx: RunContext, params: dict[str, Any]) -> Report:
                  **({"uri": s.previews[p]["thumb"], "crop_uri": s.previews[p]["crop"]}
                     if p in s.previews else {})}
                 for p in s.paths]), note=s.message))
+    if run.scores_csv is not None:
+        report.files["scores_csv"] = str(run.scores_csv)
     write_page(ctx, report, "Validation", sections)
     return report

@@ -3,13 +3,16 @@
     found = read_report(Path("forge-reports/quality-.../quality_report.json"))
     found.selected      # {absolute path: ["quality dark", ...]}
     found.rules         # validate: the rules of its warned and failed steps, re-evaluated now
+    found.scores, found.score_flags   # validate: its scores CSV and --score-flags (scores step)
     found.params        # the report's own parameters (thresholds, folders)
 
 integrity, quality, score and pairs reports list their findings by path (relative to the report's own
 --input, --hq or --lq). A dedup report's groups name the duplicates not kept. A validate report
 keeps only examples, so its failed and warned steps become the shared selection rules
 (`curation.rules`), evaluated now with validate's own thresholds: what validate warned about is
-what quarantine moves.
+what quarantine moves. Its scores step (`--score-metrics`) is not scored again: the report's
+validate_scores.csv holds every score, and its --score-flags select from it, as
+`--scores CSV --where FLAG` would.
 """
 from __future__ import annotations
 
@@ -40,6 +43,8 @@ class FromReport:
     params: dict[str, Any]
     selected: dict[Path, list[str]] = field(default_factory=dict)
     rules: list[str] = field(default_factory=list)
+    scores: Path | None = None
+    score_flags: list[str] = field(default_factory=list)
 
     def add(self, path: Path, reason: str) -> None:
         reasons = self.selected.setdefault(path.resolve(), [])
@@ -87,10 +92,25 @@ def read_report(path: Path) -> FromReport:
         for f in data.get("findings", []):
             if f.get("status") in ("warn", "fail"):
                 found.rules += VALIDATE_STEPS.get(f.get("step"), [])
+                if f.get("step") == "scores":
+                    _validate_scores(found, data, path)
     else:
         raise UsageError(f"--from-report {path}: a {action} report names no files to select "
                          "(use integrity, quality, score, pairs, validate or dedup reports)")
     return found
+
+
+def _validate_scores(found: FromReport, data: dict[str, Any], path: Path) -> None:
+    """A validate scores step that warned: its CSV of scores and its flag rules."""
+    flags = found.params.get("score_flags") or []
+    if isinstance(flags, str):
+        flags = [t.strip() for t in flags.split(",") if t.strip()]
+    csv = (data.get("files") or {}).get("scores_csv")
+    if not csv:
+        raise UsageError(f"--from-report {path}: its scores step flagged images but the report "
+                         "keeps no scores CSV (made by an older validate); rerun validate, or "
+                         "give --scores score.csv --where " + ",".join(flags or ["RULE"]))
+    found.scores, found.score_flags = Path(csv), list(flags)
 
 
 def _dedup(found: FromReport, data: dict[str, Any], root: Path | None) -> None:

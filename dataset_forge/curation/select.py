@@ -5,7 +5,8 @@
 
 Rules (`--rules`), criteria (`--where`, and the limit flags such as `--min-width`) are evaluated
 now on the facts they need; `--from-report` adds the files earlier reports name (or, for a
-validate report, the rules of its warned and failed steps, with validate's thresholds).
+validate report, the rules of its warned and failed steps, with validate's thresholds, and
+the --score-flags of its scores step on the scores it kept).
 Several tests combine with `--combine any` (default) or `all`; report selections always add.
 """
 from __future__ import annotations
@@ -73,6 +74,8 @@ class Selection:
         for path in [Path(p) for p in params["from_report"] or []]:
             found = read_report(path)
             sel.reports.append(found)
+            if found.scores is not None:
+                sel.add_score_flags(found, path)
             if found.rules:   # a validate report: its rules, with its own thresholds
                 thresholds = _validate_thresholds(found.params)
                 pair_limits = {k: type(getattr(FactOptions(), k))(found.params[k])
@@ -89,6 +92,17 @@ class Selection:
                                analysis_size=params["analysis_size"],
                                max_pixels=params["max_pixels"], **pair_limits)
         return sel
+
+    def add_score_flags(self, found: Any, path: Path) -> None:
+        """A validate report's scores step: its flag rules on its own scores CSV."""
+        if self.scores is not None:
+            raise UsageError(f"--from-report {path}: its scores step brings its own scores; "
+                             "give it without --scores (or another validate report with scores)")
+        self.scores = read_scores(found.scores, f"--from-report {path}: scores CSV")
+        for text in found.score_flags:
+            rule = parse_criterion(text, self.scores.columns)
+            if rule not in self.tests:
+                self.tests.append(rule)
 
     def run(self, ctx: Any, data: Dataset) -> Iterator[tuple[Path, Path | None, list[str]]]:
         """(file, partner, reasons) for each selected file, in discovery order."""
