@@ -204,3 +204,36 @@ def test_grey_sources_stay_single_channel_and_colour_stays_colour(run_cli, tmp_p
     assert result.returncode == 0, result
     assert Image.open(lq / "lq" / "grey.png").mode == "L"
     assert Image.open(lq / "hq" / "grey.png").mode == "L"
+
+
+def test_make_lq_keeps_the_colour_under_transparent_pixels(run_cli, tmp_path):
+    """A diagram with a transparent white background: trainers that read colour only (OpenCV's
+    IMREAD_COLOR, as BasicSR does) must see the same background in HQ and LQ. Pillow's
+    premultiplied resampling left black there, so the LQ background came out inverted."""
+    src = tmp_path / "src"
+    src.mkdir()
+    rgba = np.zeros((64, 96, 4), np.uint8)
+    rgba[..., :3] = 255                                  # hidden colour: white
+    rgba[16:48, 24:72] = (20, 40, 160, 255)              # an opaque box
+    Image.fromarray(rgba, "RGBA").save(src / "diagram.png")
+    out = tmp_path / "out"
+    pipeline = '[{"op": "down_up", "scale": 0.5}, {"op": "gaussian_blur", "sigma": 0.8}]'
+    result = run_cli("--action", "make-lq", "--input", src, "--output", out, "--scale", "4",
+                     "--pipeline", pipeline, "--seed", "1")
+    assert result.returncode == 0, result
+    hq = np.asarray(Image.open(out / "hq" / "diagram.png").convert("RGBA")).astype(int)
+    lq = np.asarray(Image.open(out / "lq" / "diagram.png").convert("RGBA")).astype(int)
+    assert lq.shape == (16, 24, 4)
+    hidden = lq[..., 3] == 0
+    assert hidden.sum() > 100 and (lq[hidden][:, :3] == 255).all()
+    colour_of_hq = np.asarray(Image.fromarray(hq[..., :3].astype(np.uint8)).resize((24, 16),
+                                                                                 Image.BOX))
+    # before: about 160 (black where HQ is white); what is left is the box's soft edge, where
+    # the premultiplied colour (the box's own) is kept, as a compositing reader needs
+    assert np.abs(colour_of_hq.astype(int) - lq[..., :3]).mean() < 40
+    assert np.abs(lq[6:10, 8:16, :3] - (20, 40, 160)).max() < 12
+    resized = tmp_path / "resized"
+    result = run_cli("--action", "resize", "--input", src, "--output", resized, "--scale", "0.5")
+    assert result.returncode == 0, result
+    half = np.asarray(Image.open(resized / "diagram.png"))
+    assert (half[half[..., 3] == 0][:, :3] == 255).all()

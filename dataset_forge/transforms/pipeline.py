@@ -31,6 +31,7 @@ from PIL import Image
 
 from ..errors import UsageError
 from .ops import FieldError, get_op
+from .ops.channels import resample
 from .ops.fields import Fixed, Spec, value_spec
 from .ops.geometric import FILTERS
 from .ops.registry import DEGRADE, RESAMPLE, Op
@@ -145,7 +146,7 @@ def downscale(frame: Frame, params: dict) -> None:
         raise ValueError(f"HQ {frame.hq.width}x{frame.hq.height} is not a multiple of {scale}")
     params["scale"] = scale
     size = (max(1, source.width // scale), max(1, source.height // scale))
-    out = source.resize(size, FILTERS[params["filter"]])
+    out = resample(source, size, FILTERS[params["filter"]])
     if frame.lq is None:
         frame.hq = out
     else:

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from PIL import Image, ImageFilter
 
-from .channels import array_op, colour_only
+from .channels import array_op, colour_only, resample
 from .fields import Bool, Choice, Float, Int
 from .geometric import FILTER_NAMES, FILTERS
 from .registry import DEGRADE, RESAMPLE, op
@@ -160,7 +160,8 @@ def webp(img: Image.Image, p: dict, rng, factor: int) -> Image.Image:
     Int("block", 4, "block size in pixels", min=1, max=512)])
 def pixelate(img: Image.Image, p: dict, rng, factor: int) -> Image.Image:
     b = p["block"]
-    small = img.resize((math.ceil(img.width / b), math.ceil(img.height / b)), Image.Resampling.BOX)
+    small = resample(img, (math.ceil(img.width / b), math.ceil(img.height / b)),
+                     Image.Resampling.BOX)
     big = small.resize((small.width * b, small.height * b), Image.Resampling.NEAREST)
     return big.crop((0, 0, img.width, img.height))
 
@@ -211,11 +212,12 @@ def dither(img: Image.Image, p: dict, rng, factor: int) -> Image.Image:
             Choice("down_filter", "bicubic", FILTER_NAMES), Choice("up_filter", "bicubic", FILTER_NAMES)])
 def down_up(img: Image.Image, p: dict, rng, factor: int) -> Image.Image:
     small = (max(1, round(img.width * p["scale"])), max(1, round(img.height * p["scale"])))
-    return img.resize(small, FILTERS[p["down_filter"]]).resize(img.size, FILTERS[p["up_filter"]])
+    return resample(resample(img, small, FILTERS[p["down_filter"]]), img.size,
+                    FILTERS[p["up_filter"]])
 
 
 @op("downscale", RESAMPLE, "make-lq's downscale by the run's scale (LQ only, pair stays aligned)",
     fields=[Int("scale", 0, "integer factor (0 = the run's --scale)", min=0, max=16),
             Choice("filter", "bicubic", FILTER_NAMES)])
 def downscale(img: Image.Image, p: dict, rng, factor: int) -> Image.Image:
-    return img.resize(tuple(p["size"]), FILTERS[p["filter"]])
+    return resample(img, tuple(p["size"]), FILTERS[p["filter"]])

@@ -10,6 +10,7 @@ from typing import Any
 
 from PIL import Image, ImageColor
 
+from .channels import resample
 from .fields import Bool, Choice, Colour, Float, Int
 from .registry import GEOMETRIC, op
 
@@ -67,7 +68,7 @@ def plan_resize(p: dict, size: tuple[int, int], snap: int, rng) -> dict:
 def resize(img: Image.Image, p: dict, rng, factor: int) -> Image.Image:
     tw, th = (v // factor for v in p["size"])
     rw, rh = (v // factor for v in p["resized"])
-    out = img.resize((rw, rh), FILTERS[p["filter"]])
+    out = resample(img, (rw, rh), FILTERS[p["filter"]])
     if (rw, rh) == (tw, th):
         return out
     ox, oy = (v // factor for v in p["offset"])
