@@ -14,6 +14,15 @@ CPU seconds (user + system, the whole process tree: workers included) are printe
 wall seconds: on a shared machine they move less with the load than wall time does. Our
 package is byte-compiled first (untimed), as an installed package is.
 `--no-imagededup` times ours alone (while working on it).
+
+"Decode floor": each tool's decoding alone over the same files on the same kind of pool (2
+forked processes, chunks of FLOOR_CHUNK files, each worker returning only a size): ours is
+`hashing_rgb` at the verifier's side (`aligned.SOURCE_SIDE`: the one decode our pass makes per
+file), imagededup's is its own `load_image(..., target_size=(32, 32), grayscale=True)`, as its
+PHash loads every image. Timed inside the process after its imports (wall; CPU of the process
+and its pool workers), interleaved with the end-to-end rounds: the ratio of the floors is the
+best end-to-end ratio that decoding leaves room for, measured in the same run.
+`--floor-only` times the floors alone.
 """
 from __future__ import annotations
 
@@ -31,6 +40,42 @@ import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 POLL = 0.05             # seconds between samples of the process tree's CPU time
+FLOOR_WORKERS = 2
+FLOOR_CHUNK = 8
+FLOOR = """
+import json, multiprocessing, resource, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+who, folder = sys.argv[1], Path(sys.argv[2])
+if who == "ours":
+    from dataset_forge.dedup.aligned import SOURCE_SIDE
+    from dataset_forge.dedup.appearance import hashing_rgb
+    def load(path):
+        try:
+            return hashing_rgb(path, SOURCE_SIDE).size
+        except Exception:
+            return None
+else:
+    from dataset_forge.dedup.torch_compat import import_torchvision
+    import_torchvision()
+    import logging
+    logging.disable(logging.WARNING)
+    from imagededup.utils.image_utils import load_image
+    def load(path):
+        out = load_image(path, target_size=(32, 32), grayscale=True)
+        return None if out is None else out.shape
+files = sorted(str(p) for p in folder.rglob("*") if p.is_file())
+def cpu(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+t0, c0 = time.perf_counter(), cpu(resource.RUSAGE_SELF)
+with multiprocessing.get_context("fork").Pool(int(sys.argv[4])) as pool:
+    done = sum(v is not None for v in pool.imap_unordered(load, files, int(sys.argv[5])))
+    pool.close()
+    pool.join()
+print(json.dumps({"wall": time.perf_counter() - t0, "decoded": done,
+                  "cpu": cpu(resource.RUSAGE_SELF) - c0 + cpu(resource.RUSAGE_CHILDREN)}))
+"""
 IMAGEDEDUP = """
 import json, sys, time
 sys.path.insert(0, sys.argv[2])
@@ -85,11 +130,22 @@ def imagededup(folder: Path) -> tuple[float, float, dict]:
     return wall, cpu, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def decode_floor(who: str, folder: Path) -> dict:
+    """{"wall", "cpu", "decoded"} of one tool's decoding alone (FLOOR)."""
+    proc = subprocess.run([sys.executable, "-c", FLOOR, who, str(folder), str(REPO),
+                           str(FLOOR_WORKERS), str(FLOOR_CHUNK)], capture_output=True,
+                          text=True, cwd=REPO)
+    if proc.returncode != 0:
+        raise SystemExit(f"decode floor ({who}) failed: {proc.stderr[-400:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--input", type=Path, default=Path("/tmp/real-images"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-imagededup", action="store_true")
+    ap.add_argument("--floor-only", action="store_true", help="only the decode floors")
     args = ap.parse_args()
     # bytecode for our package, as an installed one has (this shell may say
     # PYTHONDONTWRITEBYTECODE, which would make every run compile it from source)
@@ -100,12 +156,21 @@ def main() -> None:
         p.read_bytes()
     print(f"{len(files)} files in {args.input}; load average before: "
           f"{open('/proc/loadavg').read().split()[:3]}")
-    runs: dict[str, list[float]] = {k: [] for k in ("cold", "cold_cpu", "idd", "idd_cpu",
-                                                     "idd_inner", "warm", "warm_cpu")}
+    runs: dict[str, list[float]] = {k: [] for k in (
+        "cold", "cold_cpu", "idd", "idd_cpu", "idd_inner", "warm", "warm_cpu",
+        "floor_ours", "floor_ours_cpu", "floor_idd", "floor_idd_cpu")}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for r in range(args.rounds):
             order = ("ours", "idd") if r % 2 == 0 else ("idd", "ours")
+            for who in order if not args.no_imagededup else ("ours",):
+                floor = decode_floor("ours" if who == "ours" else "imagededup", args.input)
+                runs[f"floor_{who}"].append(floor["wall"])
+                runs[f"floor_{who}_cpu"].append(floor["cpu"])
+                print(f"round {r} decode floor {who}: {floor['wall']:.1f} s, CPU "
+                      f"{floor['cpu']:.1f} s ({floor['decoded']} files)", flush=True)
+            if args.floor_only:
+                continue
             for who in order if not args.no_imagededup else ("ours",):
                 if who == "ours":
                     wall, cpu, summary = ours(args.input, tmp / f"cold{r}", "off")
@@ -126,6 +191,14 @@ def main() -> None:
                   f"{warm_summary['from_cache']}, decoded {warm_summary.get('decoded')}, passes "
                   f"{warm_summary.get('pass_seconds')})", flush=True)
     m = {k: statistics.median(v) if v else float("nan") for k, v in runs.items()}
+    print(f"\ndecode floor, medians of {args.rounds} rounds ({FLOOR_WORKERS} processes): ours "
+          f"{m['floor_ours']:.1f} s (CPU {m['floor_ours_cpu']:.1f} s), imagededup "
+          f"{m['floor_idd']:.1f} s (CPU {m['floor_idd_cpu']:.1f} s): imagededup / ours "
+          f"{m['floor_idd'] / m['floor_ours']:.2f}x wall, "
+          f"{m['floor_idd_cpu'] / m['floor_ours_cpu']:.2f}x CPU")
+    if args.floor_only:
+        print(f"load average after: {open('/proc/loadavg').read().split()[:3]}")
+        return
     print(f"\nmedians of {args.rounds} rounds: ours cold {m['cold']:.1f} s (CPU "
           f"{m['cold_cpu']:.1f} s), imagededup {m['idd']:.1f} s (CPU {m['idd_cpu']:.1f} s; its "
           f"own timer {m['idd_inner']:.1f} s), ours warm {m['warm']:.1f} s (CPU "
@@ -133,6 +206,10 @@ def main() -> None:
     print(f"imagededup / ours cold: {m['idd'] / m['cold']:.2f}x end to end (wall), "
           f"{m['idd_cpu'] / m['cold_cpu']:.2f}x in CPU seconds, "
           f"{m['idd_inner'] / m['cold']:.2f}x against its inner timer")
+    print(f"side by side, imagededup / ours: end to end {m['idd'] / m['cold']:.2f}x wall, "
+          f"{m['idd_cpu'] / m['cold_cpu']:.2f}x CPU; decode floor "
+          f"{m['floor_idd'] / m['floor_ours']:.2f}x wall, "
+          f"{m['floor_idd_cpu'] / m['floor_ours_cpu']:.2f}x CPU")
     print(f"ours: {summary.get('candidate_pairs', 0)} candidates, {summary['pairs']} confirmed "
           f"pairs, {summary['groups']} groups, {summary.get('decoded')} files decoded cold")
     print(f"load average after: {open('/proc/loadavg').read().split()[:3]}")
