@@ -307,3 +307,29 @@ def test_in_place_undo_manifest_only_when_something_was_replaced(tmp_path, make_
     header, *ops = [json.loads(line) for line in manifest.read_text().splitlines()]
     assert header["params"]["output"] is None and header["params"]["in_place"] is True
     assert [op["op"] for op in ops] == ["copy", "trash"]
+
+
+def test_cli_in_place_rerun_after_undo_converts_the_restored_originals_again(
+        run_cli, tmp_path, make_image):
+    """undo puts a same-name original (a lossy WebP re-encoded as WebP) back where the converted
+    file was; a rerun must convert it again, not count it 'done earlier' from the journal."""
+    src = tmp_path / "in"
+    make_image(src / "a.webp", size=(96, 64), quality=95)
+    make_image(src / "b.jpg", size=(96, 64), seed=2, quality=95)
+    originals = {p.name: p.read_bytes() for p in src.iterdir()}
+    home = tmp_path / "home"
+    env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "share")}
+    (home / "share").mkdir(parents=True)
+    args = ("--action", "convert", "--input", src, "--in-place", "--format", "webp",
+            "--quality", "40", "--json")
+    first = run_cli(*args, "--report-dir", tmp_path / "r1", env=env)
+    assert first.returncode == 0, first
+    assert first.json()["summary"]["written"] == 2
+    undo = run_cli("undo", first.json()["files"]["undo_manifest"], "--apply", env=env)
+    assert undo.returncode == 0, undo
+    assert {p.name: p.read_bytes() for p in src.iterdir() if p.is_file()} == originals
+    again = run_cli(*args, "--report-dir", tmp_path / "r2", env=env)
+    assert again.returncode == 0, again
+    summary = again.json()["summary"]
+    assert (summary["written"], summary["done_earlier"]) == (2, 0), summary
+    assert (src / "a.webp").read_bytes() != originals["a.webp"]

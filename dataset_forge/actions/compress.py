@@ -181,7 +181,7 @@ def _run_locked(ctx: RunContext, params: dict[str, Any], name: str, settings: Co
         pending = []
         for job in jobs:
             done = journal.info(job.key) if journal.done(job.key) else None
-            if done and Path(done["output"]).exists():
+            if done and _still_written(done):
                 totals.add({**done, "status": "done-earlier"}, rows)
             else:
                 pending.append(job)
@@ -217,6 +217,15 @@ def _run_locked(ctx: RunContext, params: dict[str, Any], name: str, settings: Co
     report.files["rows_csv"] = str(rows.path)
     report.files["journal"] = str(journal.path)
     return report
+
+
+def _still_written(done: dict[str, Any]) -> bool:
+    """Whether the file a journaled job wrote is still in place: it exists with the size it
+    was written with (undo may have put a same-name original back there)."""
+    try:
+        return Path(done["output"]).stat().st_size == done["bytes_out"]
+    except OSError:
+        return False
 
 
 def asked_lossy(params: dict[str, Any]) -> bool:
