@@ -162,3 +162,41 @@ def test_a_crop_is_applied_only_when_it_makes_the_pair_agree_better():
     dx, dy = measure_shift(hq, shifted_lq, 4)
     fixed = crop_to_overlap(hq, shifted_lq, 4, dx, dy)
     assert mismatch(*fixed[:2]) < mismatch(hq, shifted_lq) * (1 - CONFIRM_GAIN)
+
+
+def stripes(period: float, size=(256, 192)) -> Image.Image:
+    """Vertical sine stripes: every shift by a period looks the same to phase correlation."""
+    x = np.arange(size[0])
+    row = 120 + 100 * np.sin(2 * np.pi * x / period)
+    return Image.fromarray(np.tile(row, (size[1], 1)).astype(np.uint8)).convert("RGB")
+
+
+def test_a_stripe_pattern_false_peak_leaves_an_aligned_pair_alone(tmp_path, run_cli):
+    """Aligned stripe pairs whose phase correlation peaks tens of LQ pixels away (beyond
+    --max-shift): the zero shift matches better, so they are written unchanged, not reported
+    unfixable; a truly shifted pair beyond --max-shift still is."""
+    hq, lq = tmp_path / "hq", tmp_path / "lq"
+    hq.mkdir()
+    lq.mkdir()
+    pic = stripes(16)
+    pic.save(hq / "s16.png")
+    pic.save(hq / "s16j.png")
+    small = pic.resize((128, 96), Image.Resampling.BICUBIC)
+    small.save(lq / "s16.png")
+    small.save(lq / "s16j.jpg", quality=90)
+    scene = Image.fromarray(photo_like(320, 260, 4))
+    scene.crop((0, 0, 256, 192)).save(hq / "far.png")
+    scene.crop((40, 0, 296, 192)).resize((128, 96), BOX).save(lq / "far.png")   # 20 LQ px
+    fixed = tmp_path / "fixed"
+    res = run_cli("--action", "fix-pairs", "--hq", hq, "--lq", lq, "--output", fixed,
+                  "--scale", 2, "--apply", "--report-dir", tmp_path / "r", *FAST)
+    assert res.returncode == 1, res                                  # far.png only
+    done = rows(tmp_path / "r")
+    for name, lq_name in (("s16.png", "s16.png"), ("s16j.png", "s16j.jpg")):
+        row = done[name]
+        assert abs(float(row["shift_x"])) > 8, row                 # the false peak ...
+        assert row["status"] == "ok" and "left alone" in row["note"], row
+        assert (fixed / "hq" / name).read_bytes() == (hq / name).read_bytes()   # ... changes
+        assert (fixed / "lq" / lq_name).read_bytes() == (lq / lq_name).read_bytes()  # nothing
+    assert done["far.png"]["status"] == "unfixable", done["far.png"]
+    assert "beyond --max-shift" in done["far.png"]["reason"]

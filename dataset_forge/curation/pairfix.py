@@ -14,7 +14,9 @@ pixels repeated).
 A measured shift is applied only when cropping it away makes the pair agree better
 (`mismatch`, the mean grey difference of HQ on the LQ grid against LQ, falls by
 `CONFIRM_GAIN`): repeating patterns and screenshots can give phase correlation a false peak
-of a fraction of a pixel, and cropping an aligned pair by it would misalign it.
+of a fraction of a pixel, and cropping an aligned pair by it would misalign it. The same check
+comes before `--max-shift`: a stripe pattern's false peak tens of pixels away, which no crop
+confirms, leaves an aligned pair alone instead of calling it unfixable.
 """
 from __future__ import annotations
 
@@ -195,19 +197,23 @@ def fix_pair(job: FixJob) -> dict[str, Any]:
         if job.align:
             dx, dy = measure_shift(hq2, lq2, scale)
             row.update(shift_x=round(dx, 2), shift_y=round(dy, 2))
-            if math.hypot(dx, dy) > job.max_shift:
-                return {**row, "status": "unfixable",
-                        "reason": f"shifted by {dx:+.1f},{dy:+.1f} LQ px (beyond --max-shift)"}
+            beyond = math.hypot(dx, dy) > job.max_shift
+            beyond_reason = f"shifted by {dx:+.1f},{dy:+.1f} LQ px (beyond --max-shift)"
             if math.hypot(dx, dy) < job.min_shift:
                 dx = dy = 0.0
             try:
                 hq3, lq3, applied = crop_to_overlap(hq2, lq2, scale, dx, dy)
             except ValueError as exc:
-                return {**row, "status": "unfixable", "reason": str(exc)}
+                return {**row, "status": "unfixable", "reason": beyond_reason if beyond
+                        else str(exc)}
+            # the zero shift wins when it matches as well: a repeating pattern (stripes, a
+            # grid) gives false peaks, even tens of pixels away, that no crop confirms
             if applied != (0, 0) and \
                     mismatch(hq3, lq3) > mismatch(hq2, lq2) * (1 - CONFIRM_GAIN):
                 row["note"] = (f"measured shift {dx:+.2f},{dy:+.2f} LQ px left alone: cropping "
                                "it away did not make the pair agree better")
+            elif beyond:
+                return {**row, "status": "unfixable", "reason": beyond_reason}
             elif applied != (0, 0):
                 fixes.append(f"shift {applied[0]:+d},{applied[1]:+d} HQ px cropped away")
                 hq2, lq2 = hq3, lq3
