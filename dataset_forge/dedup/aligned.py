@@ -36,43 +36,48 @@ Defaults are measured in benchmarks/bench_dedup_quality.py (docs/dedup.md).
 """
 from __future__ import annotations
 
+import collections
 import functools
 import math
 import os
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterator
 
 import numpy as np
 from PIL import Image, ImageFilter
-from scipy.ndimage import gaussian_filter
 
 from ..parallel import Outcome, WorkKind
 from .appearance import hashing_rgb
+from .grids import (BLOCKS, CLIP, DETAIL_SIGMA, EPS, GRID, INNER, MIN_DETAIL, TRIM, Grid, Stack,
+                    _trimmed, approx_samples, approx_similarities, ncc, sample, similarity)
 
 SOURCE_SIDE = 192                 # side of the grey thumbnail
-GRID = 64                         # side of the compared grid
-INNER = 0.8                       # central fraction of the grid that is scored
 SCALES = (1.0, 0.95, 0.9, 0.85)   # centre crops tried (side fraction), of either image
 ANGLES = (0.0, -1.5, 1.5, -3.0, 3.0, -4.5, 4.5)   # rotations tried, degrees
 REFINE = ((0.015, 0), (-0.015, 0), (0, 0.75), (0, -0.75), (0.015, 0.75), (0.015, -0.75),
           (-0.015, 0.75), (-0.015, -0.75))   # around the best of the coarse search
 DEFAULT_MIN_SCORE = 0.92
 EARLY_ACCEPT = 0.98               # aligned as they are this well: no crop or turn search
-BLOCKS = 4                        # the scored part is cut into BLOCKS x BLOCKS blocks
-TRIM = 2                          # blocks that differ most, left out of the score
-DETAIL_SIGMA = 2.0                # grid pixels: what is smoother than this is background
-MIN_DETAIL = 0.1                  # share of a picture's energy its detail is judged against
-CLIP = (3.0, 252.0)               # grey levels at or beyond which a grid pixel is clipped
+EXACT_FROM = 0.5                  # below this the search is not exhaustive (see `_best_of`)
 MAX_MEAN_SHIFT = 64.0             # grey levels
 CHROMA_FLOOR = 4.0                # rms chroma (Cb/Cr levels) under which a picture counts as grey
 MIN_CHROMA = 0.75                 # smallest cosine between the two aligned chroma fields
 MAX_ASPECT = 1.08                 # ratio of the two aspect ratios (after undoing a turn)
 BLUR = 1.0
 VIEW_CACHE = 512                  # views kept per worker (pairs arrive sorted by first image)
+SIGNATURE_VIEWS = 32              # views of signatures kept per worker (the same, by identity)
+STACKS = 24                       # approximate search grids kept per worker
 
 T = Image.Transpose
 DIHEDRAL = (None, T.FLIP_LEFT_RIGHT, T.FLIP_TOP_BOTTOM, T.ROTATE_90, T.ROTATE_180,
             T.ROTATE_270, T.TRANSPOSE, T.TRANSVERSE)
+UPRIGHT = (0, 1, 2, 4)            # the symmetries that keep width and height
+#: the coarse search's crops and turns of either image, in the order they are tried: a turn of
+#: b at full size is the opposite turn of a, already tried
+MOVES = {"a": tuple((s, t) for s in SCALES for t in ANGLES if (s, t) != (1.0, 0.0)),
+         "b": tuple((s, t) for s in SCALES if s != 1.0 for t in ANGLES)}
+COARSE = tuple((side, s, t) for s in SCALES for side in "ab" for t in ANGLES
+               if (s, t) != (1.0, 0.0) and not (side == "b" and s == 1.0))
 
 
 def signature(rgb: Image.Image) -> np.ndarray:
@@ -89,10 +94,18 @@ def signature(rgb: Image.Image) -> np.ndarray:
     return np.dstack([np.asarray(grey), np.asarray(cb), np.asarray(cr)])
 
 
-class View(NamedTuple):
-    """A signature ready to compare."""
-    grey: Image.Image     # "L": the grey picture
-    colour: Image.Image   # "RGB"-mode container of (grey, Cb, Cr); only its chroma is compared
+class View:
+    """A signature ready to compare, keeping what comparisons of it need: its mirrored and
+    turned versions (`DIHEDRAL` index) and their plain grids."""
+
+    def __init__(self, grey: Image.Image, colour: Image.Image) -> None:
+        self.grey = grey        # "L": the grey picture
+        self.colour = colour    # "RGB"-mode container of (grey, Cb, Cr); its chroma is compared
+        self.array = np.asarray(grey, np.float32)
+        self._turned: dict[int, Image.Image] = {}
+        self._plain: dict[int, Grid] = {}
+        self._chroma: dict[int, np.ndarray] = {}
+        self._whole: dict[int, np.ndarray] = {}
 
     @classmethod
     def of(cls, sig: np.ndarray) -> "View":
@@ -103,6 +116,51 @@ class View(NamedTuple):
         return cls(Image.fromarray(np.ascontiguousarray(sig[..., 0])),
                    Image.fromarray(np.ascontiguousarray(sig), "RGB"))
 
+    def turned(self, sym: int) -> Image.Image:
+        if sym not in self._turned:
+            self._turned[sym] = self.grey if sym == 0 else self.grey.transpose(DIHEDRAL[sym])
+        return self._turned[sym]
+
+    def plain(self, sym: int) -> Grid:
+        """The grid of the whole (turned) picture."""
+        if sym not in self._plain:
+            self._plain[sym] = Grid(sample(self.turned(sym), 1.0, 0.0))
+        return self._plain[sym]
+
+    def approx_plain(self, syms: list[int]) -> np.ndarray:
+        """Approximate grids of the whole picture turned each way of `syms`."""
+        for k in syms:
+            if k not in self._whole:
+                self._whole[k] = approx_samples(self.array, ((1.0, 0.0),), DIHEDRAL[k])[0]
+        return np.stack([self._whole[k] for k in syms])
+
+    def turned_colour(self, sym: int) -> Image.Image:
+        return self.colour if sym == 0 else self.colour.transpose(DIHEDRAL[sym])
+
+    def chroma(self, sym: int) -> np.ndarray:
+        """`_chroma` of the whole (turned) picture."""
+        if sym not in self._chroma:
+            self._chroma[sym] = _chroma(self.turned_colour(sym), 1.0, 0.0)
+        return self._chroma[sym]
+
+
+_stacks: collections.OrderedDict = collections.OrderedDict()
+
+
+def _stack(view: View, sym: int, moves: tuple) -> Stack:
+    """The approximate grids of a (turned) view's crops and turns, kept for the next pairs
+    (keyed by the view's identity; the entry holds the view, so the key stays its own)."""
+    key = (id(view), sym, moves)
+    hit = _stacks.get(key)
+    if hit is not None and hit[0] is view:
+        _stacks.move_to_end(key)
+        return hit[1]
+    stack = Stack(approx_samples(view.array, moves, DIHEDRAL[sym]))
+    _stacks[key] = (view, stack)
+    if len(_stacks) > STACKS:
+        _stacks.popitem(last=False)
+    return stack
+
 
 def aspects_can_match(a: tuple[int, int], b: tuple[int, int]) -> bool:
     """Whether any symmetry `align` tries lines up two signatures' (width, height): False means
@@ -112,97 +170,31 @@ def aspects_can_match(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return any(abs(math.log(ra / (w / h))) <= limit for w, h in (b, (b[1], b[0])))
 
 
+_views: collections.OrderedDict = collections.OrderedDict()
+
+
+def _view_of(sig: np.ndarray) -> View:
+    """View.of, remembered for the signatures seen last (pairs arrive sorted by their first
+    file, whose unpacked signature is the same array from pair to pair)."""
+    hit = _views.get(id(sig))
+    if hit is not None and hit[0] is sig:
+        _views.move_to_end(id(sig))
+        return hit[1]
+    view = View.of(sig)
+    _views[id(sig)] = (sig, view)
+    if len(_views) > SIGNATURE_VIEWS:
+        _views.popitem(last=False)
+    return view
+
+
 def score_signatures(a: np.ndarray, b: np.ndarray) -> float:
     """The verifier's score for two signatures (0 when the tones or colours cannot match)."""
-    return compare_views(View.of(a), View.of(b))[0]
+    return compare_views(_view_of(a), _view_of(b))[0]
 
 
 def aligned_view(path: str | Path) -> View:
     """The view of one file, decoded as the hash decodes it (transparency over grey)."""
     return View.of(signature(hashing_rgb(path, SOURCE_SIDE)))
-
-
-def _sample(view: Image.Image, scale: float, angle: float) -> np.ndarray:
-    """The view's centre crop (side fraction `scale`), turned by `angle` degrees, on the grid."""
-    w, h = view.size
-    rad = math.radians(angle)
-    cos, sin = math.cos(rad), math.sin(rad)
-    sx, sy = scale * w / GRID, scale * h / GRID   # input pixels per grid step
-    # grid point (x, y) -> input: centre + R(angle) @ (sx (x + .5 - G/2), sy (y + .5 - G/2))
-    a, b = cos * sx, -sin * sy
-    d, e = sin * sx, cos * sy
-    ox = oy = 0.5 - GRID / 2
-    c = w / 2 + a * ox + b * oy
-    f = h / 2 + d * ox + e * oy
-    out = view.transform((GRID, GRID), Image.Transform.AFFINE, (a, b, c, d, e, f),
-                         Image.Resampling.BILINEAR)
-    return np.asarray(out, np.float32)
-
-
-@functools.lru_cache(maxsize=1)
-def _inner_slice() -> slice:
-    margin = int(round(GRID * (1 - INNER) / 2))
-    return slice(margin, GRID - margin)
-
-
-class Grid:
-    """One sampled grid, ready to compare: its central part standardised (`plain`, unit norm)
-    and the detail of that (`detail`: minus its Gaussian blur, so a shared glow, gradient or
-    layout cannot carry the score; computed when first needed), plus its raw tones and where
-    they are not clipped."""
-
-    def __init__(self, grid: np.ndarray) -> None:
-        inner = (_inner_slice(), _inner_slice())
-        self.raw = grid[inner]
-        self.unclipped = (self.raw > CLIP[0]) & (self.raw < CLIP[1])
-        centred = grid - self.raw.mean()
-        norm = float(np.sqrt((centred[inner] ** 2).sum()))
-        self._unit = centred / norm if norm >= 1e-3 * self.raw.shape[0] else None
-        self.plain = None if self._unit is None else self._unit[inner]
-
-    @functools.cached_property
-    def detail(self) -> np.ndarray | None:
-        if self._unit is None:
-            return None
-        inner = (_inner_slice(), _inner_slice())
-        return (self._unit - gaussian_filter(self._unit, DETAIL_SIGMA))[inner]
-
-
-def _trimmed(diff: np.ndarray, trim: int) -> float:
-    """Sum of squared differences, leaving out the `trim` blocks (of BLOCKS x BLOCKS) where it
-    is largest: a watermark or caption sits in a corner; different pictures differ everywhere."""
-    if not trim:
-        return float(diff.sum())
-    n = diff.shape[0] // BLOCKS
-    blocks = diff[:n * BLOCKS, :n * BLOCKS].reshape(BLOCKS, n, BLOCKS, n).sum(axis=(1, 3))
-    return float(diff.sum() - np.sort(blocks.ravel())[-trim:].sum())
-
-
-def _ncc(a: np.ndarray | None, b: np.ndarray | None, trim: int = 0) -> float:
-    """Correlation of two unit grids (= 1 - |a - b|^2 / 2), `trim` blocks left out."""
-    if a is None or b is None:
-        return float(a is None and b is None)   # two flat grids agree; flat vs not does not
-    return 1.0 - _trimmed((a - b) ** 2, trim) / 2.0
-
-
-def _detail_agreement(a: Grid, b: Grid, trim: int) -> float:
-    """1 - the detail's difference relative to the detail's energy, where detail carries at
-    least `MIN_DETAIL` of the picture's energy; for a smooth picture relative to that floor, so
-    a caption on a plain wallpaper weighs what it covers, not everything."""
-    if a.detail is None or b.detail is None:
-        return float(a.detail is None and b.detail is None)
-    energy = max(float((a.detail ** 2).sum()), MIN_DETAIL) + \
-        max(float((b.detail ** 2).sum()), MIN_DETAIL)
-    return 1.0 - _trimmed((a.detail - b.detail) ** 2, trim) / energy
-
-
-def similarity(a: Grid, b: Grid, floor: float = -math.inf) -> float:
-    """Both the picture and its detail must agree. When the picture's agreement is no more
-    than `floor` (the best score so far), it is returned as is: the detail could only lower it."""
-    plain = _ncc(a.plain, b.plain, TRIM)
-    if plain <= floor:
-        return plain
-    return min(plain, _detail_agreement(a, b, TRIM))
 
 
 def tones_match(a: Grid, b: Grid) -> bool:
@@ -214,19 +206,22 @@ def tones_match(a: Grid, b: Grid) -> bool:
 
 def _chroma(colour: Image.Image, scale: float, angle: float) -> np.ndarray:
     """(Cb, Cr) about neutral over the scored part of the grid, channels last."""
-    inner = _inner_slice()
-    return _sample(colour, scale, angle)[inner, inner, 1:] - 128.0
+    inner = slice(int(round(GRID * (1 - INNER) / 2)), GRID - int(round(GRID * (1 - INNER) / 2)))
+    return sample(colour, scale, angle)[inner, inner, 1:] - 128.0
 
 
-def colours_match(a: Image.Image, b: Image.Image, side: str, scale: float, angle: float,
-                  unclipped: np.ndarray) -> bool:
-    """Whether two aligned colour views (b already mirrored/turned) show one colouring: when
-    either has colour (rms chroma at least CHROMA_FLOOR), the cosine between their chroma
-    fields, where neither grey grid is clipped (clipping bleaches) and the TRIM most different
-    blocks left out, is at least MIN_CHROMA. Scaling chroma (brightness, saturation) keeps it;
-    a hue change, a colour map or a grey copy of a colour picture does not."""
-    moving, fixed = (a, b) if side == "a" else (b, a)
-    cm, cf = _chroma(moving, scale, angle), _chroma(fixed, 1.0, 0.0)
+def colours_match(a: View, b: View, how: tuple, unclipped: np.ndarray) -> bool:
+    """Whether b, aligned onto a as `how` says, shows a's colouring: when either has colour
+    (rms chroma at least CHROMA_FLOOR), the cosine between their chroma fields, where neither
+    grey grid is clipped (clipping bleaches) and the TRIM most different blocks left out, is
+    at least MIN_CHROMA. Scaling chroma (brightness, saturation) keeps it; a hue change, a
+    colour map or a grey copy of a colour picture does not."""
+    sym, side, scale, angle = how
+    (moving, turn), (fixed, fixed_turn) = ((a, 0), (b, sym)) if side == "a" else \
+        ((b, sym), (a, 0))
+    cm = (moving.chroma(turn) if (scale, angle) == (1.0, 0.0) else
+          _chroma(moving.turned_colour(turn), scale, angle))
+    cf = fixed.chroma(fixed_turn)
     if max(float((cm ** 2).sum()), float((cf ** 2).sum())) < CHROMA_FLOOR ** 2 * unclipped.size:
         return True                                   # two grey pictures: nothing to compare
     keep = unclipped[..., None]
@@ -236,27 +231,65 @@ def colours_match(a: Image.Image, b: Image.Image, side: str, scale: float, angle
     return 1.0 - _trimmed(((um - uf) ** 2).sum(axis=2), TRIM) / 2.0 >= MIN_CHROMA
 
 
+def _best_of(approx: np.ndarray, best: float, exact) -> tuple[float, int | None, Any]:
+    """The exhaustive search's pick among candidates given their approximate scores (within
+    EPS of the exact ones; -inf for those that cannot be the best) and the best exact score so
+    far: every candidate that can beat it is scored exactly (`exact(k, floor)` -> (score,
+    grids)), in the search's order, the first highest kept, so the result is the exhaustive
+    one. Where none can reach EXACT_FROM only the approximately best is scored: the result is
+    then a real alignment's exact score, possibly under the exhaustive one (still under
+    EXACT_FROM)."""
+    if not len(approx):
+        return best, None, None
+    top = max(best, float(approx.max()))
+    if top < EXACT_FROM - 2 * EPS:
+        todo = [int(np.argmax(approx))] if approx.max() > best else []
+    else:
+        todo = np.flatnonzero(approx >= top - 2 * EPS).tolist()
+    chosen = grids = None
+    for k in todo:
+        score, found = exact(k, best)
+        if score > best:
+            best, chosen, grids = score, k, found
+    return best, chosen, grids
+
+
+def _floor(best: float) -> float:
+    """Plain agreements at or under this cannot matter (`_best_of`): under the best score so
+    far, or so far under EXACT_FROM that the pair is scored only approximately anyway."""
+    return max(best, EXACT_FROM - 2 * EPS) - 2 * EPS
+
+
+def _symmetry(a: View, b: View) -> int | None:
+    """Which mirror/turn of b lines up with a, by the correlation of the smooth pictures
+    (crop-tolerant): the first best (None when no symmetry keeps the aspect ratio)."""
+    ra, rb = a.grey.width / a.grey.height, b.grey.width / b.grey.height
+    allowed = [k for k in range(len(DIHEDRAL)) if abs(math.log(
+        ra / (rb if k in UPRIGHT else 1 / rb))) <= math.log(MAX_ASPECT)]
+    if not allowed:
+        return None
+    plain_a = a.plain(0)
+    approx = Stack(b.approx_plain(allowed)).plain(plain_a, 0)
+    top = float(approx.max())
+    best_sym, best = None, -2.0
+    for n in np.flatnonzero(approx >= top - 2 * EPS):
+        score = ncc(plain_a.plain, b.plain(allowed[n]).plain)
+        if score > best:
+            best_sym, best = allowed[n], score
+    return best_sym
+
+
 def align(a: View, b: View) -> tuple[float, tuple, tuple[Grid, Grid]] | None:
     """The best alignment of b onto a: (grey similarity, (symmetry index, cropped side,
     scale, angle), the two aligned grids); None when no symmetry keeps the aspect ratio."""
-    plain_a = Grid(_sample(a.grey, 1.0, 0.0))
-    best_sym, best = None, -2.0
-    for sym in DIHEDRAL:      # which mirror/turn of b lines up with a: by the smooth picture,
-        turned = b.grey if sym is None else b.grey.transpose(sym)          # crop-tolerant
-        if abs(math.log((a.grey.width / a.grey.height) / (turned.width / turned.height))) > \
-                math.log(MAX_ASPECT):
-            continue                          # resizing, centre crops and turns keep it
-        score = _ncc(plain_a.plain, Grid(_sample(turned, 1.0, 0.0)).plain)
-        if score > best:
-            best_sym, best = sym, score
-    if best == -2.0:
+    sym = _symmetry(a, b)
+    if sym is None:
         return None
-    b_grey = b.grey if best_sym is None else b.grey.transpose(best_sym)
-    plain_b = Grid(_sample(b_grey, 1.0, 0.0))
+    plain_a, plain_b = a.plain(0), b.plain(sym)
     best = similarity(plain_a, plain_b)
-    how, pair = (DIHEDRAL.index(best_sym), "a", 1.0, 0.0), (plain_a, plain_b)
+    how, pair = (sym, "a", 1.0, 0.0), (plain_a, plain_b)
     if best < EARLY_ACCEPT:                   # not a resized, re-encoded, mirrored copy
-        best, how, pair = _search(a.grey, b_grey, plain_a, plain_b, best, how, pair)
+        best, how, pair = _search(a, b, sym, best, how, pair)
     return best, how, pair
 
 
@@ -267,39 +300,43 @@ def compare_views(a: View, b: View) -> tuple[float, str]:
     if found is None:
         return 0.0, "aspect"
     best, how, pair = found
-    turned = b.colour.transpose(DIHEDRAL[how[0]]) if how[0] else b.colour
     unclipped = pair[0].unclipped & pair[1].unclipped
-    if not (tones_match(*pair) and colours_match(a.colour, turned, *how[1:], unclipped)):
-        best = 0.0
+    if best >= EXACT_FROM and not (tones_match(*pair) and colours_match(a, b, how, unclipped)):
+        best = 0.0                  # (under EXACT_FROM no duplicate at any bound: not checked)
     return best, f"{how[0]}/{how[1]}{how[2]:g}/{how[3]:g}"
 
 
-def _search(a: Image.Image, b: Image.Image, plain_a: Grid, plain_b: Grid, best: float,
-            how: tuple, pair: tuple) -> tuple[float, tuple, tuple]:
-    """The best crop and turn: a coarse grid of them, then a finer step around the best."""
-    for scale in SCALES:
-        # a cropped or turned to match b, and b cropped to match a (at full size a turn of b is
-        # the opposite turn of a, already tried)
-        for side, moving, fixed in (("a", a, plain_b), ("b", b, plain_a)):
-            if side == "b" and scale == 1.0:
-                continue
-            for angle in ANGLES:
-                if scale == 1.0 and angle == 0.0:
-                    continue
-                grid = Grid(_sample(moving, scale, angle))
-                score = similarity(grid, fixed, best)
-                if score > best:
-                    best, how, pair = score, (how[0], side, scale, angle), (grid, fixed)
-    if how[2] != 1.0 or how[3] != 0.0:      # refine around the best crop and turn
-        side, scale, angle = how[1], how[2], how[3]
-        moving, fixed = (a, plain_b) if side == "a" else (b, plain_a)
-        for ds, da in REFINE:
-            if scale + ds > 1.0:
-                continue
-            grid = Grid(_sample(moving, scale + ds, angle + da))
-            score = similarity(grid, fixed, best)
-            if score > best:
-                best, how, pair = score, (how[0], side, scale + ds, angle + da), (grid, fixed)
+def _search(a: View, b: View, sym: int, best: float, how: tuple, pair: tuple
+            ) -> tuple[float, tuple, tuple]:
+    """The best crop and turn: a coarse grid of them (a cropped or turned to match b, b
+    cropped to match a), then a finer step around the best; ranked on approximate grids,
+    decided on exact ones (`_best_of`)."""
+    moving = {"a": (a, 0), "b": (b, sym)}
+    fixed = {"a": pair[1], "b": pair[0]}
+
+    def exact(moves):
+        def score(k, floor):
+            side, scale, angle = moves[k]
+            view, turn = moving[side]
+            grid = Grid(sample(view.turned(turn), scale, angle))
+            return similarity(grid, fixed[side], floor), (grid, fixed[side])
+        return score
+
+    approx = approx_similarities([(_stack(*moving[side], MOVES[side]), fixed[side])
+                                  for side in "ab"], _floor(best), 2 * EPS)
+    where = {m: n for n, m in enumerate((side, *m) for side in "ab" for m in MOVES[side])}
+    best, k, found = _best_of(approx[[where[m] for m in COARSE]], best, exact(COARSE))
+    if k is None:
+        return best, how, pair
+    side, scale, angle = COARSE[k]
+    how, pair = (sym, side, scale, angle), found
+    near = tuple((side, scale + ds, angle + da) for ds, da in REFINE if scale + ds <= 1.0)
+    view, turn = moving[side]
+    grids = approx_samples(view.array, tuple(m[1:] for m in near), DIHEDRAL[turn])
+    approx = approx_similarities([(Stack(grids), fixed[side])], _floor(best), 2 * EPS)
+    best, k, found = _best_of(approx, best, exact(near))
+    if k is not None:
+        how, pair = (sym, *near[k]), found
     return best, how, pair
 
 
@@ -326,7 +363,7 @@ class AlignedVerifier:
     #: cache tag of its scores: every setting that changes a score
     key = (f"aligned:{SOURCE_SIDE}:{GRID}:{INNER}:{BLUR}:{SCALES}:{ANGLES}:{TRIM}:{DETAIL_SIGMA}:"
            f"{MIN_DETAIL}:{MAX_ASPECT}:{MAX_MEAN_SHIFT}:clip{CLIP}:chroma{CHROMA_FLOOR}:"
-           f"{MIN_CHROMA}")
+           f"{MIN_CHROMA}:exact-from{EXACT_FROM}")
 
     def __init__(self, min_score: float | None = None) -> None:
         self.min_score = DEFAULT_MIN_SCORE if min_score is None else float(min_score)
