@@ -15,7 +15,17 @@ a small grid of centre crops (either image cropped, `SCALES`) and rotations (`AN
 both onto a GRID x GRID grid and scores the normalised correlation of the central part
 (`INNER`, so rotated corners and crop edges do not count), leaving out the `TRIM` of 16 blocks
 that differ most (a watermark or a caption covers a corner, not the picture). Both the plain
-grids and their detail (background removed) must agree.
+grids and their detail (background removed) must agree (`grids.py`).
+
+The search is exhaustive in effect, not in work: every symmetry, crop and turn is first scored
+on approximate grids, all at once (`grids.Stack`, within `grids.EPS` of the exact score), and
+only those that can still be the best are sampled and scored exactly, in the exhaustive order
+(`_best_of`). A pair's score is therefore the exhaustive search's whenever it is at least
+`EXACT_FROM` (0.5, far under any bound that confirms a pair); under it the pair is no duplicate
+at any sensible bound, so the search stops early and the tone and colour checks are skipped:
+the score is then a real alignment's, possibly under the exhaustive one. What a view needs
+across pairs (its turned pictures, whole grids, the search's grids) is kept per worker, as
+pairs arrive sorted by their first file.
 
 A pair is confirmed when the best score reaches `DEFAULT_MIN_SCORE`, the aspect ratios agree
 within `MAX_ASPECT` (a class diagram squeezed to the grid looks like any other), the means are
@@ -48,7 +58,7 @@ from PIL import Image, ImageFilter
 
 from ..parallel import Outcome, WorkKind
 from .appearance import hashing_rgb
-from .grids import (BLOCKS, CLIP, DETAIL_SIGMA, EPS, GRID, INNER, MIN_DETAIL, TRIM, Grid, Stack,
+from .grids import (CLIP, DETAIL_SIGMA, EPS, GRID, INNER, MIN_DETAIL, TRIM, Grid, Stack,
                     _trimmed, approx_samples, approx_similarities, ncc, sample, similarity)
 
 SOURCE_SIDE = 192                 # side of the grey thumbnail
