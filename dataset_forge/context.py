@@ -23,6 +23,8 @@ from .parallel.events import null_sink
 #: the label of passes that make a report's thumbnails: not the action's work, so they never
 #: set the run's counts (`runner`)
 THUMBNAIL_PASS = "thumbnails"
+#: the label of the count `failed_before` keeps: items refused while planning, before any pass
+REFUSED = "refused while planning"
 
 
 @dataclass
@@ -60,6 +62,14 @@ class RunContext:
         with self._pass(ip):
             yield from ip.map(fn, items, load=load, label=label, total=total,
                               unit=unit)
+
+    def failed_before(self, failed: int, unit: str = "images") -> None:
+        """Count items that failed while the work was planned, before they could reach a pass
+        (two sources claiming one output name): the runner adds them to the pass the outcome
+        counts, so `156 written, 1 collision` reads `156 of 157 images ok, 1 failed`."""
+        if failed:
+            self.summaries.append(RunSummary(REFUSED, ok=0, failed=failed, elapsed=0.0,
+                                             workers=0, processing_type="", unit=unit))
 
     def tally(self, label: str, ok: int, failed: int, unit: str) -> None:
         """Count work done outside the parallel core (validate's steps) as a pass of its own, so

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .actions.registry import Action
-from .context import THUMBNAIL_PASS, RunContext
+from .context import REFUSED, THUMBNAIL_PASS, RunContext
 from .errors import UsageError
 from .io.atomic import remove_leftover_temporaries
 from .io.discover import SharedWalks, WalkProblem
@@ -160,11 +160,13 @@ def _combine(summaries: list[RunSummary], elapsed: float, action: Action,
              config: ParallelConfig, report: Report) -> RunSummary:
     """One summary for the whole action, however many passes it ran over the parallel core.
     Thumbnails made for a report page are not the action's work: they never set its counts.
+    Items refused while planning (`RunContext.failed_before`) join the counted pass.
     Its counts are those of the largest pass over what the action declares it counts
     (`Action.unit`; else the largest pass, with its own unit); workers and processing type
     those of the largest pass that ran on the core."""
     busy = sum(s.busy_seconds for s in summaries)
-    summaries = [s for s in summaries if s.label != THUMBNAIL_PASS]
+    refused = [s for s in summaries if s.label == REFUSED]
+    summaries = [s for s in summaries if s.label not in (THUMBNAIL_PASS, REFUSED)] or refused
     if not summaries:
         return RunSummary(action.name, ok=0, failed=len(report.failures), elapsed=elapsed,
                           workers=1, processing_type=config.resolved_type(action.kind).value,
@@ -172,10 +174,11 @@ def _combine(summaries: list[RunSummary], elapsed: float, action: Action,
     main = max([s for s in summaries if s.unit == action.unit] or summaries,
                key=lambda s: s.total)
     ran = max([s for s in summaries if s.workers] or summaries, key=lambda s: s.total)
+    before = sum(s.failed for s in refused if s.unit == main.unit and s is not main)
+    failed = max(main.failed + before, len(report.failures))
     return replace(main, label=action.name, elapsed=elapsed, workers=ran.workers,
                    processing_type=ran.processing_type,
-                   failed=max(main.failed, len(report.failures)),
-                   ok=main.total - max(main.failed, len(report.failures)),
+                   failed=failed, ok=main.total + before - failed,
                    cancelled=report.cancelled or any(s.cancelled for s in summaries),
                    busy_seconds=busy,
                    peak_rss_mb=max(s.peak_rss_mb for s in summaries))

@@ -51,3 +51,26 @@ def test_transforms_count_pairs_and_variations(run_cli, tmp_path, make_image):
                             "--output", tmp_path / "made", "--variations", "2")
     assert (lq["run"]["unit"], lq["run"]["ok"]) == ("outputs", 6)
     assert "6 of 6 outputs ok, 0 failed" in stdout
+
+
+def test_name_collisions_found_while_planning_count_in_the_outcome(run_cli, tmp_path,
+                                                                    make_image):
+    """a.jpg and a.png both want a.webp: one is written, the other is a failure line, and the
+    outcome counts both (it read '1 of 2 images ok, 2 failed' beside 2 files written)."""
+    src = tmp_path / "in"
+    make_image(src / "a.jpg", seed=1, quality=90)
+    make_image(src / "a.png", seed=2)
+    make_image(src / "b.png", seed=3)
+    (src / "c.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    for action, extra in (("convert", ("--format", "webp")),
+                          ("resize", ("--format", "png", "--scale", "0.5"))):
+        out = tmp_path / action
+        stdout, report = run_report(run_cli, "--action", action, "--input", src,
+                                    "--output", out, *extra)
+        run = report["run"]
+        written = [p for p in out.rglob("*") if p.suffix in (".webp", ".png")]
+        assert len(written) == 2, (action, written)
+        reasons = sorted(f["error_type"] for f in report["failures"])
+        assert reasons == ["ImageReadError", "NameCollision"], (action, reasons)
+        assert (run["ok"], run["failed"], run["total"]) == (2, 2, 4), (action, run)
+        assert "2 of 4 images ok, 2 failed" in stdout, action

@@ -168,6 +168,7 @@ def _run_locked(ctx: RunContext, params: dict[str, Any], name: str, settings: Co
     refuse_unasked_lossy_in_place(jobs, settings)
     for failure in failures:
         report.add_failure(failure)
+    ctx.failed_before(len(failures))
     cleaned = sum(remove_leftover_temporaries(t.dest) for t in trees)
     totals = Totals()
     ctx.report_dir.mkdir(parents=True, exist_ok=True)

@@ -82,6 +82,7 @@ def upscale(ctx: RunContext, params: dict[str, Any]) -> Report:
     if params["overlap"] * 2 >= tile:
         raise UsageError(f"--overlap {params['overlap']} must be under half the tile ({tile})")
     jobs = _jobs(items, pairs, out, params["format"], report)
+    ctx.failed_before(len(report.failures))  # unpaired stems and output name collisions
     out.mkdir(parents=True, exist_ok=True)
     remove_leftover_temporaries(out)
     print_ = fingerprint({"model": file_digest(model.path), "precision": model.facts["precision"],

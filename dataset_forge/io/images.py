@@ -10,6 +10,7 @@ through `to_rgb`; alpha is composited onto a background instead of being dropped
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def allow_pixels(max_pixels: int | None) -> None:
 
 
 def open_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open lazily (header only). Zero-byte, unidentified and oversized files raise
+    """Open lazily (header only). Zero-byte, unidentified, cut-short and oversized files raise
     `ImageReadError` with a clear reason. `max_pixels` (0: no limit) is the one limit: Pillow's
     own warning threshold (89 Mpx) is not an error, so a legitimate 108 Mpx photo opens."""
     path = Path(path)
@@ -55,6 +56,10 @@ def open_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
         raise ImageReadError("not an image Pillow can read") from None
     except Image.DecompressionBombError:
         raise ImageReadError("decompression bomb: too many pixels") from None
+    except (FileNotFoundError, PermissionError):
+        raise
+    except (OSError, SyntaxError, ValueError, struct.error) as exc:  # a header cut short
+        raise ImageReadError(f"corrupt or truncated image header ({exc})") from None
     if max_pixels and im.width * im.height > max_pixels:
         im.close()
         raise ImageReadError(f"decompression bomb: {im.width}x{im.height} pixels exceeds the "

@@ -212,6 +212,7 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
              out: Path, print_fingerprint: str, label: str) -> None:
     """Run `worker` over jobs not yet journaled; log records; fill the report's counts."""
     planned, jobs = len(jobs), _without_collisions(jobs, out, report)
+    ctx.failed_before(len(report.failures), job_unit(report, jobs))  # gather's and collisions
     out.mkdir(parents=True, exist_ok=True)
     remove_leftover_temporaries(out)  # a hard-killed earlier run's half-written files
     log_path = out / f"{report.action}_log.jsonl"
