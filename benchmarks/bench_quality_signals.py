@@ -1,6 +1,7 @@
 """The native-resolution quality signals on real photographs (issue 15), counted.
 
     .venv/bin/python benchmarks/bench_quality_signals.py [/tmp/real-images] [--count 40]
+        [--graphics]
 
 For `--count` photographs of at least 480 px on the short side (every k-th in name order, so
 the sample is spread over the packages), checks and prints how many pass:
@@ -11,7 +12,11 @@ the sample is spread over the packages), checks and prints how many pass:
    and upscaled back with bicubic and with Lanczos;
 3. blockiness: the original and a quality-90 JPEG of it not blocky, a quality-10 JPEG of it
    stored as PNG blocky.
-Failures are listed by name. Build the folder with shared/data/real-images.sh.
+Failures are listed by name. With `--graphics`, also every PNG and WebP of the folder (there
+mostly screenshots, diagrams, line art and wallpapers): how many originals and quality-90
+copies are called blocky (false positives, listed by name) and how many quality-10 copies
+are caught, with the share each of the two measures (block grid, quantisation lattice)
+decides. Build the folder with shared/data/real-images.sh.
 """
 from __future__ import annotations
 
@@ -21,12 +26,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageFilter
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dataset_forge.analysis import quality  # noqa: E402
+from dataset_forge.analysis import loading, native, quality  # noqa: E402
 from dataset_forge.io.discover import discover  # noqa: E402
 
 SIGMAS = (0, 0.5, 1, 2, 4, 8)
@@ -108,17 +114,71 @@ def check(path: Path, work: Path) -> dict[str, bool | None]:
     limit = quality.CHECKS_BY_NAME["blocky"].threshold
     out["original not blocky"] = (original["blockiness"] or 0) <= limit
     for q, blocky in ((90, False), (10, True)):
-        buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=q)
-        value = score(Image.open(buf).convert("RGB"), work, f"q{q}")["blockiness"] or 0
+        value = score(jpeg_copy(im, q), work, f"q{q}")["blockiness"] or 0
         out[f"JPEG q{q} as PNG {'blocky' if blocky else 'not blocky'}"] = (value > limit) == blocky
     return out
+
+
+def jpeg_copy(im: Image.Image, q: int) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=q)
+    return Image.open(buf).convert("RGB")
+
+
+def blockiness_parts(im: Image.Image) -> tuple[float | None, float | None, float | None]:
+    """(blockiness, block-grid measure, lattice measure) of a picture on content-chosen
+    tiles as `quality` measures them, without writing it to disk."""
+    small = im.copy()
+    small.thumbnail((quality.DEFAULT_SIZE, quality.DEFAULT_SIZE))
+    tiles = native.choose_tiles(np.asarray(im), native.luma_of(np.asarray(small)))
+    if min(tiles[0].luma.shape) < 2 * native.BLOCK + 1:
+        return None, None, None
+    grid = native._grid(tiles)
+    offsets = {(0, 0)} | ({grid[1]} if grid else set())
+    found = [v for v in (native.lattice(tiles, o) for o in offsets) if v is not None]
+    return native.blockiness(tiles), grid[0] if grid else None, max(found, default=None)
+
+
+def graphics(folder: Path) -> None:
+    """Blockiness over every PNG and WebP of the folder: originals and quality-90 copies
+    flagged (false positives), quality-10 copies caught, and which measure decided."""
+    limit = quality.CHECKS_BY_NAME["blocky"].threshold
+    files = [p for p in discover(folder).images if p.suffix.lower() in (".png", ".webp")]
+    counts = {v: {"flagged": 0, "by grid": 0, "by lattice only": 0, "not measurable": 0}
+              for v in ("original", "q90", "q10")}
+    flagged: dict[str, list[str]] = {"original": [], "q90": []}
+    for path in files:
+        try:
+            im = Image.fromarray(loading.load_native(path).pixels)
+        except Exception:
+            continue
+        for variant, pic in (("original", im), ("q90", jpeg_copy(im, 90)),
+                             ("q10", jpeg_copy(im, 10))):
+            score, grid, lattice = blockiness_parts(pic)
+            row = counts[variant]
+            if score is None:
+                row["not measurable"] += 1
+            elif score > limit:
+                row["flagged"] += 1
+                row["by grid" if (grid or 0) > limit else "by lattice only"] += 1
+                if variant in flagged:
+                    flagged[variant].append(path.name)
+    print(f"\n{len(files)} PNG/WebP files (screenshots, diagrams, line art, wallpapers): "
+          f"blockiness > {limit}")
+    for variant, row in counts.items():
+        print(f"  {variant:<9} " + ", ".join(f"{k} {v}" for k, v in row.items())
+              + f"  ({row['flagged'] / max(len(files), 1):.1%} flagged)")
+    for variant, names in flagged.items():
+        if names:
+            print(f"  {variant} flagged: {', '.join(names)}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", nargs="?", default="/tmp/real-images")
     ap.add_argument("--count", type=int, default=40)
+    ap.add_argument("--graphics", action="store_true",
+                    help="also blockiness on every PNG/WebP: false positives, q10 caught")
     args = ap.parse_args()
     paths = photographs(Path(args.folder), args.count)
     print(f"{len(paths)} photographs (short side >= 480 px) from {args.folder}")
@@ -140,6 +200,8 @@ def main() -> None:
               f"({len(paths) - tried.get(name, 0)} not measurable)")
     for name, names in failed.items():
         print(f"  failed {name}: {', '.join(names)}")
+    if args.graphics:
+        graphics(Path(args.folder))
 
 
 if __name__ == "__main__":

@@ -60,6 +60,43 @@ def flat_art(width: int, height: int, seed: int = 0) -> Image.Image:
     return im
 
 
+def screenshot(width: int, height: int, seed: int = 0) -> Image.Image:
+    """A flat application window: toolbar, sidebar, buttons and lines of text, no gradients
+    (where a quality-10 JPEG shows no block grid, only ringing around the text)."""
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", (width, height), (242, 242, 240))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle([0, 0, width, 27], fill=(214, 220, 228))
+    draw.rectangle([0, 28, 71, height], fill=(228, 231, 235))
+    draw.line([72, 28, 72, height], fill=(170, 174, 180))
+    for i, x in enumerate(range(6, width - 60, 70)):
+        draw.rectangle([x, 5, x + 58, 22], fill=(70, 110, 170) if i == 0 else (200, 204, 210),
+                       outline=(120, 126, 134))
+        draw.text((x + 6, 8), "Save" if i == 0 else f"Item {i}",
+                  fill=(248, 248, 248) if i == 0 else (30, 34, 40))
+    for y in range(36, height - 10, 14):
+        words = "".join(chr(c) for c in rng.integers(97, 123, int(rng.integers(20, 40))))
+        draw.text((6, y), f"node {y}", fill=(50, 54, 60))
+        draw.text((82, y), f"{words} = {int(rng.integers(0, 9999))};", fill=(40, 44, 52))
+    return im
+
+
+def layout_diagram(width: int, height: int) -> Image.Image:
+    """Clean line art on an 8-pixel layout: black-outlined boxes on white, black text, and a
+    title bar whose gradient repeats one 8 x 8 block along its width (a block that happens
+    to sit on the quality-30 lattice, as one in ten such ramps do: it must count once)."""
+    im = Image.new("RGB", (width, height), (255, 255, 255))
+    ramp = np.array([180, 181, 181, 182, 183, 185, 187, 187], np.uint8)[:, None, None]
+    im.paste(Image.fromarray(np.repeat(np.repeat(ramp, width, 1), 3, 2), "RGB"), (0, 8))
+    draw = ImageDraw.Draw(im)
+    for row, y in enumerate(range(32, height - 40, 48)):
+        for x in range(16, width - 80, 96):
+            draw.rectangle([x, y, x + 79, y + 31], outline=(0, 0, 0), fill=(255, 255, 204))
+            draw.text((x + 6, y + 10), f"class{row}{x}", fill=(0, 0, 0))
+            draw.line([x + 80, y + 16, x + 95, y + 16], fill=(0, 0, 0))
+    return im
+
+
 def scores(path: Path) -> dict:
     return quality.measure(path)
 
@@ -136,6 +173,33 @@ def test_jpeg_damage_is_caught_from_pixels_even_stored_as_png(tmp_path):
                      "damaged_cropped.png": ["blocky"], "fine.jpg": [], "art.png": [],
                      "art_q90.png": [], "art_q10.png": ["blocky"]}
     assert quality.measure(tmp_path / "damaged.png")["jpeg_quality"] is None  # tables gone
+
+
+def test_jpeg_damage_on_a_flat_screenshot_is_caught_and_clean_graphics_are_not(run_cli,
+                                                                               tmp_path):
+    # a quality-10 JPEG of a flat window shows no block grid (flat blocks stay flat); its
+    # text blocks' DCT coefficients sit on the quantisation lattice, the original's do not
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for seed in range(2):
+        shot = screenshot(320, 240, seed=seed)
+        shot.save(folder / f"shot_{seed}.png")
+        _jpeg_as_png(shot, 90).save(folder / f"shot_{seed}_q90.png")
+        _jpeg_as_png(shot, 10).save(folder / f"shot_{seed}_q10.png")
+    _jpeg_as_png(screenshot(320, 240, seed=2), 10).crop((5, 3, 320, 240)).save(
+        folder / "shot_q10_cropped.png")                                # grid off phase
+    layout_diagram(400, 240).save(folder / "diagram.png")
+    _jpeg_as_png(layout_diagram(400, 240), 90).save(folder / "diagram_q90.png")
+    result = run_cli("--action", "quality", "--input", folder, "--report-dir", tmp_path / "r",
+                     "--checks", "blocky", *FAST, "--json")
+    assert result.returncode == 0, result
+    rows = read_csv(tmp_path / "r" / "quality.csv")
+    assert {n for n, r in rows.items() if r["flags"] == "blocky"} == \
+        {"shot_0_q10.png", "shot_1_q10.png", "shot_q10_cropped.png"}
+    limit = quality.CHECKS_BY_NAME["blocky"].threshold
+    assert all(float(r["blockiness"]) < limit - 0.25 for n, r in rows.items()
+               if "q10" not in n)                                      # clearly clean
+    assert all(float(r["blockiness"]) > limit + 0.25 for n, r in rows.items() if "q10" in n)
 
 
 def _odd_images(folder: Path) -> dict[str, Path]:

@@ -25,12 +25,28 @@ None means "not measurable" (too small or too flat to tell); no signal is ever N
   blurry rather than upscaled); 1 when none is; not measurable when even the largest round trip
   removes under DETAIL_FLOOR. (Round trips stay in Pillow's C resampling: as matrix products
   over all tiles they cost 2x more single-threaded and 15x more CPU with OpenBLAS' threads.)
-- Blockiness: mean |difference| between neighbours (clipped at BLOCK_CAP) across the 8-pixel
-  JPEG block grid over the larger of the two neighbouring phases, minus 1 (a block edge steps
+- Blockiness: the larger of two measures of JPEG damage, each about 0-0.3 on clean pictures
+  and above 0.5 on heavy damage, whatever the file format now is.
+  Grid: mean |difference| between neighbours (clipped at BLOCK_CAP) across the 8-pixel
+  block grid over the larger of the two neighbouring phases, minus 1 (a block edge steps
   once, a thin line twice), per 32 x 32 patch; the grid phase is the strongest over all
   patches (so crops are caught) and the score the median patch's (so lines of a diagram that
-  sit on the grid do not count). About 0 to 0.3 for clean photographs, 0.5 and more for heavy
-  JPEG damage, whatever the file format now is.
+  sit on the grid do not count). Photographs and colour ramps show it.
+  Lattice: a JPEG stores each 8 x 8 block's DCT coefficients as multiples of its quantisation
+  steps, so the decoded blocks of a low-quality JPEG still have their coefficients on that
+  lattice (8-bit rounding moves them by well under LATTICE_TOL of a step), where a clean
+  picture's fall anywhere. The score is the share of distinct blocks with an AC coefficient
+  of half a step or more whose every such coefficient (DC included) sits within LATTICE_TOL
+  steps of a multiple, for the best of the IJG tables of LATTICE_QUALITIES, with
+  LATTICE_PRIOR blocks added to the denominator (a handful of blocks cannot decide); at the
+  image's own grid and at the one the grid measure found (crops). Pixels at 255 (or 0) in
+  every channel are where the decoder clipped ringing: their values are unknowns, beyond
+  the bound, filled in by alternating projections (onto the lattice, then back onto the
+  pixels seen and the bounds), so text on white still counts. Blocks with a pixel clipped
+  in some channels only (luma off by an unknown amount) or fewer than LATTICE_FREE
+  unclipped pixels are left out, and repeated blocks count once (a toolbar's gradient
+  along its width). This sees damage on flat screenshots and diagrams, where flat blocks
+  stay flat and no grid shows. It knows only the IJG (libjpeg) tables.
 """
 from __future__ import annotations
 
@@ -56,7 +72,20 @@ BLOCK = 8
 BLOCK_EPS = 1.0         #: 8-bit levels added to both sides of the blockiness ratio
 BLOCK_PATCH = 32        #: blockiness is judged per patch of this side (median over patches)
 BLOCK_CAP = 24.0        #: differences clipped here, so a few thin lines do not look like a grid
+LATTICE_QUALITIES = (10, 15, 20, 25, 30)  #: IJG qualities whose lattices are looked for
+LATTICE_TOL = 0.05      #: a coefficient within this many steps of a multiple sits on the lattice
+LATTICE_ROUNDS = 3      #: alternating projections for blocks with clipped pixels
+LATTICE_FREE = 16       #: blocks need this many unclipped pixels
+LATTICE_BLOCKS = 256    #: at most this many distinct blocks are tested
+LATTICE_CLIPPED = 64    #: of which at most this many with clipped pixels
+LATTICE_PRIOR = 4       #: blocks added to the lattice share's denominator (few blocks: low share)
+#: the IJG (libjpeg) luminance quantisation table at quality 50, in row order
+IJG_LUMA = np.array([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+                     14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+                     18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+                     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99])
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+WHITE, BLACK = 254.99, 0.01  #: luma of pixels with every channel at 255 / at 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +95,9 @@ class Tile:
     x: int
     y: int
     luma: np.ndarray
+    #: pixels with a channel at 0 or 255 (a JPEG decoder clips there, so the decoded luma of
+    #: such a block is off its quantisation lattice); None when not known
+    clipped: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +138,7 @@ def choose_tiles(pixels: np.ndarray, small_luma: np.ndarray, tile: int = TILE,
     than the tiles would (narrow strips get tiles as wide as the strip)."""
     h, w = pixels.shape[:2]
     if h * w <= count * tile * tile:
-        return [Tile(0, 0, luma_of(pixels))]
+        return [Tile(0, 0, luma_of(pixels), _clipped(pixels))]
     tile = min(tile, h, w)
     busy = _busyness(small_luma)
     ys = np.arange(0, h - tile + 1, tile) // ALIGN * ALIGN
@@ -121,8 +153,14 @@ def choose_tiles(pixels: np.ndarray, small_luma: np.ndarray, tile: int = TILE,
     yy, xx = np.meshgrid(ys, xs, indexing="ij")
     order = np.lexsort((xx.ravel(), yy.ravel(), -means.ravel()))[:count]
     picks = [(int(yy.flat[i]), int(xx.flat[i])) for i in order]
-    lumas = luma_of(np.stack([pixels[y:y + tile, x:x + tile] for y, x in picks]))
-    return [Tile(x, y, luma) for (y, x), luma in zip(picks, lumas)]
+    stack = np.stack([pixels[y:y + tile, x:x + tile] for y, x in picks])
+    return [Tile(x, y, luma, clip) for (y, x), luma, clip
+            in zip(picks, luma_of(stack), _clipped(stack))]
+
+
+def _clipped(rgb: np.ndarray) -> np.ndarray:
+    """Per pixel of a ... x 3 uint8 array: any channel at 0 or 255."""
+    return ((rgb - np.uint8(1)) >= 254).any(axis=-1)      # 0 wraps to 255, 255 to 254
 
 
 def _smoothings(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -284,14 +322,9 @@ def _phase_profiles(luma: np.ndarray, side: int) -> np.ndarray:
                      py.mean(axis=1).transpose(0, 2, 1).reshape(-1, BLOCK)], axis=1)
 
 
-def blockiness(tiles: list[Tile]) -> float | None:
-    """JPEG block-grid strength from decoded pixels (see the module notes); None if the tiles
-    are smaller than two blocks or carry no differences at all. Measured per 32 x 32 patch:
-    the grid phase is the one strongest over all patches, and the score the median patch's,
-    so a few lines that happen to sit on the grid (diagrams, text) do not make an image
-    blocky while damage spread over the picture does."""
-    if not tiles or min(tiles[0].luma.shape) < 2 * BLOCK + 1:
-        return None
+def _grid(tiles: list[Tile]) -> tuple[float, tuple[int, int]] | None:
+    """Block-grid strength of the tiles and the (y, x) offset of the blocks it found (see
+    the module notes); None if the tiles carry no differences at all."""
     side = min(BLOCK_PATCH, (min(tiles[0].luma.shape) - 1) // BLOCK * BLOCK)
     profiles = np.concatenate([_phase_profiles(t.luma, side) for t in tiles])
     if profiles.max() < 0.05:
@@ -299,9 +332,118 @@ def blockiness(tiles: list[Tile]) -> float | None:
     # against the larger neighbouring phase: a block edge steps once, a thin line twice
     neighbours = np.maximum(np.roll(profiles, 1, axis=2), np.roll(profiles, -1, axis=2))
     ratios = (profiles + BLOCK_EPS) / (neighbours + BLOCK_EPS)       # patch x axis x phase
-    phases = np.argmax(ratios.mean(axis=0), axis=1)                  # per axis
+    phases = np.argmax(ratios.mean(axis=0), axis=1)                  # per axis (x, y)
     at_grid = ratios[:, [0, 1], phases].mean(axis=1)                 # per patch
-    return float(max(np.median(at_grid) - 1.0, 0.0))
+    offset = (int(phases[1] + 1) % BLOCK, int(phases[0] + 1) % BLOCK)  # edge after pixel 7
+    return float(max(np.median(at_grid) - 1.0, 0.0)), offset
+
+
+def _ijg_tables(qualities: tuple[int, ...]) -> np.ndarray:
+    """The IJG (libjpeg) luminance quantisation steps of each quality: Q x 64, row order."""
+    scale = np.array([5000 // q if q < 50 else 200 - 2 * q for q in qualities])[:, None]
+    return np.clip((IJG_LUMA[None, :] * scale + 50) // 100, 1, 255).astype(np.float32)
+
+
+def _dct_matrix() -> np.ndarray:
+    k, i = np.arange(BLOCK)[:, None], np.arange(BLOCK)[None, :]
+    matrix = np.cos(np.pi * (2 * i + 1) * k / (2 * BLOCK)) * np.sqrt(2 / BLOCK)
+    matrix[0] /= np.sqrt(2)
+    return matrix.astype(np.float32)
+
+
+LATTICE_STEPS = _ijg_tables(LATTICE_QUALITIES)
+DCT8 = _dct_matrix()
+
+
+def _blocks(planes: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
+    """The whole 8 x 8 blocks of a stack of planes (n x h x w) from `offset` (y, x) on, as
+    rows of 64."""
+    n, h, w = planes.shape
+    y, x = offset
+    ny, nx = (h - y) // BLOCK, (w - x) // BLOCK
+    return (planes[:, y:y + ny * BLOCK, x:x + nx * BLOCK].reshape(n, ny, BLOCK, nx, BLOCK)
+            .transpose(0, 1, 3, 2, 4).reshape(-1, BLOCK * BLOCK))
+
+
+def _usable_blocks(tiles: list[Tile], offset: tuple[int, int]) -> np.ndarray:
+    """The tiles' luma blocks (rows of 64) that can be tested: no pixel clipped in some
+    channels only (its luma is off by an unknown amount) and at least LATTICE_FREE pixels
+    unclipped."""
+    rows = _blocks(np.stack([t.luma for t in tiles]).astype(np.float32, copy=False), offset)
+    if tiles[0].clipped is None:
+        return rows
+    clipped = _blocks(np.stack([t.clipped for t in tiles]), offset)
+    some = np.flatnonzero(clipped.view(np.uint64).any(axis=1))     # 64 flags = 8 words
+    flags, luma = clipped[some], rows[some]
+    partly = (flags & (luma < WHITE) & (luma > BLACK)).view(np.uint64).any(axis=1)
+    keep = np.ones(len(rows), bool)
+    keep[some] = ~partly & (np.count_nonzero(flags, axis=1) <= BLOCK * BLOCK - LATTICE_FREE)
+    return rows[keep]
+
+
+def _distinct(rows: np.ndarray, limit: int) -> np.ndarray:
+    """Up to `limit` distinct rows of a float32 N x 64 array, a hash-ordered (so spread,
+    repeatable) sample when there are more."""
+    weights = np.arange(1, 2 * rows.shape[1], 2, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    keys = (rows.view(np.uint32).astype(np.uint64) * weights).sum(axis=1)
+    _, first = np.unique(keys, return_index=True)
+    return rows[first[:limit]]
+
+
+def _transform(blocks: np.ndarray, inverse: bool = False) -> np.ndarray:
+    """2-D DCT (orthonormal, as JPEG's) of rows of 64 (any leading shape), or its inverse."""
+    d = DCT8.T if inverse else DCT8
+    return (d @ blocks.reshape(-1, BLOCK, BLOCK) @ d.T).reshape(blocks.shape)
+
+
+def _fill_clipped(blocks: np.ndarray) -> np.ndarray:
+    """Per quality of LATTICE_STEPS, the blocks (rows of 64, levels - 128) with their clipped
+    pixels (beyond 255 or 0) filled in by alternating projections: onto that quality's
+    lattice, then back onto the pixels seen and the clipping bounds. Q x N x 64."""
+    white, black = blocks >= WHITE - 128, blocks <= BLACK - 128
+    steps = LATTICE_STEPS[:, None, :]
+    pixels = np.broadcast_to(blocks, (len(LATTICE_STEPS), *blocks.shape))
+    for _ in range(LATTICE_ROUNDS):
+        decoded = _transform(steps * np.round(_transform(pixels) / steps), inverse=True)
+        pixels = np.where(white, np.maximum(decoded, blocks),
+                          np.where(black, np.minimum(decoded, blocks), blocks))
+    return pixels
+
+
+def lattice(tiles: list[Tile], offset: tuple[int, int] = (0, 0)) -> float | None:
+    """Share of the tiles' distinct testable 8 x 8 blocks (from `offset`) that sit on a
+    low-quality JPEG's quantisation lattice (every coefficient of half a step or more within
+    LATTICE_TOL steps of a multiple; see the module notes), the best over LATTICE_QUALITIES;
+    None when no testable block has an AC coefficient of half a step for any of them."""
+    blocks = _usable_blocks(tiles, offset)
+    if not len(blocks):
+        return None
+    blocks = _distinct(blocks, 2 * LATTICE_BLOCKS)
+    blocks = blocks[blocks.max(axis=1) - blocks.min(axis=1) >= 1.0][:LATTICE_BLOCKS] - 128.0
+    clipped = ((blocks >= WHITE - 128) | (blocks <= BLACK - 128)).any(axis=1)
+    filled = _fill_clipped(blocks[clipped][:LATTICE_CLIPPED])
+    units = np.concatenate([np.broadcast_to(_transform(blocks[~clipped]),
+                                            (len(LATTICE_STEPS), (~clipped).sum(), 64)),
+                            _transform(filled)], axis=1) / LATTICE_STEPS[:, None, :]
+    carried = np.abs(units) >= 0.5                                 # not quantised to zero
+    off = (carried & (np.abs(units - np.round(units)) >= LATTICE_TOL)).any(axis=2)
+    content = carried[:, :, 1:].any(axis=2)                       # quality x block
+    if not content.any():
+        return None
+    return float(((content & ~off).sum(axis=1) / (content.sum(axis=1) + LATTICE_PRIOR)).max())
+
+
+def blockiness(tiles: list[Tile]) -> float | None:
+    """JPEG damage from decoded pixels (see the module notes): the larger of the block-grid
+    strength and the quantisation-lattice share; None if the tiles are smaller than two blocks
+    or neither is measurable."""
+    if not tiles or min(tiles[0].luma.shape) < 2 * BLOCK + 1:
+        return None
+    grid = _grid(tiles)
+    offsets = {(0, 0)} | ({grid[1]} if grid else set())
+    found = [v for v in [grid[0] if grid else None, *(lattice(tiles, o) for o in offsets)]
+             if v is not None]
+    return max(found) if found else None
 
 
 def crop(pixels: np.ndarray, tile: Tile, side: int = TILE) -> np.ndarray:

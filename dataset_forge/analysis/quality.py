@@ -71,8 +71,10 @@ CHECKS: tuple[Check, ...] = (
     Check("odd_aspect_ratio", "aspect_outlier", "above", 3.0,
           "distance of log(width/height) beyond the dataset's quartiles, in IQRs"),
     Check("blocky", "blockiness", "above", 0.50,
-          "JPEG block-grid strength from the decoded full-resolution pixels, any format: "
-          "~0-0.3 for clean photographs, 0.5+ for heavy JPEG damage (also once stored as PNG)"),
+          "JPEG damage from the decoded full-resolution pixels, any format (also once stored "
+          "as PNG): the larger of the block-grid strength and the share of blocks whose DCT "
+          "coefficients sit on a low-quality JPEG's quantisation lattice; ~0-0.3 clean, "
+          "0.5+ for heavy damage"),
     Check("upscaled", "upscale_factor", "above", 1.5,
           "estimated upscale factor (1 = detail down to the pixel, 2/3/4 = no detail finer than "
           "2/3/4 pixels: an upscaled or equally soft source; not flagged when blurry); "
