@@ -115,6 +115,16 @@ def hashing_rgb(path: str | Path, side: int) -> Image.Image:
     return rgb
 
 
+def fit(rgb: Image.Image, side: int) -> Image.Image:
+    """The picture reduced to fit side x side (bilinear, as `hashing_rgb` reduces), or itself
+    when it already fits."""
+    if max(rgb.size) <= side:
+        return rgb
+    small = rgb.copy()
+    small.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return small
+
+
 def hashing_view(path: str | Path, side: int) -> tuple[Image.Image, bool]:
     """(greyscale view, flat?) of one image, as perceptual hashing sees it."""
     grey = hashing_rgb(path, side).convert("L")

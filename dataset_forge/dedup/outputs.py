@@ -18,7 +18,7 @@ from ..context import THUMBNAIL_PASS
 from ..parallel import WorkKind
 from ..reports import html as htmlreport
 from ..reports.report import RowWriter
-from .appearance import hashing_rgb
+from .appearance import fit, hashing_rgb
 from .cache import FeatureCache, file_stat
 from .plan import Plan, PlanGroup
 
@@ -37,11 +37,8 @@ THUMB_KEY = f"thumb:{THUMB_SIDE}:jpeg80"
 
 def thumbnail_of(rgb: Image.Image) -> bytes:
     """A data: URI (as bytes) of a small JPEG of a decoded picture."""
-    if max(rgb.size) > THUMB_SIDE:
-        rgb = rgb.copy()
-        rgb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR)
     buf = io.BytesIO()
-    rgb.save(buf, "JPEG", quality=80)
+    fit(rgb, THUMB_SIDE).save(buf, "JPEG", quality=80)
     return b"data:image/jpeg;base64," + base64.b64encode(buf.getvalue())
 
 

@@ -29,7 +29,8 @@ import numpy as np
 from PIL import Image
 
 from .aligned import SOURCE_SIDE
-from .appearance import FLAT_AC, GRID, LOW, ac_spread, grid_of, hashing_rgb, low_frequencies
+from .appearance import (FLAT_AC, GRID, LOW, ac_spread, fit, grid_of, hashing_rgb,
+                         low_frequencies)
 from ..parallel import Outcome, WorkKind
 from .index import Pairs, hamming_pairs
 
@@ -85,11 +86,7 @@ def hash_rgb(rgb: Image.Image, kind: str, hash_size: int, invariant: bool,
              crops: bool = False) -> np.ndarray:
     """`hash_image` of a picture already decoded (`appearance.hashing_rgb`); one larger than
     `decode_side(hash_size)` is reduced to it first, as a decode at that side would be."""
-    side = decode_side(hash_size)
-    if max(rgb.size) > side:
-        rgb = rgb.copy()
-        rgb.thumbnail((side, side), Image.Resampling.BILINEAR)
-    grey = rgb.convert("L")
+    grey = fit(rgb, decode_side(hash_size)).convert("L")
     grid = grid_of(grey)
     flat = ac_spread(grid) < FLAT_AC
     if kind == "phash" and hash_size * 4 == GRID:

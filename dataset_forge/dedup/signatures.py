@@ -32,10 +32,10 @@ import lz4.block
 import numpy as np
 
 from . import aligned
-from .appearance import hashing_rgb
+from .appearance import fit, hashing_rgb
 from .cache import FeatureCache, file_stat
-from .outputs import THUMB_KEY, thumbnail_of
-from .perceptual import hash_rgb
+from .outputs import THUMB_KEY, THUMB_SIDE, thumbnail_of
+from .perceptual import decode_side, hash_rgb
 
 PACKED = "dlz4"               # the stored format (`pack`); part of the cache key
 HEADER = struct.Struct(">4sHHB")  # magic, height, width, planes
@@ -80,12 +80,16 @@ def decode_signature(path: str | Path) -> np.ndarray:
 
 def _hash_and_signature(path: str | Path, kind: str, hash_size: int, invariant: bool,
                         crops: bool, thumbnails: bool) -> Decoded:
-    """Worker: decode once; the hash row, the signature and (optionally) the thumbnail."""
+    """Worker: decode once; the hash row, the signature and (optionally) the thumbnail. The
+    hash's picture is reduced once; the thumbnail is made from it when their sides agree (the
+    same pixels as from the decoded picture, one reduction fewer)."""
     rgb = hashing_rgb(path, aligned.SOURCE_SIDE)
-    out = Decoded(hash_rgb(rgb, kind, hash_size, invariant, crops),
+    side = decode_side(hash_size)
+    small = fit(rgb, side)
+    out = Decoded(hash_rgb(small, kind, hash_size, invariant, crops),
                   stored={SIGNATURE_KEY: pack(aligned.signature(rgb))})
     if thumbnails:
-        out.spooled[THUMB_KEY] = thumbnail_of(rgb)
+        out.spooled[THUMB_KEY] = thumbnail_of(small if side == THUMB_SIDE else rgb)
     return out
 
 
