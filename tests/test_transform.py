@@ -237,3 +237,25 @@ def test_make_lq_keeps_the_colour_under_transparent_pixels(run_cli, tmp_path):
     assert result.returncode == 0, result
     half = np.asarray(Image.open(resized / "diagram.png"))
     assert (half[half[..., 3] == 0][:, :3] == 255).all()
+
+
+def test_tile_names_the_inputs_that_gave_no_tile(run_cli, tmp_path, make_image):
+    """An image smaller than one tile, or all flat, used to count as ok with nothing said."""
+    src = tmp_path / "src"
+    make_image(src / "big.png", size=(96, 64), seed=1)
+    make_image(src / "tiny.png", size=(40, 30), seed=2)
+    Image.new("RGB", (64, 64), (40, 40, 40)).save(src / "flat.png")
+    out = tmp_path / "tiles"
+    args = ("--action", "tile", "--input", src, "--output", out, "--tile-size", "32",
+            "--flat-std", "2", "--json")
+    result = run_cli(*args)
+    assert result.returncode == 0, result
+    report = result.json()
+    assert report["summary"]["tiles"] == 6 and report["summary"]["inputs_without_tiles"] == 2
+    said = {Path(f["path"]).name: f["finding"] for f in report["findings"]}
+    assert said == {"tiny.png": "no tiles: 40x30 is smaller than one 32x32 tile",
+                    "flat.png": "no tiles: every tile was flat (--flat-std) or below --min-score"}
+    table = next(t for t in report["tables"] if t["title"].startswith("Inputs without tiles"))
+    assert len(table["rows"]) == 2
+    again = run_cli(*args)                 # a rerun (all journaled) still says so
+    assert again.json()["summary"]["inputs_without_tiles"] == 2

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from ..context import RunContext
 from ..errors import UsageError
 from ..io import file_digest, fingerprint
 from ..parallel import WorkKind
-from ..reports.report import Report
+from ..reports.report import Report, Table
 from ..transforms.engine import (Job, first_frames, gather, load_partner, make_jobs, out_path,
                                  run_jobs, run_pipeline)
 from ..transforms.ops.files import icc_of, load_image, save_image
@@ -23,6 +24,9 @@ from ..transforms.plugins import ensure_plugins
 from .common import (FORMAT, HQ_IN, IN, LQ_IN, OUT, PIPELINE, PLUGIN, PNG_FORMAT, QUALITY, SEED,
                      TRIM, TRIM_TOLERANCE, VARIATIONS, op_params)
 from .registry import Family, Param, Reads, action
+
+#: rows of a report table shown in the terminal and the app (the findings list every input)
+MAX_TABLE_ROWS = 40
 
 
 # ---------------------------------------------------------------------------------- actions
@@ -210,4 +214,30 @@ def tile_action(ctx: RunContext, params: dict[str, Any]) -> Report:
     print_ = fingerprint(shaping | {"f": params["format"]})
     run_jobs(ctx, report, functools.partial(tile_one, cfg), jobs, out, print_, "tile")
     report.summary.update({"inputs": len(items), "mode": "pairs" if pairs else "single"})
+    _say_inputs_without_tiles(report, Path(report.files["log"]), cfg)
     return report
+
+
+def _say_inputs_without_tiles(report: Report, log: Path, cfg: Tiling) -> None:
+    """Count the tiles of every journaled input (this run's and earlier ones', from the log)
+    and name each input that gave none, with the reason: smaller than one tile, or every
+    tile flat or below --min-score."""
+    records = {}
+    if log.exists():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            records[record["key"]] = record
+    empty = [r for r in records.values() if not r["tiles"]]
+    report.summary.update({"tiles": sum(len(r["tiles"]) for r in records.values()),
+                           "inputs_without_tiles": len(empty)})
+    rows = []
+    for record in empty:
+        w, h = record["size"]
+        small = not tile_boxes((w, h), cfg.tile, cfg.overlap, cfg.min_edge)
+        why = (f"{w}x{h} is smaller than one {cfg.tile}x{cfg.tile} tile" if small else
+               "every tile was flat (--flat-std) or below --min-score")
+        report.findings.append({"path": record["input"], "finding": f"no tiles: {why}"})
+        rows.append([record["key"], f"{w}x{h}", why])
+    if rows:
+        report.tables.append(Table(f"Inputs without tiles ({len(rows)})",
+                                   ["input", "size", "why"], rows[:MAX_TABLE_ROWS]))
