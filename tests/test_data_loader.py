@@ -152,3 +152,11 @@ def test_rest_of_the_package_never_needs_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "needs PyTorch" in proc.stdout
+
+
+def test_an_export_with_both_shards_and_lmdb_says_which_kinds_to_pass(data):
+    from dataset_forge.data import SourceError
+    with pytest.raises(SourceError) as caught:
+        PairedImageDataset(data / "many")
+    assert str(caught.value) == (f"{data / 'many'} holds both WebDataset shards and LMDB; "
+                                 "pass kind='webdataset' or kind='lmdb'")

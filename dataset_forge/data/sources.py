@@ -128,7 +128,8 @@ def _detect(root: Path) -> str:
                                            for n in ("hq.lmdb", "lq.lmdb", "images.lmdb")):
         found.append("lmdb")
     if len(found) > 1:
-        raise SourceError(f"{root} holds both WebDataset shards and LMDB; pass kind=")
+        raise SourceError(f"{root} holds both WebDataset shards and LMDB; "
+                          "pass kind='webdataset' or kind='lmdb'")
     if found:
         return found[0]
     return "pairs" if (root / "hq").is_dir() and (root / "lq").is_dir() else "folder"
