@@ -215,3 +215,19 @@ def test_kill_9_mid_apply_then_rerun_finishes_and_undo_restores(tmp_path, run_cl
     undo = run_cli("undo", manifest, "--apply")
     assert undo.returncode == 0, undo
     assert tree_digest(root) == before and tree_digest(dest, skip_journal=True) == {}
+
+
+def test_a_selection_from_a_report_alone_counts_the_images_it_looked_at(planted, tmp_path,
+                                                                         run_cli):
+    """Nothing is measured when a report selects: the outcome read '0 of 0 images ok'."""
+    integ = run_cli("--action", "integrity", "--input", planted, "--report-dir", tmp_path / "i",
+                    *FAST)
+    assert integ.returncode == 1, integ
+    images = len([p for p in planted.rglob("*") if p.is_file()])
+    res = run_cli("--action", "quarantine", "--input", planted, "--dest", tmp_path / "rej",
+                  "--from-report", tmp_path / "i" / "integrity_report.json",
+                  "--report-dir", tmp_path / "r", *FAST)
+    assert res.returncode == 0, res
+    run = report(tmp_path / "r")["run"]
+    assert (run["ok"], run["failed"], run["unit"]) == (images, 0, "images"), run
+    assert f"{images} of {images} images ok, 0 failed" in res.stdout

@@ -114,6 +114,8 @@ def quarantine(ctx: RunContext, params: dict[str, Any]) -> Report:
     state = dest if dest is not None else data.roots[0]
     carry_out(ctx, report, params, build=build, state_dir=state, info_columns=["rules"])
     resumed = "resumed_from" in report.summary   # the plan was made by the interrupted run
+    if not any(s.unit == "images" for s in ctx.summaries):   # selected by reports alone
+        ctx.tally("selecting", ok=len(data.items), failed=0, unit="images")
     report.summary.update({"images": len(data.items), "selected": None if resumed else selected[0],
                            "mode": params["mode"], "by_rule": dict(by_reason.most_common())})
     if by_reason:
