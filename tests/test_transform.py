@@ -13,7 +13,7 @@ from dataset_forge.errors import UsageError
 from dataset_forge.parallel import ParallelConfig
 from dataset_forge.runner import run_action
 
-from conftest import tree_digest
+from conftest import photo_like, tree_digest
 
 REPO = Path(__file__).resolve().parents[1]
 REALISTIC = REPO / "assets" / "pipelines" / "realistic_lq.toml"
@@ -259,3 +259,22 @@ def test_tile_names_the_inputs_that_gave_no_tile(run_cli, tmp_path, make_image):
     assert len(table["rows"]) == 2
     again = run_cli(*args)                 # a rerun (all journaled) still says so
     assert again.json()["summary"]["inputs_without_tiles"] == 2
+
+
+def test_a_16_bit_source_written_as_8_bit_is_a_finding(run_cli, tmp_path):
+    """Transforms work in 8 bits: a 16-bit grey PNG (depth maps, scientific images) came out
+    8-bit with nothing said."""
+    src = tmp_path / "src"
+    src.mkdir()
+    ramp = (np.arange(64 * 48, dtype=np.uint32).reshape(48, 64) * 21).astype(np.uint16)
+    Image.fromarray(ramp).save(src / "depth.png")
+    Image.fromarray(photo_like(64, 48, seed=1)).save(src / "photo.png")
+    out = tmp_path / "out"
+    result = run_cli("--action", "resize", "--input", src, "--output", out, "--scale", "0.5",
+                     "--json")
+    assert result.returncode == 0, result
+    report = result.json()
+    assert Image.open(out / "depth.png").mode == "L"
+    assert report["summary"]["reduced_to_8_bit"] == 1
+    assert [(Path(f["path"]).name, f["finding"]) for f in report["findings"]] == [
+        ("depth.png", "I;16 grey, deeper than 8 bits: written as 8-bit (scaled, not clipped)")]

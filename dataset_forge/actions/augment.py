@@ -20,7 +20,7 @@ from ..parallel import WorkKind
 from ..transforms.pipeline import image_entropy, load_pipeline, step_rng
 from ..transforms.plugins import ensure_plugins
 from ..reports.report import Report
-from ..transforms.engine import (Job, first_frames, gather, load_partner, make_jobs, out_path,
+from ..transforms.engine import (Job, input_losses, gather, load_partner, make_jobs, out_path,
                                  run_jobs, run_pipeline)
 from .common import (FORMAT, HQ_IN, IN, LQ_IN, OUT, PIPELINE, PLUGIN, QUALITY, SEED,
                      VARIATIONS)
@@ -85,7 +85,7 @@ def mix_one(cfg: Mixing, job: MixJob) -> dict[str, Any]:
     icc = icc_of(a)
     b = load_partner(job.partner, f"mixup partner of {job.source}")
     grey = is_grey_source(a) and is_grey_source(b)
-    animated = first_frames((job.source, a), (job.partner, b))
+    animated = input_losses((job.source, a), (job.partner, b))
     mode = "RGBA" if "A" in a.mode + b.mode else "RGB"
     a, b = a.convert(mode), b.convert(mode).resize(a.size, Image.Resampling.BICUBIC)
     record: dict[str, Any] = {"input": str(job.source), "partner": str(job.partner),

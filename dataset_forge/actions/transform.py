@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..io import file_digest, fingerprint
 from ..parallel import WorkKind
 from ..reports.report import Report, Table
-from ..transforms.engine import (Job, first_frames, gather, load_partner, make_jobs, out_path,
+from ..transforms.engine import (Job, input_losses, gather, load_partner, make_jobs, out_path,
                                  run_jobs, run_pipeline)
 from ..transforms.ops.files import icc_of, load_image, save_image
 from ..transforms.ops.geometric import FILTER_NAMES
@@ -118,7 +118,7 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
     hq = load_image(job.source)
     lq = load_partner(job.lq, f"LQ partner of {job.source}") if job.lq else None
     hq_icc, lq_icc = icc_of(hq), icc_of(lq) if lq is not None else None
-    animated = first_frames((job.source, hq), (job.lq, lq))
+    animated = input_losses((job.source, hq), (job.lq, lq))
     trim = None
     if lq is not None and cfg.trim is not None:
         hq, lq, trim = fit_pair(hq, lq, cfg.trim)

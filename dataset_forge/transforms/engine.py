@@ -116,12 +116,15 @@ def load_partner(path: Path, role: str) -> Any:
         raise PartnerError(path, role, exc) from None
 
 
-def first_frames(*loaded: tuple[Path | None, Any]) -> dict[str, Any]:
-    """A worker's record entry naming the (path, loaded image) inputs that were animated: only
-    their first frame was used; run_jobs turns each into a finding."""
-    animated = {str(path): img.info["frames"] for path, img in loaded
-                if img is not None and img.info.get("frames", 1) > 1}
-    return {"first_frame_of": animated} if animated else {}
+def input_losses(*loaded: tuple[Path | None, Any]) -> dict[str, Any]:
+    """A worker's record entries naming the (path, loaded image) inputs that lost something on
+    loading: animated ones (only their first frame was used) and ones deeper than 8 bits (16-bit
+    grey written as 8-bit); run_jobs turns each into a finding."""
+    loaded = tuple((str(path), img) for path, img in loaded if img is not None)
+    animated = {path: img.info["frames"] for path, img in loaded if img.info.get("frames", 1) > 1}
+    deep = {path: img.info["deep_source"] for path, img in loaded if img.info.get("deep_source")}
+    return {**({"first_frame_of": animated} if animated else {}),
+            **({"reduced_to_8_bit": deep} if deep else {})}
 
 
 def blaming(worker: Callable[[Job], dict], job: Job) -> dict[str, Any]:
@@ -138,7 +141,7 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     """Worker: load, run the pipeline, write the outputs; return the log record."""
     ensure_plugins(cfg.plugins)
     frame, trim = Frame(load_image(job.source)), None
-    animated = first_frames((job.source, frame.hq))
+    animated = input_losses((job.source, frame.hq))
     hq_icc = lq_icc = icc_of(frame.hq)
     hq_grey = lq_grey = is_grey_source(frame.hq)
     if cfg.mode == "make_lq":
@@ -153,7 +156,7 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     elif cfg.mode == "pairs":
         frame.lq = load_partner(job.lq, f"LQ partner of {job.source}")
         lq_icc, lq_grey = icc_of(frame.lq), is_grey_source(frame.lq)
-        animated = first_frames((job.source, frame.hq), (job.lq, frame.lq))
+        animated = input_losses((job.source, frame.hq), (job.lq, frame.lq))
         if cfg.trim is not None:
             frame.hq, frame.lq, trim = fit_pair(frame.hq, frame.lq, cfg.trim)
         frame.snap = frame.factor
@@ -220,7 +223,7 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     if len(journal) == 0 and log_path.exists():
         log_path.unlink()  # a fresh run (new parameters): the old log no longer describes outputs
     pending = [j for j in jobs if not _finished(journal, j, out)]
-    written, failed, trimmed, first_frame, preview = 0, 0, 0, 0, []
+    written, failed, trimmed, first_frame, reduced, preview = 0, 0, 0, 0, 0, []
     with journal, open(log_path, "a", encoding="utf-8") as log:
         for outcome in ctx.map(functools.partial(blaming, worker), pending, label=label,
                                unit=job_unit(report, jobs)):
@@ -235,6 +238,10 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
             for path, frames in record.get("first_frame_of", {}).items():
                 report.findings.append({"path": path, "finding": first_frame_only(frames)})
                 first_frame += 1
+            for path, mode in record.get("reduced_to_8_bit", {}).items():
+                report.findings.append({"path": path, "finding": f"{mode} grey, deeper than 8 "
+                                        "bits: written as 8-bit (scaled, not clipped)"})
+                reduced += 1
             if record.get("trim"):
                 trimmed += 1
                 report.findings.append({"path": record["input"],
@@ -247,7 +254,8 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
                            "skipped_already_done": len(jobs) - len(pending),
                            "files_written": written, "failed": len(report.failures),
                            "output": str(out), **({"trimmed_pairs": trimmed} if trimmed else {}),
-                           **({"animated_first_frame_only": first_frame} if first_frame else {})})
+                           **({"animated_first_frame_only": first_frame} if first_frame else {}),
+                           **({"reduced_to_8_bit": reduced} if reduced else {})})
     report.files.update({"output": str(out), "log": str(log_path)})
     report.tables.append(Table(f"Outputs (first {len(preview)})",
                                ["input", "variation", "outputs", "ops applied"], preview))

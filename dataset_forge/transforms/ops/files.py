@@ -18,13 +18,16 @@ SAVE_FORMAT = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", 
 
 ICC_SPACES = {"RGB": b"RGB ", "RGBA": b"RGB ", "L": b"GRAY", "LA": b"GRAY"}
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+#: modes deeper than 8 bits a channel: transforms work in 8 bits, so they are scaled down
+DEEP_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 ICC_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
 
 
 def load_image(path: str | Path) -> Image.Image:
     """Decode with EXIF orientation applied: RGBA when the file has transparency, else RGB.
     The file's ICC profile, if any, is in `info["icc_profile"]` (see `icc_of`); an animated
-    file gives its first frame, with its frame count in `info["frames"]`.
+    file gives its first frame, with its frame count in `info["frames"]`; a 16-bit, 32-bit or
+    float file is scaled to 8 bits, its mode kept in `info["deep_source"]`.
 
     One full-size buffer at a time: the orientation is applied in place, and an RGB/RGBA file
     is returned as decoded (Pillow closed a single-frame file after loading it), not copied."""
@@ -48,6 +51,7 @@ def load_image(path: str | Path) -> Image.Image:
         out.info["icc_profile"] = icc
     out.info["grey_source"] = grey
     out.info["frames"] = frames
+    out.info["deep_source"] = im.mode if im.mode in DEEP_MODES else None
     return out
 
 
