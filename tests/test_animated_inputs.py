@@ -58,6 +58,13 @@ def test_tile_and_pair_crop_name_the_animated_file(run_cli, tmp_path, make_image
                   "--report-dir", rep, *FAST)
     assert res.returncode == 0, res
     assert list(frame_findings(report(rep, "tile"))) == [str(anim)]
+    res = run_cli("--action", "augment", "--input", src, "--output", tmp_path / "a",
+                  "--variations", "3", "--pipeline", '[{"op": "flip"}]', "--report-dir", rep,
+                  *FAST)
+    assert res.returncode == 0, res
+    data = report(rep, "augment")                     # three outputs, one finding
+    assert list(frame_findings(data)) == [str(anim)]
+    assert data["summary"]["animated_first_frame_only"] == 1
 
     hq, lq = tmp_path / "hq", tmp_path / "lq"
     make_image(hq / "a.png", size=(64, 48))

@@ -223,7 +223,9 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     if len(journal) == 0 and log_path.exists():
         log_path.unlink()  # a fresh run (new parameters): the old log no longer describes outputs
     pending = [j for j in jobs if not _finished(journal, j, out)]
-    written, failed, trimmed, first_frame, reduced, preview = 0, 0, 0, 0, 0, []
+    written, failed, trimmed, preview = 0, 0, 0, []
+    animated: set[str] = set()   # inputs said once each, however many jobs read them
+    deep: set[str] = set()
     with journal, open(log_path, "a", encoding="utf-8") as log:
         for outcome in ctx.map(functools.partial(blaming, worker), pending, label=label,
                                unit=job_unit(report, jobs)):
@@ -236,12 +238,14 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
             log.flush()
             journal.mark(outcome.item.id, record["outputs"])
             for path, frames in record.get("first_frame_of", {}).items():
-                report.findings.append({"path": path, "finding": first_frame_only(frames)})
-                first_frame += 1
+                if path not in animated:   # a variation or a shared partner: said once
+                    animated.add(path)
+                    report.findings.append({"path": path, "finding": first_frame_only(frames)})
             for path, mode in record.get("reduced_to_8_bit", {}).items():
-                report.findings.append({"path": path, "finding": f"{mode} grey, deeper than 8 "
-                                        "bits: written as 8-bit (scaled, not clipped)"})
-                reduced += 1
+                if path not in deep:
+                    deep.add(path)
+                    report.findings.append({"path": path, "finding": f"{mode} grey, deeper than "
+                                            "8 bits: written as 8-bit (scaled, not clipped)"})
             if record.get("trim"):
                 trimmed += 1
                 report.findings.append({"path": record["input"],
@@ -254,8 +258,8 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
                            "skipped_already_done": len(jobs) - len(pending),
                            "files_written": written, "failed": len(report.failures),
                            "output": str(out), **({"trimmed_pairs": trimmed} if trimmed else {}),
-                           **({"animated_first_frame_only": first_frame} if first_frame else {}),
-                           **({"reduced_to_8_bit": reduced} if reduced else {})})
+                           **({"animated_first_frame_only": len(animated)} if animated else {}),
+                           **({"reduced_to_8_bit": len(deep)} if deep else {})})
     report.files.update({"output": str(out), "log": str(log_path)})
     report.tables.append(Table(f"Outputs (first {len(preview)})",
                                ["input", "variation", "outputs", "ops applied"], preview))
