@@ -134,9 +134,8 @@ def blockiness_parts(im: Image.Image) -> tuple[float | None, float | None, float
     if min(tiles[0].luma.shape) < 2 * native.BLOCK + 1:
         return None, None, None
     grid = native._grid(tiles)
-    offsets = {(0, 0)} | ({grid[1]} if grid else set())
-    found = [v for v in (native.lattice(tiles, o) for o in offsets) if v is not None]
-    return native.blockiness(tiles), grid[0] if grid else None, max(found, default=None)
+    offsets = tuple({(0, 0)} | ({grid[1]} if grid else set()))
+    return native.blockiness(tiles), grid[0] if grid else None, native.lattice(tiles, offsets)
 
 
 def graphics(folder: Path) -> None:

@@ -76,8 +76,9 @@ LATTICE_QUALITIES = (10, 15, 20, 25, 30)  #: IJG qualities whose lattices are lo
 LATTICE_TOL = 0.05      #: a coefficient within this many steps of a multiple sits on the lattice
 LATTICE_ROUNDS = 3      #: alternating projections for blocks with clipped pixels
 LATTICE_FREE = 16       #: blocks need this many unclipped pixels
-LATTICE_BLOCKS = 256    #: at most this many distinct blocks are tested
-LATTICE_CLIPPED = 64    #: of which at most this many with clipped pixels
+LATTICE_BLOCKS = 128    #: at most this many distinct blocks are tested
+LATTICE_CLIPPED = 64    #: of which at most this many with clipped pixels,
+LATTICE_ENOUGH = 64     #: and none when this many have none
 LATTICE_PRIOR = 4       #: blocks added to the lattice share's denominator (few blocks: low share)
 #: the IJG (libjpeg) luminance quantisation table at quality 50, in row order
 IJG_LUMA = np.array([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
@@ -365,17 +366,18 @@ def _blocks(planes: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
             .transpose(0, 1, 3, 2, 4).reshape(-1, BLOCK * BLOCK))
 
 
-def _usable_blocks(tiles: list[Tile], offset: tuple[int, int]) -> np.ndarray:
-    """The tiles' luma blocks (rows of 64) that can be tested: no pixel clipped in some
-    channels only (its luma is off by an unknown amount) and at least LATTICE_FREE pixels
-    unclipped."""
-    rows = _blocks(np.stack([t.luma for t in tiles]).astype(np.float32, copy=False), offset)
-    if tiles[0].clipped is None:
+def _usable_blocks(luma: np.ndarray, clipped: np.ndarray | None,
+                   offset: tuple[int, int]) -> np.ndarray:
+    """The luma blocks (rows of 64) of tiles stacked as n x h x w that can be tested: no
+    pixel clipped in some channels only (its luma is off by an unknown amount) and at least
+    LATTICE_FREE pixels unclipped."""
+    rows = _blocks(luma, offset)
+    if clipped is None:
         return rows
-    clipped = _blocks(np.stack([t.clipped for t in tiles]), offset)
-    some = np.flatnonzero(clipped.view(np.uint64).any(axis=1))     # 64 flags = 8 words
-    flags, luma = clipped[some], rows[some]
-    partly = (flags & (luma < WHITE) & (luma > BLACK)).view(np.uint64).any(axis=1)
+    flags = _blocks(clipped, offset)
+    some = np.flatnonzero(flags.view(np.uint64).any(axis=1))       # 64 flags = 8 words
+    flags, seen = flags[some], rows[some]
+    partly = (flags & (seen < WHITE) & (seen > BLACK)).view(np.uint64).any(axis=1)
     keep = np.ones(len(rows), bool)
     keep[some] = ~partly & (np.count_nonzero(flags, axis=1) <= BLOCK * BLOCK - LATTICE_FREE)
     return rows[keep]
@@ -410,18 +412,29 @@ def _fill_clipped(blocks: np.ndarray) -> np.ndarray:
     return pixels
 
 
-def lattice(tiles: list[Tile], offset: tuple[int, int] = (0, 0)) -> float | None:
-    """Share of the tiles' distinct testable 8 x 8 blocks (from `offset`) that sit on a
-    low-quality JPEG's quantisation lattice (every coefficient of half a step or more within
-    LATTICE_TOL steps of a multiple; see the module notes), the best over LATTICE_QUALITIES;
-    None when no testable block has an AC coefficient of half a step for any of them."""
-    blocks = _usable_blocks(tiles, offset)
+def lattice(tiles: list[Tile], offsets: tuple[tuple[int, int], ...] = ((0, 0),)
+            ) -> float | None:
+    """Share of the tiles' distinct testable 8 x 8 blocks that sit on a low-quality JPEG's
+    quantisation lattice (every coefficient of half a step or more within LATTICE_TOL steps
+    of a multiple; see the module notes), the best over LATTICE_QUALITIES and over the block
+    `offsets` (y, x); None when no testable block has an AC coefficient of half a step."""
+    luma = np.stack([t.luma for t in tiles]).astype(np.float32, copy=False)
+    clipped = None if tiles[0].clipped is None else np.stack([t.clipped for t in tiles])
+    found = [v for v in (_lattice_share(_usable_blocks(luma, clipped, o)) for o in offsets)
+             if v is not None]
+    return max(found, default=None)
+
+
+def _lattice_share(blocks: np.ndarray) -> float | None:
+    """`lattice` for one offset's usable blocks (rows of 64)."""
     if not len(blocks):
         return None
     blocks = _distinct(blocks, 2 * LATTICE_BLOCKS)
     blocks = blocks[blocks.max(axis=1) - blocks.min(axis=1) >= 1.0][:LATTICE_BLOCKS] - 128.0
     clipped = ((blocks >= WHITE - 128) | (blocks <= BLACK - 128)).any(axis=1)
-    filled = _fill_clipped(blocks[clipped][:LATTICE_CLIPPED])
+    # blocks with clipped pixels cost projections: only where too few others can decide
+    room = LATTICE_CLIPPED if (~clipped).sum() < LATTICE_ENOUGH else 0
+    filled = _fill_clipped(blocks[clipped][:room])
     units = np.concatenate([np.broadcast_to(_transform(blocks[~clipped]),
                                             (len(LATTICE_STEPS), (~clipped).sum(), 64)),
                             _transform(filled)], axis=1) / LATTICE_STEPS[:, None, :]
@@ -440,10 +453,11 @@ def blockiness(tiles: list[Tile]) -> float | None:
     if not tiles or min(tiles[0].luma.shape) < 2 * BLOCK + 1:
         return None
     grid = _grid(tiles)
-    offsets = {(0, 0)} | ({grid[1]} if grid else set())
-    found = [v for v in [grid[0] if grid else None, *(lattice(tiles, o) for o in offsets)]
-             if v is not None]
-    return max(found) if found else None
+    if grid and grid[0] >= 1.0:          # a lattice share stays below 1: it cannot win
+        return grid[0]
+    offsets = tuple({(0, 0)} | ({grid[1]} if grid else set()))
+    found = [v for v in (grid[0] if grid else None, lattice(tiles, offsets)) if v is not None]
+    return max(found, default=None)
 
 
 def crop(pixels: np.ndarray, tile: Tile, side: int = TILE) -> np.ndarray:
