@@ -36,16 +36,29 @@ PIPE_WIDTH = 1000  # columns assumed when output is not a terminal
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one `error:` line (exit 2) with a did-you-mean."""
 
+    #: set on an action's parser: its name, for hints that know the action was given
+    action_name: str | None = None
+
     def error(self, message: str):
         if message.startswith("unrecognized arguments:"):
-            import difflib
-            known = _option_strings(self)
-            for word in message.split(":", 1)[1].split():
-                close = difflib.get_close_matches(word.split("=")[0], known, n=1)
-                if close:
-                    message += f"; did you mean {close[0]}?"
-                    break
+            message += self._hint(message.split(":", 1)[1].split())
         raise UsageError(message)
+
+    def _hint(self, words: list[str]) -> str:
+        """A did-you-mean for the first unknown flag; on an action's parser never --action
+        (it was given), and an --output the action lacks says where its report goes."""
+        import difflib
+        known = _option_strings(self)
+        if self.action_name:
+            known = [k for k in known if k not in ("--action", "--list-actions")]
+            if "--output" in words and "--output" not in known:
+                return (f"; {self.action_name} writes no files but its report: "
+                        "--report-dir DIR sets where it goes")
+        for word in words:
+            close = difflib.get_close_matches(word.split("=")[0], known, n=1)
+            if close:
+                return f"; did you mean {close[0]}?"
+        return ""
 
 
 def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
@@ -112,6 +125,7 @@ def _subcommands() -> dict[str, Any]:
 def _action_parser(action: Action) -> argparse.ArgumentParser:
     parser = _base_parser(add_help=True)
     parser.usage = f"dataset-forge --action {action.name} [options]"
+    parser.action_name = action.name
     parser.description = f"{action.help}.\n\n{action.description}"
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     if action.examples:

@@ -70,6 +70,12 @@ def test_usage_errors_are_one_line_with_exit_2(run_cli, tmp_path, image_folder):
         ("--action", "inventory", "--inptu", image_folder): "did you mean --input?",
         ("run", "recipe.toml", "--form", "split"): "did you mean --from?",  # a subcommand's flag
         ("undo", "x.jsonl", "--aply"): "did you mean --apply?",
+        # an action that writes no files: where its report goes, not 'did you mean --input?'
+        ("--action", "inventory", "--input", image_folder, "--output", tmp_path / "o"):
+            "inventory writes no files but its report: --report-dir DIR sets where it goes",
+        # never 'did you mean --action?' (it was given): --ratios has no flag close to it
+        ("--action", "split", "--input", image_folder, "--ratios", "0.8"):
+            "unrecognized arguments: --ratios 0.8",
         ("inventory", "--input", image_folder): "dataset-forge --action inventory --input",
         ("--action", "resize", "--input", image_folder, "--output", tmp_path / "o", "--scale",
          "-1"): "must be a number from",
@@ -80,6 +86,7 @@ def test_usage_errors_are_one_line_with_exit_2(run_cli, tmp_path, image_folder):
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, result)
         assert message in lines[0], (args, result)
+        assert "did you mean --action" not in lines[0], (args, result)
 
 
 def test_run_log_gets_one_line_per_run(run_cli, image_folder, tmp_path, isolated_settings):
