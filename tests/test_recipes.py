@@ -390,3 +390,38 @@ def test_missing_input_is_a_usage_error_before_anything_is_written(tmp_path, run
     assert r.returncode == 2, r
     assert f"step 1 (stage): --inputs {tmp_path / 'typo'}: no such folder" in r.stderr, r
     assert not out.exists()
+
+
+async def test_app_recipe_that_cannot_start_marks_its_step_failed(tmp_path, make_image):
+    """run_recipe refuses a first step that cannot start after it said 'running': the row
+    stayed 'running' under 'The recipe did not run'."""
+    from textual.widgets import DataTable
+
+    from dataset_forge.recipes.recipe import load_recipe
+    from dataset_forge.sysinfo import LiveSample
+    from menus.app import ForgeApp
+    from menus.screens.recipe import RecipeRunScreen
+
+    photos = tmp_path / "photos"
+    make_image(photos / "p0.png", size=(96, 64))
+    stage = '[[steps]]\nname = "stage"\naction = "combine"\ninputs = ["{input}"]\n' \
+            'output = "{workdir}/photos"\napply = true\n\n[[steps]]\nname = "lq"'
+    # a list of folders is checked when its step starts, not when the recipe loads
+    body = TWO_STEPS.replace('input = "{input}"', 'input = "{steps.stage.output}"')
+    write_recipe(tmp_path / "three.toml", body.replace('[[steps]]\nname = "lq"', stage))
+    recipe = load_recipe(tmp_path / "three.toml", {"input": str(tmp_path / "typo"),
+                                                    "output": str(tmp_path / "out")})
+    sample = LiveSample(cpu_percent=(10.0,), ram_used_bytes=1, ram_total_bytes=2,
+                        disk_free_bytes=3)
+    app = ForgeApp(str(photos), sample_source=lambda: sample, pictures=False)
+    async with app.run_test(size=(100, 35)) as pilot:
+        run = RecipeRunScreen(recipe)
+        await app.push_screen(run)
+        deadline = time.monotonic() + 30
+        while run.running or not str(run.query_one("#run-status").render()):
+            assert time.monotonic() < deadline, "the recipe screen never ended"
+            await pilot.pause(0.05)
+        table = run.query_one(DataTable)
+        assert "did not run" in str(run.query_one("#run-status").render())
+        assert [table.get_cell(str(i), "status") for i in (1, 2, 3)] == \
+            ["failed", "pending", "pending"]

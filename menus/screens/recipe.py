@@ -194,6 +194,11 @@ class RecipeRunScreen(JobScreen):
     @on(RecipeEnded)
     def _ended(self, message: RecipeEnded) -> None:
         self.running = False
+        table = self.query_one(DataTable)
+        for index, record in self.records.items():   # a step refused as it started
+            if record.status == "running":
+                table.update_cell(str(index), "status", "failed" if message.error else "stopped",
+                                  update_width=True)
         done = sum(r.status.startswith(("done", "skipped")) for r in self.records.values())
         if message.error:
             text = f"[b red]The recipe did not run:[/b red] {escape(message.error)}"
