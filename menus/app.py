@@ -233,7 +233,8 @@ class ForgeApp(App):
 def run_app(folder: str, settings_path: str | None = None) -> int:
     """Open the app on `folder`; the exit code for `dataset-forge app`."""
     if not Path(folder).is_dir():
-        print(f"error: {folder}: no such folder", file=sys.stderr)
+        why = "is a file, expected a folder" if Path(folder).exists() else "no such folder"
+        print(f"error: {folder}: {why}", file=sys.stderr)
         return EXIT_USAGE
     from .widgets.image_preview import prepare
     prepare()  # textual-image asks the terminal about itself before Textual takes over

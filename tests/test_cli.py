@@ -60,6 +60,8 @@ def test_usage_errors_are_one_line_with_exit_2(run_cli, tmp_path, image_folder):
     cases = {
         ("--action", "inventory", "--input", tmp_path / "nope"): "no such folder",
         ("--action", "inventory", "--input", a_file): "is a file, expected a folder",
+        ("app", a_file): f"{a_file}: is a file, expected a folder",
+        ("app", tmp_path / "nope"): "nope: no such folder",
         ("--action", "inventory", "--input", empty): "no images found",
         ("--action", "inventory"): "--input is required",
         ("--action", "inventroy", "--input", image_folder): "did you mean 'inventory'",
