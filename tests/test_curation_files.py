@@ -182,3 +182,31 @@ def test_combine_refuses_a_folder_given_twice_or_inside_another(tmp_path, run_cl
         assert res.returncode == 2, res
         assert f"--inputs {a} {how} {second}" in res.stderr, res
         assert not (tmp_path / "m").exists()
+
+
+def test_hard_links_to_another_drive_are_refused_before_anything_is_linked(tmp_path, run_cli,
+                                                                         make_image):
+    """combine --mode hardlink (sr-pairs' staging) onto another filesystem failed file by file
+    ('Invalid cross-device link', one line per file); the plan is refused in one problem line."""
+    import os
+    import shutil
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        import pytest
+        pytest.skip("needs a second filesystem (/dev/shm)")
+    src = tmp_path / "photos"
+    for i in range(3):
+        make_image(src / f"p{i}.png", seed=i)
+    out = shm / f"forge-test-{os.getpid()}-{tmp_path.name}"
+    try:
+        res = run_cli("--action", "combine", "--inputs", src, "--output", out,
+                      "--mode", "hardlink", "--apply", "--json")
+        assert res.returncode == 1, res
+        report = res.json()
+        assert [(f["error_type"], f["message"]) for f in report["failures"]] == [
+            ("cross_device", f"hard links cannot cross filesystems: {out} is on another one "
+                             f"than {src}; use --mode copy")]
+        assert report["summary"]["refused"] == 1
+        assert not [p for p in out.rglob("*.png")]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)

@@ -133,7 +133,8 @@ class Plan:
     def problems(self) -> tuple[int, list[Problem]]:
         """(count, first MAX_PROBLEMS) of what would make the plan unsafe: two files planned to
         one destination, a destination that already exists (and is not itself moved away
-        earlier in the plan), a file planned twice, a source that is gone."""
+        earlier in the plan), a file planned twice, a source that is gone, hard links that
+        would cross filesystems."""
         found: list[Problem] = []
         count = 0
 
@@ -164,7 +165,26 @@ class Plan:
                     or _already_made(op, src, dst):
                 continue
             note(Problem("destination_exists", dst, f"exists; {src} would not be moved over it"))
+        for problem in self._cross_device_links():
+            note(problem)
         return count, found
+
+    def _cross_device_links(self) -> Iterator[Problem]:
+        """One problem per pair of filesystems that hard links would have to cross (each file
+        failed on its own with 'Invalid cross-device link')."""
+        seen: set[tuple[int, int]] = set()
+        for src, dst in self._conn.execute("SELECT src, dst FROM ops WHERE op = 'hardlink'"):
+            where = Path(dst).parent
+            while not where.exists() and where != where.parent:
+                where = where.parent
+            try:
+                devices = (os.stat(src).st_dev, os.stat(where).st_dev)
+            except OSError:
+                continue   # a missing source is its own problem
+            if devices[0] != devices[1] and devices not in seen:
+                seen.add(devices)
+                yield Problem("cross_device", src, "hard links cannot cross filesystems: "
+                              f"{where} is on another one than {Path(src).parent}; use --mode copy")
 
     # -- applying ---------------------------------------------------------------------------
     def pending(self) -> Iterator[PlannedOp]:
