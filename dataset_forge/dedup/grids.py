@@ -68,7 +68,7 @@ def sample(view: Image.Image, scale: float, angle: float) -> np.ndarray:
     return np.asarray(out, np.float32)
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=1024)
 def _warp(w: int, h: int, scale: float, angle: float) -> tuple[np.ndarray, np.ndarray | None]:
     """`sample`'s map for cv2.warpAffine (grid point -> input pixel index, 3 x 3) and the grid
     points it sends outside the picture (None when there are none): PIL gives 0 there and
@@ -101,21 +101,32 @@ def _turn(w: int, h: int, turn: Image.Transpose | None) -> tuple[np.ndarray, int
     return m, index.width, index.height
 
 
+@functools.lru_cache(maxsize=16384)
+def _warp_of(w: int, h: int, turn: Image.Transpose | None, scale: float, angle: float
+             ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(cv2.warpAffine's 2 x 3 map, flat indices of the grid points outside the picture or
+    None) for `sample(picture.transpose(turn), scale, angle)` of a w x h picture."""
+    back, tw, th = _turn(w, h, turn)
+    m, outside = _warp(tw, th, scale, angle)
+    return (np.ascontiguousarray((back @ m)[:2]),
+            None if outside is None else np.flatnonzero(outside))
+
+
 def approx_samples(grey: np.ndarray, candidates: tuple,
                    turn: Image.Transpose | None = None) -> np.ndarray:
     """`sample(picture.transpose(turn), scale, angle)` for every (scale, angle) of
     `candidates`, approximately (see the module docstring), from the picture's float32 grey
     array: shape (len(candidates), GRID, GRID)."""
     h, w = grey.shape
-    back, tw, th = _turn(w, h, turn)
     out = np.empty((len(candidates), GRID, GRID), np.float32)
+    flat = out.reshape(len(candidates), -1)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     for k, (scale, angle) in enumerate(candidates):
-        m, outside = _warp(tw, th, scale, angle)
-        cv2.warpAffine(grey, (back @ m)[:2], (GRID, GRID), dst=out[k],
-                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        m, outside = _warp_of(w, h, turn, scale, angle)
+        cv2.warpAffine(grey, m, (GRID, GRID), dst=out[k], flags=flags,
                        borderMode=cv2.BORDER_REPLICATE)
         if outside is not None:
-            out[k][outside] = 0.0
+            flat[k, outside] = 0.0
     return np.floor(out, out=out)
 
 
