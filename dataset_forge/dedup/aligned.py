@@ -74,7 +74,7 @@ CHROMA_FLOOR = 4.0                # rms chroma (Cb/Cr levels) under which a pict
 MIN_CHROMA = 0.75                 # smallest cosine between the two aligned chroma fields
 MAX_ASPECT = 1.08                 # ratio of the two aspect ratios (after undoing a turn)
 BLUR = 1.0
-VIEW_CACHE = 512                  # views kept per worker (pairs arrive sorted by first image)
+VIEW_CACHE = 256                  # views of files kept per worker (each with its grids: ~0.3 MB)
 SIGNATURE_VIEWS = 32              # views of signatures kept per worker (the same, by identity)
 STACKS = 24                       # approximate search grids kept per worker
 
