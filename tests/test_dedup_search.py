@@ -83,3 +83,17 @@ def test_the_ranked_search_finds_the_exhaustive_score():
         else:
             assert found <= truth + 1e-9 and found < EXACT_FROM, (found, truth)
     assert compare_views(_view(sky), _view(star_field(13)))[0] < EXACT_FROM
+
+
+def test_threads_sharing_the_per_signature_caches_get_the_serial_scores():
+    """Thread-pool workers share the caches of views and grids (keyed by the signature
+    arrays' identity): scores under contention equal the serial ones."""
+    from concurrent.futures import ThreadPoolExecutor
+    sigs = [signature(im) for im in (star_field(21), star_field(22), diagram(23),
+                                     colour_design(24), light_picture(25))]
+    sigs.append(signature(star_field(21).rotate(3, Image.Resampling.BICUBIC)))
+    pairs = [(a, b) for a in sigs for b in sigs if a is not b] * 3
+    serial = [aligned.score_signatures(a, b) for a, b in pairs]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda p: aligned.score_signatures(*p), pairs))
+    assert threaded == serial

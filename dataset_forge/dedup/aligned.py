@@ -50,6 +50,7 @@ import collections
 import functools
 import math
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -154,22 +155,37 @@ class View:
         return self._chroma[sym]
 
 
-_stacks: collections.OrderedDict = collections.OrderedDict()
+class _Recent:
+    """The values last made for some objects, keyed by the objects' identity (an entry holds
+    its object, so the key stays its own); safe for a thread pool's workers to share."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, obj: Any, extra: Any, make) -> Any:
+        key = (id(obj), extra)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] is obj:
+                self._items.move_to_end(key)
+                return hit[1]
+        value = make()
+        with self._lock:
+            self._items[key] = (obj, value)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+_stacks = _Recent(STACKS)
 
 
 def _stack(view: View, sym: int, moves: tuple) -> Stack:
-    """The approximate grids of a (turned) view's crops and turns, kept for the next pairs
-    (keyed by the view's identity; the entry holds the view, so the key stays its own)."""
-    key = (id(view), sym, moves)
-    hit = _stacks.get(key)
-    if hit is not None and hit[0] is view:
-        _stacks.move_to_end(key)
-        return hit[1]
-    stack = Stack(approx_samples(view.array, moves, DIHEDRAL[sym]))
-    _stacks[key] = (view, stack)
-    if len(_stacks) > STACKS:
-        _stacks.popitem(last=False)
-    return stack
+    """The approximate grids of a (turned) view's crops and turns, kept for the next pairs."""
+    return _stacks.get(view, (sym, moves),
+                       lambda: Stack(approx_samples(view.array, moves, DIHEDRAL[sym])))
 
 
 def aspects_can_match(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -180,21 +196,13 @@ def aspects_can_match(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return any(abs(math.log(ra / (w / h))) <= limit for w, h in (b, (b[1], b[0])))
 
 
-_views: collections.OrderedDict = collections.OrderedDict()
+_views = _Recent(SIGNATURE_VIEWS)
 
 
 def _view_of(sig: np.ndarray) -> View:
     """View.of, remembered for the signatures seen last (pairs arrive sorted by their first
     file, whose unpacked signature is the same array from pair to pair)."""
-    hit = _views.get(id(sig))
-    if hit is not None and hit[0] is sig:
-        _views.move_to_end(id(sig))
-        return hit[1]
-    view = View.of(sig)
-    _views[id(sig)] = (sig, view)
-    if len(_views) > SIGNATURE_VIEWS:
-        _views.popitem(last=False)
-    return view
+    return _views.get(sig, None, lambda: View.of(sig))
 
 
 def score_signatures(a: np.ndarray, b: np.ndarray) -> float:
