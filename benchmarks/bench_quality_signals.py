@@ -134,7 +134,7 @@ def blockiness_parts(im: Image.Image) -> tuple[float | None, float | None, float
     if min(tiles[0].luma.shape) < 2 * native.BLOCK + 1:
         return None, None, None
     grid = native._grid(tiles)
-    offsets = tuple({(0, 0)} | ({grid[1]} if grid else set()))
+    offsets = tuple({(0, 0)} | ({grid[1]} if grid and grid[0] > 0 else set()))
     return native.blockiness(tiles), grid[0] if grid else None, native.lattice(tiles, offsets)
 
 

@@ -81,6 +81,19 @@ def screenshot(width: int, height: int, seed: int = 0) -> Image.Image:
     return im
 
 
+def document(width: int, height: int, seed: int = 0) -> Image.Image:
+    """Black text on white: a quality-10 JPEG's ringing is clipped at 0 and 255 in every
+    block with text."""
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    for y in range(8, height - 12, 13):
+        words = (("".join(chr(c) for c in rng.integers(97, 123, int(rng.integers(2, 9)))))
+                 for _ in range(8))
+        draw.text((8, y), " ".join(words), fill=(0, 0, 0))
+    return im
+
+
 def layout_diagram(width: int, height: int) -> Image.Image:
     """Clean line art on an 8-pixel layout: black-outlined boxes on white, black text, and a
     title bar whose gradient repeats one 8 x 8 block along its width (a block that happens
@@ -188,6 +201,10 @@ def test_jpeg_damage_on_a_flat_screenshot_is_caught_and_clean_graphics_are_not(r
         _jpeg_as_png(shot, 10).save(folder / f"shot_{seed}_q10.png")
     _jpeg_as_png(screenshot(320, 240, seed=2), 10).crop((5, 3, 320, 240)).save(
         folder / "shot_q10_cropped.png")                                # grid off phase
+    doc = document(320, 240, seed=3)           # clipped blocks: filled in by projections
+    doc.save(folder / "doc.png")
+    _jpeg_as_png(doc, 90).save(folder / "doc_q90.png")
+    _jpeg_as_png(doc, 10).save(folder / "doc_q10.png")
     layout_diagram(400, 240).save(folder / "diagram.png")
     _jpeg_as_png(layout_diagram(400, 240), 90).save(folder / "diagram_q90.png")
     result = run_cli("--action", "quality", "--input", folder, "--report-dir", tmp_path / "r",
@@ -195,7 +212,7 @@ def test_jpeg_damage_on_a_flat_screenshot_is_caught_and_clean_graphics_are_not(r
     assert result.returncode == 0, result
     rows = read_csv(tmp_path / "r" / "quality.csv")
     assert {n for n, r in rows.items() if r["flags"] == "blocky"} == \
-        {"shot_0_q10.png", "shot_1_q10.png", "shot_q10_cropped.png"}
+        {"shot_0_q10.png", "shot_1_q10.png", "shot_q10_cropped.png", "doc_q10.png"}
     limit = quality.CHECKS_BY_NAME["blocky"].threshold
     assert all(float(r["blockiness"]) < limit - 0.25 for n, r in rows.items()
                if "q10" not in n)                                      # clearly clean
