@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .actions.registry import Action
-from .context import REFUSED, THUMBNAIL_PASS, RunContext
+from .context import DONE_EARLIER, REFUSED, THUMBNAIL_PASS, RunContext
 from .errors import UsageError
 from .io.atomic import remove_leftover_temporaries
 from .io.discover import SharedWalks, WalkProblem
@@ -160,17 +160,21 @@ def _combine(summaries: list[RunSummary], elapsed: float, action: Action,
              config: ParallelConfig, report: Report) -> RunSummary:
     """One summary for the whole action, however many passes it ran over the parallel core.
     Thumbnails made for a report page are not the action's work: they never set its counts.
-    Items refused while planning (`RunContext.failed_before`) join the counted pass.
+    Items refused while planning (`RunContext.failed_before`) join the counted pass; items an
+    earlier run finished (`RunContext.done_before`) are named beside it.
     Its counts are those of the largest pass over what the action declares it counts
     (`Action.unit`; else the largest pass, with its own unit); workers and processing type
     those of the largest pass that ran on the core."""
     busy = sum(s.busy_seconds for s in summaries)
     refused = [s for s in summaries if s.label == REFUSED]
-    summaries = [s for s in summaries if s.label not in (THUMBNAIL_PASS, REFUSED)] or refused
+    earlier = [s for s in summaries if s.label == DONE_EARLIER]
+    summaries = [s for s in summaries
+                 if s.label not in (THUMBNAIL_PASS, REFUSED, DONE_EARLIER)] or refused
     if not summaries:
         return RunSummary(action.name, ok=0, failed=len(report.failures), elapsed=elapsed,
                           workers=1, processing_type=config.resolved_type(action.kind).value,
-                          cancelled=report.cancelled, unit=action.unit)
+                          cancelled=report.cancelled, unit=action.unit,
+                          earlier=sum(s.ok for s in earlier if s.unit == action.unit))
     main = max([s for s in summaries if s.unit == action.unit] or summaries,
                key=lambda s: s.total)
     ran = max([s for s in summaries if s.workers] or summaries, key=lambda s: s.total)
@@ -179,6 +183,7 @@ def _combine(summaries: list[RunSummary], elapsed: float, action: Action,
     return replace(main, label=action.name, elapsed=elapsed, workers=ran.workers,
                    processing_type=ran.processing_type,
                    failed=failed, ok=main.total + before - failed,
+                   earlier=sum(s.ok for s in earlier if s.unit == main.unit),
                    cancelled=report.cancelled or any(s.cancelled for s in summaries),
                    busy_seconds=busy,
                    peak_rss_mb=max(s.peak_rss_mb for s in summaries))

@@ -74,3 +74,24 @@ def test_name_collisions_found_while_planning_count_in_the_outcome(run_cli, tmp_
         assert reasons == ["ImageReadError", "NameCollision"], (action, reasons)
         assert (run["ok"], run["failed"], run["total"]) == (2, 2, 4), (action, run)
         assert "2 of 4 images ok, 2 failed" in stdout, action
+
+
+def test_a_rerun_names_what_an_earlier_run_finished(run_cli, tmp_path, make_image):
+    """A finished tile or convert run, run again, read '0 of 0 pairs ok, 0 failed'."""
+    hq, lq = tmp_path / "hq", tmp_path / "lq"
+    for i in range(3):
+        make_image(hq / f"{i}.png", size=(64, 64), seed=i)
+        lq.mkdir(exist_ok=True)
+        Image.open(hq / f"{i}.png").resize((32, 32)).save(lq / f"{i}.png")
+    runs = {"tile": ("--hq", hq, "--lq", lq, "--tile-size", "32"),
+            "convert": ("--input", hq, "--format", "webp")}
+    for action, args in runs.items():
+        out = tmp_path / action
+        first, _ = run_report(run_cli, "--action", action, *args, "--output", out)
+        assert "done earlier" not in first, action
+        (next(out.rglob("*.webp")) if action == "convert" else next(out.rglob("*.png"))) \
+            .unlink()                                         # one output to redo
+        stdout, report = run_report(run_cli, "--action", action, *args, "--output", out)
+        unit = "pair" if action == "tile" else "image"      # the one redone
+        assert report["run"]["earlier"] == 2, (action, report["run"])
+        assert f"1 of 1 {unit} ok, 0 failed, 2 done earlier" in stdout, (action, stdout)

@@ -193,6 +193,7 @@ def _run_locked(ctx: RunContext, params: dict[str, Any], name: str, settings: Co
                 journal.mark(job.key, row)
                 totals.add({**row, "status": "done-earlier"}, rows)
             pending = [j for j in pending if j.key not in recognised]
+        ctx.done_before(len(jobs) - len(pending))
         worker, first_frame = functools.partial(convert_file, settings), 0
         for outcome in ctx.map(worker, pending, label=name, total=len(pending)):
             if not outcome.ok:

@@ -48,6 +48,7 @@ class RunSummary:
     busy_seconds: float = 0.0  # worker-seconds spent on items, summed over workers
     peak_rss_mb: float = 0.0
     unit: str = "items"        # what ok and failed count, plural: images, pairs, steps...
+    earlier: int = 0           # items an earlier run finished (a resume): named, never timed
 
     @property
     def total(self) -> int:
@@ -64,8 +65,10 @@ class RunSummary:
         return min(1.0, self.busy_seconds / capacity) if capacity > 0 else 0.0
 
     def counts(self) -> str:
-        """`4 of 5 steps ok, 1 failed`: the counts, naming their unit."""
-        return f"{self.ok:,} of {counted(self.total, self.unit)} ok, {self.failed:,} failed"
+        """`4 of 5 steps ok, 1 failed`: the counts, naming their unit (and what a resumed run
+        found done: `0 of 0 pairs ok, 0 failed, 156 done earlier`)."""
+        done = f"{self.ok:,} of {counted(self.total, self.unit)} ok, {self.failed:,} failed"
+        return done + (f", {self.earlier:,} done earlier" if self.earlier else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "total": self.total, "throughput": round(self.throughput, 3),

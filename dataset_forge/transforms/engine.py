@@ -223,6 +223,7 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     if len(journal) == 0 and log_path.exists():
         log_path.unlink()  # a fresh run (new parameters): the old log no longer describes outputs
     pending = [j for j in jobs if not _finished(journal, j, out)]
+    ctx.done_before(len(jobs) - len(pending), job_unit(report, jobs))
     written, failed, trimmed, preview = 0, 0, 0, []
     animated: set[str] = set()   # inputs said once each, however many jobs read them
     deep: set[str] = set()
