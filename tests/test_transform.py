@@ -278,3 +278,23 @@ def test_a_16_bit_source_written_as_8_bit_is_a_finding(run_cli, tmp_path):
     assert report["summary"]["reduced_to_8_bit"] == 1
     assert [(Path(f["path"]).name, f["finding"]) for f in report["findings"]] == [
         ("depth.png", "I;16 grey, deeper than 8 bits: written as 8-bit (scaled, not clipped)")]
+
+
+def test_transparency_flattened_for_jpeg_outputs_is_a_finding(run_cli, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    rgba = np.zeros((48, 64, 4), np.uint8)
+    rgba[..., 3] = 128                                           # half see-through
+    Image.fromarray(rgba, "RGBA").save(src / "glass.png")
+    opaque = rgba.copy()
+    opaque[..., 3] = 255                                         # alpha, but nothing to lose
+    Image.fromarray(opaque, "RGBA").save(src / "solid.png")
+    out = tmp_path / "out"
+    result = run_cli("--action", "resize", "--input", src, "--output", out, "--scale", "0.5",
+                     "--format", "jpg", "--json")
+    assert result.returncode == 0, result
+    report = result.json()
+    assert sorted(p.name for p in out.glob("*.jpg")) == ["glass.jpg", "solid.jpg"]
+    assert report["summary"]["transparency_flattened"] == 1
+    assert [(Path(f["path"]).name, f["finding"]) for f in report["findings"]] == [
+        ("glass.png", "transparent: flattened onto white for .jpg")]

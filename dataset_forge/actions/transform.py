@@ -118,7 +118,7 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
     hq = load_image(job.source)
     lq = load_partner(job.lq, f"LQ partner of {job.source}") if job.lq else None
     hq_icc, lq_icc = icc_of(hq), icc_of(lq) if lq is not None else None
-    animated = input_losses((job.source, hq), (job.lq, lq))
+    animated = input_losses((job.source, hq), (job.lq, lq), writes_to=job.suffix)
     trim = None
     if lq is not None and cfg.trim is not None:
         hq, lq, trim = fit_pair(hq, lq, cfg.trim)

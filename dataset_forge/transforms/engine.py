@@ -116,15 +116,23 @@ def load_partner(path: Path, role: str) -> Any:
         raise PartnerError(path, role, exc) from None
 
 
-def input_losses(*loaded: tuple[Path | None, Any]) -> dict[str, Any]:
-    """A worker's record entries naming the (path, loaded image) inputs that lost something on
-    loading: animated ones (only their first frame was used) and ones deeper than 8 bits (16-bit
-    grey written as 8-bit); run_jobs turns each into a finding."""
+def input_losses(*loaded: tuple[Path | None, Any], writes_to: str = "") -> dict[str, Any]:
+    """A worker's record entries naming the (path, loaded image) inputs that lost something:
+    animated ones (only their first frame was used), ones deeper than 8 bits (16-bit grey
+    written as 8-bit) and, when the outputs are `writes_to` JPEG or BMP, ones with real
+    transparency (flattened onto white); run_jobs turns each into a finding."""
     loaded = tuple((str(path), img) for path, img in loaded if img is not None)
     animated = {path: img.info["frames"] for path, img in loaded if img.info.get("frames", 1) > 1}
     deep = {path: img.info["deep_source"] for path, img in loaded if img.info.get("deep_source")}
+    flat = [path for path, img in loaded if writes_to.lower() in OPAQUE_SUFFIXES
+            and img.mode in ("RGBA", "LA") and img.getchannel("A").getextrema()[0] < 255]
     return {**({"first_frame_of": animated} if animated else {}),
-            **({"reduced_to_8_bit": deep} if deep else {})}
+            **({"reduced_to_8_bit": deep} if deep else {}),
+            **({"transparency_flattened": flat} if flat else {})}
+
+
+#: output formats without an alpha channel: a transparent input is flattened onto white
+OPAQUE_SUFFIXES = (".jpg", ".jpeg", ".bmp")
 
 
 def blaming(worker: Callable[[Job], dict], job: Job) -> dict[str, Any]:
@@ -141,7 +149,7 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     """Worker: load, run the pipeline, write the outputs; return the log record."""
     ensure_plugins(cfg.plugins)
     frame, trim = Frame(load_image(job.source)), None
-    animated = input_losses((job.source, frame.hq))
+    animated = input_losses((job.source, frame.hq), writes_to=job.suffix)
     hq_icc = lq_icc = icc_of(frame.hq)
     hq_grey = lq_grey = is_grey_source(frame.hq)
     if cfg.mode == "make_lq":
@@ -156,7 +164,8 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     elif cfg.mode == "pairs":
         frame.lq = load_partner(job.lq, f"LQ partner of {job.source}")
         lq_icc, lq_grey = icc_of(frame.lq), is_grey_source(frame.lq)
-        animated = input_losses((job.source, frame.hq), (job.lq, frame.lq))
+        animated = input_losses((job.source, frame.hq), (job.lq, frame.lq),
+                                writes_to=job.suffix)
         if cfg.trim is not None:
             frame.hq, frame.lq, trim = fit_pair(frame.hq, frame.lq, cfg.trim)
         frame.snap = frame.factor
@@ -227,6 +236,7 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     written, failed, trimmed, preview = 0, 0, 0, []
     animated: set[str] = set()   # inputs said once each, however many jobs read them
     deep: set[str] = set()
+    flat: set[str] = set()
     with journal, open(log_path, "a", encoding="utf-8") as log:
         for outcome in ctx.map(functools.partial(blaming, worker), pending, label=label,
                                unit=job_unit(report, jobs)):
@@ -242,6 +252,11 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
                 if path not in animated:   # a variation or a shared partner: said once
                     animated.add(path)
                     report.findings.append({"path": path, "finding": first_frame_only(frames)})
+            for path in record.get("transparency_flattened", []):
+                if path not in flat:
+                    flat.add(path)
+                    report.findings.append({"path": path, "finding": "transparent: flattened "
+                                            f"onto white for {outcome.item.suffix}"})
             for path, mode in record.get("reduced_to_8_bit", {}).items():
                 if path not in deep:
                     deep.add(path)
@@ -260,7 +275,8 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
                            "files_written": written, "failed": len(report.failures),
                            "output": str(out), **({"trimmed_pairs": trimmed} if trimmed else {}),
                            **({"animated_first_frame_only": len(animated)} if animated else {}),
-                           **({"reduced_to_8_bit": len(deep)} if deep else {})})
+                           **({"reduced_to_8_bit": len(deep)} if deep else {}),
+                           **({"transparency_flattened": len(flat)} if flat else {})})
     report.files.update({"output": str(out), "log": str(log_path)})
     report.tables.append(Table(f"Outputs (first {len(preview)})",
                                ["input", "variation", "outputs", "ops applied"], preview))
