@@ -10,12 +10,10 @@ from PIL import Image
 from textual.widgets import Button, Input, Label, Static
 
 from dataset_forge.analysis import quality as q
-from dataset_forge.settings import load_settings
 from menus.screens.action_form import ActionForm
 from menus.screens.confirm import Choice
 from menus.screens.results import ResultsScreen
 from menus.screens.run import RunScreen
-from menus.screens.settings import SettingsScreen, field_id
 from menus.widgets.form_field import FormField
 from test_tui import (SIZE, form_ready, make_app, set_input, slow_walk_app, start_slow_walk,
                       wait_for)

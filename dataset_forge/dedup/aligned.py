@@ -60,7 +60,8 @@ from PIL import Image, ImageFilter
 from ..parallel import Outcome, WorkKind
 from .appearance import hashing_rgb
 from .grids import (CLIP, DETAIL_SIGMA, EPS, GRID, INNER, MIN_DETAIL, TRIM, Grid, Stack,
-                    _trimmed, approx_samples, approx_similarities, ncc, sample, similarity)
+                    _inner_slice, _trimmed, approx_samples, approx_similarities, ncc, sample,
+                    similarity)
 
 SOURCE_SIDE = 192                 # side of the grey thumbnail
 SCALES = (1.0, 0.95, 0.9, 0.85)   # centre crops tried (side fraction), of either image
@@ -224,7 +225,7 @@ def tones_match(a: Grid, b: Grid) -> bool:
 
 def _chroma(colour: Image.Image, scale: float, angle: float) -> np.ndarray:
     """(Cb, Cr) about neutral over the scored part of the grid, channels last."""
-    inner = slice(int(round(GRID * (1 - INNER) / 2)), GRID - int(round(GRID * (1 - INNER) / 2)))
+    inner = _inner_slice()
     return sample(colour, scale, angle)[inner, inner, 1:] - 128.0
 
 

@@ -3,8 +3,8 @@ exactly for one grid and approximately for many at once.
 
     grid = Grid(sample(image, scale, angle))     # PIL's bilinear affine sample of a centre crop
     score = similarity(grid, fixed)              # the score the verifier decides on
-    stack = Stack(approx_samples(array, ((scale, angle), ...)))   # one cv2.remap for them all
-    scores = stack.similarity(fixed, floor)      # the same measure, batched, within EPS of exact
+    stack = Stack(approx_samples(array, ((scale, angle), ...)))   # cv2.warpAffine, one each
+    scores = approx_similarities([(stack, fixed)], floor, margin)  # batched, within EPS of exact
 
 A grid is the picture's centre crop (side fraction `scale`) turned by `angle` degrees and
 sampled onto GRID x GRID points. Its central part (`INNER`) is scored: the normalised
@@ -14,7 +14,7 @@ BLOCKS x BLOCKS blocks that differ most (a watermark or a caption covers a corne
 
 The search tries some fifty crops and turns per pair. Sampling each with PIL costs about 0.1 ms,
 most of a pair's time, so the search ranks them on approximate samples (`approx_samples`:
-OpenCV's remap, whose interpolation weights are quantised to 1/32 pixel, truncated to whole grey
+OpenCV's warpAffine, whose interpolation weights are quantised to 1/32 pixel, truncated to whole grey
 levels as PIL's are) and scored together (`Stack`), then computes exactly only the few that can
 be the best. The two agree within `EPS` (measured: at most 0.0013 on the labelled set's
 candidates, 0.00005 where the score is above 0.8).
@@ -141,11 +141,10 @@ def _blur_rows() -> np.ndarray:
 class Grid:
     """One sampled grid, ready to compare: its central part standardised (`plain`, unit norm)
     and the detail of that (`detail`: minus its Gaussian blur; computed when first needed),
-    plus the sampled grid itself, its raw tones and where they are not clipped (`unclipped`)."""
+    plus its raw tones and where they are not clipped (`unclipped`)."""
 
     def __init__(self, grid: np.ndarray) -> None:
         inner = (_inner_slice(), _inner_slice())
-        self.grid = grid
         self.raw = grid[inner]
         self.unclipped = (self.raw > CLIP[0]) & (self.raw < CLIP[1])
         centred = grid - self.raw.mean()
@@ -230,9 +229,6 @@ class Stack:
         self.flat = norm < 1e-3 * inner.shape[1]
         grids /= np.where(self.flat, 1.0, norm).astype(np.float32)[:, None, None]
         self.unit = grids                # centred and scaled in place
-
-    def __len__(self) -> int:
-        return len(self.flat)
 
     def plain(self, fixed: Grid, trim: int = TRIM) -> np.ndarray:
         """`ncc` of each grid's plain part with the fixed grid's, `trim` blocks left out."""
