@@ -92,10 +92,14 @@ def _outcomes(ctx: Any, verifier: Any, refs: SignatureRefs | None, paths: list[P
 
 
 def _stats(paths: list[Path], rows: list[tuple[int, int]]) -> list | None:
+    """(stat of a, stat of b) per pair, each file's taken once."""
+    seen: dict[int, Any] = {}
     try:
-        return [(file_stat(paths[a]), file_stat(paths[b])) for a, b in rows]
+        for row in {r for pair in rows for r in pair}:
+            seen[row] = file_stat(paths[row])
     except OSError:
         return None
+    return [(seen[a], seen[b]) for a, b in rows]
 
 
 def _cached(cache: FeatureCache, stats: list) -> dict[int, float]:
