@@ -168,6 +168,9 @@ def test_organise_sorts_in_place_once_and_flattens_into_output(tmp_path, run_cli
     undo = run_cli("undo", summary(tmp_path / "r1", "organise")["files"]["undo_manifest"],
                    "--apply")
     assert undo.returncode == 0 and tree_digest(root) == before, undo
+    # the category folders the run made are gone too (they stayed behind, empty)
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == \
+        ["even.jpg", "sub", "tall.png"]
 
 
 def test_combine_refuses_a_folder_given_twice_or_inside_another(tmp_path, run_cli, make_image):

@@ -310,11 +310,14 @@ def _remove_created(step: UndoStep) -> None:
     os.unlink(step.op["dst"])
 
 
-def _prune_empty_parents(path: Path, stop: Path | None) -> None:
+def _prune_empty_parents(path: Path, stop: Path | None, keep_stop: bool = False) -> None:
     """Remove the folders a run created for `path` once they are empty, innermost first, never
-    above `stop` (the run's --dest) and never a folder that still holds anything."""
+    above `stop` (the run's --dest; with `keep_stop`, the folder a run sorted in place or into
+    --output, which itself stays) and never a folder that still holds anything."""
     folder = path.parent
     while folder != folder.parent and (stop is None or folder != stop.parent):
+        if keep_stop and folder == stop:
+            return
         try:
             folder.rmdir()
         except OSError:
@@ -325,8 +328,14 @@ def _prune_empty_parents(path: Path, stop: Path | None) -> None:
 def replay(path: str | Path, *, apply: bool = True) -> Iterator[tuple[UndoStep, str | None]]:
     """Undo every operation (newest first); yields (step, error or None). Dry run unless apply."""
     header, ops = read_manifest(path)
-    dest = (header.get("params") or {}).get("dest")
+    params = header.get("params") or {}
+    dest = params.get("dest")
     stop = Path(dest).resolve() if dest else None
+    # files moved within a tree (organise in place, or into --output): the folders the move
+    # made below that root are pruned as they empty; the root stays
+    root = params.get("output") or params.get("input")
+    tree = ((Path(header.get("cwd") or ".") / root).resolve()
+            if stop is None and isinstance(root, str) and root else None)
     trash = TrashIndex()
     for op in reversed(ops):
         # planned as the files are now, after the newer steps: a run killed between logging
@@ -343,6 +352,9 @@ def replay(path: str | Path, *, apply: bool = True) -> Iterator[tuple[UndoStep, 
             (_restore if step.status == "restore" else _remove_created)(step)
             if step.op.get("dst") and stop is not None:
                 _prune_empty_parents(Path(step.op["dst"]).resolve(), stop)
+            elif step.op.get("dst") and tree is not None and step.op["op"] == "move" and \
+                    tree in Path(step.op["dst"]).resolve().parents:
+                _prune_empty_parents(Path(step.op["dst"]).resolve(), tree, keep_stop=True)
             yield step, None
         except OSError as exc:
             yield step, f"{type(exc).__name__}: {exc.strerror or exc}"
