@@ -95,3 +95,10 @@ def test_a_rerun_names_what_an_earlier_run_finished(run_cli, tmp_path, make_imag
         unit = "pair" if action == "tile" else "image"      # the one redone
         assert report["run"]["earlier"] == 2, (action, report["run"])
         assert f"1 of 1 {unit} ok, 0 failed, 2 done earlier" in stdout, (action, stdout)
+
+
+def test_one_worker_is_singular(run_cli, tmp_path, make_image):
+    make_image(tmp_path / "in" / "a.png")
+    stdout, _ = run_report(run_cli, "--action", "inventory", "--input", tmp_path / "in",
+                           "--report-dir", tmp_path / "r", "--processing-type", "serial")
+    assert "1 serial worker)" in stdout, stdout

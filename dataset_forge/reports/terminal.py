@@ -9,6 +9,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, Text
 from rich.table import Table as RichTable
 
 from ..parallel import Advanced, Event, Finished, ItemFailed, Started
+from ..parallel.events import counted
 from .report import Report, Table
 
 MAX_FAILURE_LINES = 20
@@ -90,7 +91,7 @@ def render_report(report: Report, console: Console) -> None:
         run = report.run
         head.add_row("outcome", run.counts())
         head.add_row("time", f"{run.elapsed:.2f} s ({run.throughput:,.1f} {run.unit}/s, "
-                              f"{run.workers} {run.processing_type} workers)")
+                              f"{counted(run.workers, run.processing_type + ' workers')})")
     if report.cancelled:
         head.add_row("status", "[yellow]cancelled: partial results")
     console.print(head)

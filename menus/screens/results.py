@@ -37,7 +37,7 @@ def outcome_line(report: Report) -> str:
     if report.cancelled:
         return f"{report.action} cancelled after {counted(run.total, run.unit)} " \
                f"({run.ok:,} ok, {run.failed:,} failed) in {run.elapsed:.1f} s"
-    how = f" ({run.processing_type}, {run.workers} workers)" if run.workers else ""
+    how = f" ({run.processing_type}, {counted(run.workers, 'workers')})" if run.workers else ""
     return f"{report.action} finished in {run.elapsed:.1f} s: {run.counts()}{how}"
 
 
