@@ -259,6 +259,13 @@ def test_tile_names_the_inputs_that_gave_no_tile(run_cli, tmp_path, make_image):
     assert len(table["rows"]) == 2
     again = run_cli(*args)                 # a rerun (all journaled) still says so
     assert again.json()["summary"]["inputs_without_tiles"] == 2
+    with open(out / "tile_log.jsonl", "a") as log:   # a line a kill -9 cut short
+        log.write('{"input": "x", "key": "big", "til')
+    next(out.glob("big_*.png")).unlink()              # so big is redone and logged again
+    cut = run_cli(*args)
+    assert cut.returncode == 0, cut
+    assert (cut.json()["summary"]["tiles"], cut.json()["summary"]["inputs_without_tiles"]) == \
+        (6, 2)
 
 
 def test_a_16_bit_source_written_as_8_bit_is_a_finding(run_cli, tmp_path):

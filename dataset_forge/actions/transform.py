@@ -224,9 +224,12 @@ def _say_inputs_without_tiles(report: Report, log: Path, cfg: Tiling) -> None:
     tile flat or below --min-score."""
     records = {}
     if log.exists():
-        for line in log.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            records[record["key"]] = record
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+                records[record["key"]] = record
+            except (ValueError, KeyError, TypeError):
+                continue   # a line a hard kill cut short: its job is redone and logged again
     empty = [r for r in records.values() if not r["tiles"]]
     report.summary.update({"tiles": sum(len(r["tiles"]) for r in records.values()),
                            "inputs_without_tiles": len(empty)})

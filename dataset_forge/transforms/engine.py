@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -231,6 +232,7 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     journal = Journal(out / ".forge-journal" / f"{report.action}.jsonl", print_fingerprint)
     if len(journal) == 0 and log_path.exists():
         log_path.unlink()  # a fresh run (new parameters): the old log no longer describes outputs
+    _end_cut_line(log_path)
     pending = [j for j in jobs if not _finished(journal, j, out)]
     ctx.done_before(len(jobs) - len(pending), job_unit(report, jobs))
     written, failed, trimmed, preview = 0, 0, 0, []
@@ -280,6 +282,18 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     report.files.update({"output": str(out), "log": str(log_path)})
     report.tables.append(Table(f"Outputs (first {len(preview)})",
                                ["input", "variation", "outputs", "ops applied"], preview))
+
+
+def _end_cut_line(log: Path) -> None:
+    """A hard kill can leave the log's last line cut short: end it, so the records this run
+    appends stay whole lines (readers skip the cut one)."""
+    try:
+        with open(log, "rb+") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+    except OSError:
+        pass   # no log yet, or an empty one
 
 
 def _without_collisions(jobs: list[Job], out: Path, report: Report) -> list[Job]:
