@@ -14,6 +14,8 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "assets" / "demo"
+#: CLI flags for quick runs in tests: two threads (no process pool to start)
+FAST = ("--processing-type", "thread", "--workers", "2")
 
 
 def tree_digest(root: Path, skip_journal: bool = False) -> dict[str, str]:

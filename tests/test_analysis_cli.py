@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import DEMO, photo_like
+from conftest import DEMO, FAST, photo_like
 
 MANIFEST = json.loads((DEMO / "manifest.json").read_text())["expected"]
-FAST = ("--processing-type", "thread", "--workers", "2")
 
 
 def run_json(run_cli, *args):

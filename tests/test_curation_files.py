@@ -11,9 +11,7 @@ from PIL import Image
 
 from dataset_forge.curation.combine import Merger
 
-from conftest import tree_digest
-
-FAST = ("--processing-type", "thread", "--workers", "2")
+from conftest import FAST, tree_digest
 
 
 def summary(out: Path, action: str) -> dict:

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import photo_like
+from conftest import FAST, photo_like
 
-FAST = ("--processing-type", "thread", "--workers", "2")
 BOX = Image.Resampling.BOX
 #: shifted pairs: LQ shows the scene moved by this many HQ pixels (x4: 12 = 3 LQ px)
 SHIFTS = {"shift_a": (12, 8), "shift_b": (6, -4), "shift_c": (-5, 10)}

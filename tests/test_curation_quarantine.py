@@ -17,9 +17,7 @@ from PIL import Image
 
 from dataset_forge.cli import main as cli_main
 
-from conftest import tree_digest
-
-FAST = ("--processing-type", "thread", "--workers", "2")
+from conftest import FAST, tree_digest
 
 
 def report(out: Path) -> dict:

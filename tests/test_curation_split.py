@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from conftest import FAST
 from dataset_forge.cli import main as cli_main
-
-FAST = ("--processing-type", "thread", "--workers", "2")
 
 
 def plan_rows(out: Path) -> list[dict]:

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import DEMO, tree_digest
+from conftest import DEMO, FAST, tree_digest
 from dataset_forge.dedup.plan import read_plan
-
-FAST = ("--processing-type", "thread", "--workers", "2")
 
 
 def groups_of(report_dir: Path) -> list[set[str]]:
