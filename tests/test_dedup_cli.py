@@ -89,6 +89,14 @@ def test_dry_run_apply_undo_and_cache(run_cli, dupes, tmp_path):
     assert not (tmp_path / "moved").exists()  # the folders the run created are gone too
 
 
+def test_outcome_counts_the_same_images_cold_and_warm(run_cli, dupes, tmp_path):
+    (dupes / "broken.jpg").write_bytes(b"not a picture")
+    runs = [run_cli("--action", "dedup", "--input", dupes, "--cache", tmp_path / "c.db",
+                    "--output", tmp_path / f"r{i}", "--json", *FAST).json() for i in (1, 2)]
+    assert runs[1]["summary"]["computed"] == 0          # the warm run hashed nothing again
+    assert [(r["run"]["ok"], r["run"]["failed"]) for r in runs] == [(7, 1), (7, 1)]
+
+
 def test_remove_goes_to_trash_and_undo_restores(run_cli, dupes, tmp_path):
     before = tree_digest(dupes)
     home = tmp_path / "home"
@@ -177,6 +185,8 @@ def test_usage_errors_are_one_line(dupes, capsys):
     assert "--input" in capsys.readouterr().err
     assert main(["--action", "dedup", "--input", str(dupes / "sub"), "--against", str(dupes)]) == 2
     assert "inside --against" in capsys.readouterr().err
+    assert main(["--action", "dedup", "--input", str(dupes), "--apply"]) == 2
+    assert "--mode report changes nothing" in capsys.readouterr().err
     assert main(["undo", str(dupes / "a.png")]) == 2
     err = capsys.readouterr().err
     assert "not" in err and "Traceback" not in err

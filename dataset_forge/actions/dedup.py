@@ -135,6 +135,10 @@ def _check_params(ctx: RunContext, params: dict[str, Any]) -> Path:
         raise UsageError("--lq needs --hq")
     if params["mode"] in ("move", "copy", "hardlink", "symlink") and params["dest"] is None:
         raise UsageError(f"--mode {params['mode']} needs --dest DIR")
+    if params["apply"] and params["mode"] == "report":
+        raise UsageError("--apply with --mode report changes nothing: say what happens to the "
+                         "files not kept (--mode move/copy/hardlink/symlink --dest DIR, or "
+                         "--mode remove)")
     for flag in ("against", "reference"):
         folder = params[flag]
         if folder is not None and Path(root).resolve().is_relative_to(Path(folder).resolve()):
@@ -252,6 +256,8 @@ def _search(ctx: RunContext, params: dict[str, Any], method: Any, catalog: Catal
     enc = encode_all(method, ctx, catalog.paths, stores.features, stores.scratch)
     report.failures.extend(enc.failures)
     _count_decoded(report, enc.computed)
+    # the outcome counts every image compared, however many features came from the cache
+    ctx.tally("comparing images", ok=len(enc.rows), failed=len(enc.failures), unit="images")
     first = int(np.searchsorted(enc.rows, catalog.first_query))
     found = method.find_pairs(enc.features, first_query=first)
     pairs = Pairs(enc.rows[found.i], enc.rows[found.j], found.score)
@@ -407,6 +413,8 @@ def _pass_seconds(ctx: RunContext) -> dict[str, float]:
     """Wall seconds of each parallel pass (hashes, verification, thumbnails, ...)."""
     out: dict[str, float] = {}
     for s in ctx.summaries:
+        if not s.workers:
+            continue                  # a tally of work counted, not a pass that ran
         out[s.label] = round(out.get(s.label, 0.0) + s.elapsed, 2)
     return out
 
