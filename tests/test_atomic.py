@@ -93,3 +93,17 @@ def test_check_output_refuses_overlaps(tmp_path, output, word):
 
 def test_check_output_allows_siblings(tmp_path):
     check_output(tmp_path / "in-out", [tmp_path / "in", tmp_path / "other"])
+
+
+def test_journal_after_a_torn_last_line_keeps_what_it_appends(tmp_path):
+    """A kill mid-line leaves the journal's last line cut short; the next run's entries must
+    not be glued onto it (and lost when read back)."""
+    from dataset_forge.io import Journal
+    path = tmp_path / "j.jsonl"
+    with Journal(path, "fp") as journal:
+        journal.mark("a")
+    path.write_bytes(path.read_bytes() + b'{"key": "b", "inf')      # the kill
+    with Journal(path, "fp") as journal:
+        journal.mark("c")
+    reread = Journal(path, "fp")
+    assert reread.done("a") and reread.done("c") and len(reread) == 2

@@ -187,6 +187,8 @@ def test_usage_errors_are_one_line(dupes, capsys):
     assert "inside --against" in capsys.readouterr().err
     assert main(["--action", "dedup", "--input", str(dupes), "--apply"]) == 2
     assert "--mode report changes nothing" in capsys.readouterr().err
+    assert main(["--action", "dedup", "--input", str(dupes), "--verify-threshold", "0.4"]) == 2
+    assert "at least 0.5" in capsys.readouterr().err     # approximate, unchecked scores below
     assert main(["undo", str(dupes / "a.png")]) == 2
     err = capsys.readouterr().err
     assert "not" in err and "Traceback" not in err

@@ -85,12 +85,12 @@ def mix_one(cfg: Mixing, job: MixJob) -> dict[str, Any]:
     icc = icc_of(a)
     b = load_partner(job.partner, f"mixup partner of {job.source}")
     grey = is_grey_source(a) and is_grey_source(b)
-    animated = input_losses((job.source, a), (job.partner, b), writes_to=job.suffix)
+    losses = input_losses((job.source, a), (job.partner, b), writes_to=job.suffix)
     mode = "RGBA" if "A" in a.mode + b.mode else "RGB"
     a, b = a.convert(mode), b.convert(mode).resize(a.size, Image.Resampling.BICUBIC)
     record: dict[str, Any] = {"input": str(job.source), "partner": str(job.partner),
                               "key": job.key, "variation": job.variation, "seed": cfg.seed,
-                              **animated}
+                              **losses}
     if cfg.mode == "cutmix":
         box = cutmix_box(a.size, lam, rng)
         out = cutmix(a, b, box)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..context import RunContext
-from ..dedup.aligned import DEFAULT_MIN_SCORE, AlignedVerifier
+from ..dedup.aligned import DEFAULT_MIN_SCORE, EXACT_FROM, AlignedVerifier
 from ..dedup.cache import FeatureCache, RunStores
 from ..dedup.catalog import Catalog, build_catalog
 from ..dedup.clip import DEFAULT_MODEL, DEFAULT_WEIGHTS, ClipEmbedding, check_weights
@@ -135,6 +135,11 @@ def _check_params(ctx: RunContext, params: dict[str, Any]) -> Path:
         raise UsageError("--lq needs --hq")
     if params["mode"] in ("move", "copy", "hardlink", "symlink") and params["dest"] is None:
         raise UsageError(f"--mode {params['mode']} needs --dest DIR")
+    bound, aligned = params["verify_threshold"], params["verify"] == "aligned" or (
+        params["verify"] == "auto" and params["method"] in HASHES)
+    if aligned and bound is not None and bound < EXACT_FROM:
+        raise UsageError(f"--verify-threshold for the aligned verifier is at least {EXACT_FROM}: "
+                         "under it scores are approximate and tones and colours unchecked")
     if params["apply"] and params["mode"] == "report":
         raise UsageError("--apply with --mode report changes nothing: say what happens to the "
                          "files not kept (--mode move/copy/hardlink/symlink --dest DIR, or "

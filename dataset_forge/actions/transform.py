@@ -118,7 +118,7 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
     hq = load_image(job.source)
     lq = load_partner(job.lq, f"LQ partner of {job.source}") if job.lq else None
     hq_icc, lq_icc = icc_of(hq), icc_of(lq) if lq is not None else None
-    animated = input_losses((job.source, hq), (job.lq, lq), writes_to=job.suffix)
+    losses = input_losses((job.source, hq), (job.lq, lq), writes_to=job.suffix)
     trim = None
     if lq is not None and cfg.trim is not None:
         hq, lq, trim = fit_pair(hq, lq, cfg.trim)
@@ -157,7 +157,7 @@ def tile_one(cfg: Tiling, job: Job) -> dict[str, Any]:
         tiles.append({"box": list(box), "complexity": round(score, 4)})
     return {"input": str(job.source), "key": job.key, "variation": 0, "size": list(hq.size),
             "tiles": tiles, "outputs": [str(p.relative_to(cfg.out)) for p in outputs],
-            **({"trim": trim} if trim else {}), **animated}
+            **({"trim": trim} if trim else {}), **losses}
 
 
 @action("tile", Family.TRANSFORM, "Cut images (or HQ/LQ pairs in lockstep) into tiles",

@@ -41,6 +41,7 @@ class Journal:
         self._done: dict[str, Any] = {}
         self._load()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        end_cut_line(self.path)
         self._fh = open(self.path, "a", encoding="utf-8")
         if self.path.stat().st_size == 0:
             self._append({"fingerprint": fingerprint})
@@ -88,6 +89,18 @@ class Journal:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def end_cut_line(path: Path) -> None:
+    """A hard kill can leave a log's last line cut short: end it, so the lines appended next
+    stay whole (readers skip the cut one) instead of being glued onto it and lost."""
+    try:
+        with open(path, "rb+") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+    except OSError:
+        pass   # no file yet, or an empty one
 
 
 def _parse(line: str) -> dict | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -25,6 +24,7 @@ from ..errors import UsageError
 from ..io import (Journal, OutputClaims, check_output, fingerprint, iter_images, pair_folders,
                   pair_key, remove_leftover_temporaries)
 from ..io.images import first_frame_only
+from ..io.journal import end_cut_line
 from ..parallel import Failure
 from ..reports.report import Report, Table
 from .ops.files import icc_of, is_grey_source, load_image, output_suffix, save_image
@@ -150,7 +150,7 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     """Worker: load, run the pipeline, write the outputs; return the log record."""
     ensure_plugins(cfg.plugins)
     frame, trim = Frame(load_image(job.source)), None
-    animated = input_losses((job.source, frame.hq), writes_to=job.suffix)
+    losses = input_losses((job.source, frame.hq), writes_to=job.suffix)
     hq_icc = lq_icc = icc_of(frame.hq)
     hq_grey = lq_grey = is_grey_source(frame.hq)
     if cfg.mode == "make_lq":
@@ -165,7 +165,7 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
     elif cfg.mode == "pairs":
         frame.lq = load_partner(job.lq, f"LQ partner of {job.source}")
         lq_icc, lq_grey = icc_of(frame.lq), is_grey_source(frame.lq)
-        animated = input_losses((job.source, frame.hq), (job.lq, frame.lq),
+        losses = input_losses((job.source, frame.hq), (job.lq, frame.lq),
                                 writes_to=job.suffix)
         if cfg.trim is not None:
             frame.hq, frame.lq, trim = fit_pair(frame.hq, frame.lq, cfg.trim)
@@ -186,7 +186,7 @@ def apply_pipeline(cfg: PipelineRun, job: Job) -> dict[str, Any]:
             "seed": cfg.seed, "key": job.key, "variation": job.variation,
             "outputs": [str(p.relative_to(cfg.out)) for p in outputs],
             "size": list(frame.hq.size), **({"lq_size": list(frame.lq.size)} if frame.lq else {}),
-            "ops": log, **({"trim": trim} if trim else {}), **animated}
+            "ops": log, **({"trim": trim} if trim else {}), **losses}
 
 
 # ---------------------------------------------------------------------------------- driver
@@ -232,7 +232,7 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     journal = Journal(out / ".forge-journal" / f"{report.action}.jsonl", print_fingerprint)
     if len(journal) == 0 and log_path.exists():
         log_path.unlink()  # a fresh run (new parameters): the old log no longer describes outputs
-    _end_cut_line(log_path)
+    end_cut_line(log_path)
     pending = [j for j in jobs if not _finished(journal, j, out)]
     ctx.done_before(len(jobs) - len(pending), job_unit(report, jobs))
     written, failed, trimmed, preview = 0, 0, 0, []
@@ -282,18 +282,6 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     report.files.update({"output": str(out), "log": str(log_path)})
     report.tables.append(Table(f"Outputs (first {len(preview)})",
                                ["input", "variation", "outputs", "ops applied"], preview))
-
-
-def _end_cut_line(log: Path) -> None:
-    """A hard kill can leave the log's last line cut short: end it, so the records this run
-    appends stay whole lines (readers skip the cut one)."""
-    try:
-        with open(log, "rb+") as fh:
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) != b"\n":
-                fh.write(b"\n")
-    except OSError:
-        pass   # no log yet, or an empty one
 
 
 def _without_collisions(jobs: list[Job], out: Path, report: Report) -> list[Job]:
