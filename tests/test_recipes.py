@@ -251,6 +251,7 @@ def test_shipped_recipes_run_end_to_end(tmp_path, make_image, run_cli, name):
     if name == "sr-pairs":  # smaller than one tile (128), smaller than the scale (4)
         make_image(photos / "small.png", size=(120, 200), seed=7)
         make_image(photos / "dot.png", size=(1, 1), seed=8)
+        make_image(photos / "named.jpg", size=(256, 192), seed=9, format="PNG")  # wrong extension
     before = {p.name: p.read_bytes() for p in photos.iterdir()}
     out = tmp_path / "out"
     extra = {"web-ready": ["--set", "width=128", "--set", "target_ssim=0.9"],
@@ -263,6 +264,8 @@ def test_shipped_recipes_run_end_to_end(tmp_path, make_image, run_cli, name):
     assert all(Path(s["report"]).is_file() for s in steps)
     assert {p.name: p.read_bytes() for p in photos.iterdir()} == before, "input untouched"
     if name == "sr-pairs":
+        broken = sorted(p.name for p in (out / "rejected" / "broken").rglob("*"))
+        assert broken == ["cut.jpg"], "only broken files are set aside, not a misnamed photo"
         rejected = [p.name for p in (out / "rejected" / "duplicates").rglob("*.png")]
         assert len(rejected) == 1 and rejected[0] in ("p0.png", "dup.png")
         small = sorted(p.name for p in (out / "rejected" / "quality").rglob("*.png"))
