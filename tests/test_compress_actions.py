@@ -147,6 +147,8 @@ def test_name_collisions_and_bad_files_are_report_lines(tmp_path, make_image):
     report = run("convert", input=src, output=tmp_path / "out", format="webp")
     kinds = sorted(f.error_type for f in report.failures)
     assert kinds == ["ImageReadError", "NameCollision"]
+    clash = next(f.message for f in report.failures if f.error_type == "NameCollision")
+    assert "is claimed by" in clash      # decided from names while planning, before any read
     assert report.summary["written"] == 1 and report.summary["images"] == 3
 
 

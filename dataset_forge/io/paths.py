@@ -44,7 +44,7 @@ class OutputClaims:
         if other is None and dest != source and dest in self._reserved:
             other = dest
         if other is not None:
-            return f"{dest} is already the output of {other} (same name stem); rename one of them"
+            return f"{dest} is claimed by {other} too (same name stem); rename one of them"
         self._owner[dest] = source
         return None
 
