@@ -125,11 +125,21 @@ def input_losses(*loaded: tuple[Path | None, Any], writes_to: str = "") -> dict[
     loaded = tuple((str(path), img) for path, img in loaded if img is not None)
     animated = {path: img.info["frames"] for path, img in loaded if img.info.get("frames", 1) > 1}
     deep = {path: img.info["deep_source"] for path, img in loaded if img.info.get("deep_source")}
-    flat = [path for path, img in loaded if writes_to.lower() in OPAQUE_SUFFIXES
-            and img.mode in ("RGBA", "LA") and img.getchannel("A").getextrema()[0] < 255]
+    flat = {path: writes_to for path, img in loaded if writes_to.lower() in OPAQUE_SUFFIXES
+            and img.mode in ("RGBA", "LA") and img.getchannel("A").getextrema()[0] < 255}
     return {**({"first_frame_of": animated} if animated else {}),
             **({"reduced_to_8_bit": deep} if deep else {}),
             **({"transparency_flattened": flat} if flat else {})}
+
+
+#: input_losses' record key -> (the summary's count, the finding from the recorded detail)
+LOSS_FINDINGS = {
+    "first_frame_of": ("animated_first_frame_only", first_frame_only),
+    "transparency_flattened": ("transparency_flattened",
+                               lambda suffix: f"transparent: flattened onto white for {suffix}"),
+    "reduced_to_8_bit": ("reduced_to_8_bit", lambda mode: f"{mode} grey, deeper than 8 bits: "
+                         "written as 8-bit (scaled, not clipped)"),
+}
 
 
 #: output formats without an alpha channel: a transparent input is flattened onto white
@@ -236,9 +246,7 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
     pending = [j for j in jobs if not _finished(journal, j, out)]
     ctx.done_before(len(jobs) - len(pending), job_unit(report, jobs))
     written, failed, trimmed, preview = 0, 0, 0, []
-    animated: set[str] = set()   # inputs said once each, however many jobs read them
-    deep: set[str] = set()
-    flat: set[str] = set()
+    lost: dict[str, set[str]] = {key: set() for key in LOSS_FINDINGS}   # inputs said once
     with journal, open(log_path, "a", encoding="utf-8") as log:
         for outcome in ctx.map(functools.partial(blaming, worker), pending, label=label,
                                unit=job_unit(report, jobs)):
@@ -250,20 +258,11 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
             log.write(json.dumps(record, default=str) + "\n")
             log.flush()
             journal.mark(outcome.item.id, record["outputs"])
-            for path, frames in record.get("first_frame_of", {}).items():
-                if path not in animated:   # a variation or a shared partner: said once
-                    animated.add(path)
-                    report.findings.append({"path": path, "finding": first_frame_only(frames)})
-            for path in record.get("transparency_flattened", []):
-                if path not in flat:
-                    flat.add(path)
-                    report.findings.append({"path": path, "finding": "transparent: flattened "
-                                            f"onto white for {outcome.item.suffix}"})
-            for path, mode in record.get("reduced_to_8_bit", {}).items():
-                if path not in deep:
-                    deep.add(path)
-                    report.findings.append({"path": path, "finding": f"{mode} grey, deeper than "
-                                            "8 bits: written as 8-bit (scaled, not clipped)"})
+            for key, (_, finding) in LOSS_FINDINGS.items():
+                for path, detail in record.get(key, {}).items():
+                    if path not in lost[key]:   # a variation or a shared partner: said once
+                        lost[key].add(path)
+                        report.findings.append({"path": path, "finding": finding(detail)})
             if record.get("trim"):
                 trimmed += 1
                 report.findings.append({"path": record["input"],
@@ -276,9 +275,8 @@ def run_jobs(ctx: RunContext, report: Report, worker: Callable[[Job], dict], job
                            "skipped_already_done": len(jobs) - len(pending),
                            "files_written": written, "failed": len(report.failures),
                            "output": str(out), **({"trimmed_pairs": trimmed} if trimmed else {}),
-                           **({"animated_first_frame_only": len(animated)} if animated else {}),
-                           **({"reduced_to_8_bit": len(deep)} if deep else {}),
-                           **({"transparency_flattened": len(flat)} if flat else {})})
+                           **{LOSS_FINDINGS[key][0]: len(paths)
+                              for key, paths in lost.items() if paths}})
     report.files.update({"output": str(out), "log": str(log_path)})
     report.tables.append(Table(f"Outputs (first {len(preview)})",
                                ["input", "variation", "outputs", "ops applied"], preview))
