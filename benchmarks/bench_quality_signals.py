@@ -133,9 +133,7 @@ def blockiness_parts(im: Image.Image) -> tuple[float | None, float | None, float
     tiles = native.choose_tiles(np.asarray(im), native.luma_of(np.asarray(small)))
     if min(tiles[0].luma.shape) < 2 * native.BLOCK + 1:
         return None, None, None
-    grid = native._grid(tiles)
-    offsets = tuple({(0, 0)} | ({grid[1]} if grid and grid[0] > 0 else set()))
-    return native.blockiness(tiles), grid[0] if grid else None, native.lattice(tiles, offsets)
+    return native.blockiness(tiles), *native.block_measures(tiles, every=True)
 
 
 def graphics(folder: Path) -> None:

@@ -458,13 +458,19 @@ def blockiness(tiles: list[Tile]) -> float | None:
     or neither is measurable."""
     if not tiles or min(tiles[0].luma.shape) < 2 * BLOCK + 1:
         return None
+    return max((v for v in block_measures(tiles) if v is not None), default=None)
+
+
+def block_measures(tiles: list[Tile], every: bool = False) -> tuple[float | None, float | None]:
+    """(block-grid strength, lattice share) of tiles at least two blocks wide, either None when
+    not measurable; the lattice is skipped (None) where the grid already scores 1, which a
+    lattice share cannot beat, unless `every` (the benchmark shows both)."""
     grid = _grid(tiles)
-    if grid and grid[0] >= 1.0:          # a lattice share stays below 1: it cannot win
-        return grid[0]
+    if grid and grid[0] >= 1.0 and not every:
+        return grid[0], None
     # the image's own grid, and a crop's where the grid measure saw one
     offsets = tuple({(0, 0)} | ({grid[1]} if grid and grid[0] > 0 else set()))
-    found = [v for v in (grid[0] if grid else None, lattice(tiles, offsets)) if v is not None]
-    return max(found, default=None)
+    return (grid[0] if grid else None), lattice(tiles, offsets)
 
 
 def crop(pixels: np.ndarray, tile: Tile, side: int = TILE) -> np.ndarray:
