@@ -135,9 +135,8 @@ def _check_params(ctx: RunContext, params: dict[str, Any]) -> Path:
         raise UsageError("--lq needs --hq")
     if params["mode"] in ("move", "copy", "hardlink", "symlink") and params["dest"] is None:
         raise UsageError(f"--mode {params['mode']} needs --dest DIR")
-    bound, aligned = params["verify_threshold"], params["verify"] == "aligned" or (
-        params["verify"] == "auto" and params["method"] in HASHES)
-    if aligned and bound is not None and bound < EXACT_FROM:
+    bound = params["verify_threshold"]
+    if _verifier(params) == "aligned" and bound is not None and bound < EXACT_FROM:
         raise UsageError(f"--verify-threshold for the aligned verifier is at least {EXACT_FROM}: "
                          "under it scores are approximate and tones and colours unchecked")
     if params["apply"] and params["mode"] == "report":
@@ -154,11 +153,11 @@ def _check_params(ctx: RunContext, params: dict[str, Any]) -> Path:
 
 
 # -- search ------------------------------------------------------------------------------------
-def _verifier(params: dict[str, Any], method: Any) -> str:
+def _verifier(params: dict[str, Any]) -> str:
     """The second tier this run uses: auto = aligned for hashes, none for exact and clip."""
     choice = params["verify"]
     if choice == "auto":
-        return "aligned" if isinstance(method, PerceptualHash) else "none"
+        return "aligned" if params["method"] in HASHES else "none"
     return choice
 
 
@@ -257,7 +256,7 @@ def _with_flat(ctx: RunContext, method: Any, catalog: Catalog, enc: Any, cache: 
 def _search(ctx: RunContext, params: dict[str, Any], method: Any, catalog: Catalog,
             stores: RunStores, report: Report) -> tuple[Pairs, np.ndarray | None, dict[Path, str]]:
     """(confirmed pairs, their verifier scores, SHA-256 digests the search already read)."""
-    tier = _verifier(params, method)
+    tier = _verifier(params)
     enc = encode_all(method, ctx, catalog.paths, stores.features, stores.scratch)
     report.failures.extend(enc.failures)
     _count_decoded(report, enc.computed)
@@ -368,7 +367,7 @@ def dedup(ctx: RunContext, params: dict[str, Any]) -> Report:
     preload_in_workers("dataset_forge.dedup.signatures")
     root = _check_params(ctx, params)
     method = make_method(params)
-    if isinstance(method, ClipEmbedding) or _verifier(params, method) == "clip":
+    if isinstance(method, ClipEmbedding) or _verifier(params) == "clip":
         check_weights(params["clip_model"], params["clip_weights"])  # before any work, offline too
     catalog = build_catalog(input=params["input"], hq=params["hq"], lq=params["lq"],
                             reference=params["reference"], against=params["against"],
